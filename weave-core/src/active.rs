@@ -1,0 +1,408 @@
+//! A running call: starting it (parent, ids, inputs, attributes), finishing it (output or
+//! exception, the summary rolled up into the parent), and the guard and future wrapper
+//! that the `#[op]` macro puts around a function body.
+
+use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
+use crate::capture::{capture_inputs, capture_value, InputsWriter, RawJson, ValueWriter};
+use crate::context::{replace_current, CallContext};
+use crate::exception::{Exception, Frame};
+use crate::export::ExportItem;
+use crate::ids::{next_random_f64, Id};
+use crate::op::{CallView, DisplayName, OpSite, OpStatic};
+use crate::runtime::{current_client, parse_json, Client};
+use crate::summary::{CallStatus, Summary};
+use crate::time::Timestamp;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+/// Display names longer than this are cut (to 1021 characters plus `...`), as in Weave.
+const MAX_DISPLAY_NAME_CHARS: usize = 1024;
+
+/// A call that has started and not yet ended.
+pub(crate) struct CallNode {
+    start: Arc<CallStart>,
+    client: Arc<Client>,
+    parent: Option<Arc<CallNode>>,
+    info: &'static OpStatic,
+    state: Mutex<NodeState>,
+}
+
+#[derive(Default)]
+struct NodeState {
+    finished: bool,
+    children: Option<Summary>,
+    display_name: Option<String>,
+    user_summary: Option<JsonObject>,
+}
+
+impl CallNode {
+    pub(crate) fn start(&self) -> &Arc<CallStart> {
+        &self.start
+    }
+
+    pub(crate) fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    pub(crate) fn set_display_name(&self, name: String) {
+        self.state.lock().display_name = Some(truncate_display_name(name));
+    }
+
+    pub(crate) fn merge_user_summary(&self, values: JsonObject) {
+        let mut state = self.state.lock();
+        let summary = state.user_summary.get_or_insert_with(JsonObject::new);
+        crate::summary::deep_merge(summary, values);
+    }
+
+    fn add_child_summary(&self, child: &Summary) {
+        let mut state = self.state.lock();
+        if !state.finished {
+            state.children.get_or_insert_with(Summary::default).add_child(child);
+        }
+    }
+
+    fn op_frame(&self) -> Frame {
+        Frame {
+            filename: self.info.file.to_string(),
+            line_number: self.info.line,
+            function_name: self.start.op.name().to_string(),
+            text: String::new(),
+        }
+    }
+
+    /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
+    fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
+        let ended_at = Timestamp::now();
+        let (children, display_name, user_summary) = {
+            let mut state = self.state.lock();
+            if state.finished {
+                return;
+            }
+            state.finished = true;
+            (state.children.take(), state.display_name.take(), state.user_summary.take())
+        };
+        let (output, exception, status) = match exception {
+            Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
+            None => (output, None, CallStatus::Success),
+        };
+        let usage_source = match (&children, &output) {
+            (None, Some(raw)) if raw.contains_key_text("usage") && raw.contains_key_text("model") => {
+                Some(parse_json(raw.as_str()))
+            }
+            _ => None,
+        };
+        let summary = Summary::compute(children, usage_source.as_ref(), status, user_summary);
+        if let Some(parent) = &self.parent {
+            parent.add_child_summary(&summary);
+        }
+        self.client.unregister_open(&self.start.id);
+        let end = CallEnd { ended_at, output, exception, summary, display_name };
+        self.client.exporter().export(ExportItem::CallFinished(Box::new(CallRecord {
+            start: Arc::clone(&self.start),
+            end: Some(end),
+        })));
+    }
+}
+
+fn truncate_display_name(name: String) -> String {
+    if name.chars().count() <= MAX_DISPLAY_NAME_CHARS {
+        return name;
+    }
+    let mut cut: String = name.chars().take(MAX_DISPLAY_NAME_CHARS - 3).collect();
+    cut.push_str("...");
+    cut
+}
+
+enum Begin {
+    /// Not recording, nothing to change.
+    Skip,
+    /// An unsampled root: nothing inside it is traced.
+    Suppress(CallContext),
+    /// Recording: the new call and the context to make current while it runs.
+    Record(Arc<CallNode>, CallContext),
+}
+
+fn begin(
+    site: &'static OpSite,
+    self_type: Option<fn() -> &'static str>,
+    inputs: impl FnOnce(&mut InputsWriter<'_>),
+) -> Begin {
+    let Some(client) = current_client() else {
+        return Begin::Skip;
+    };
+    let parent_context = CallContext::current();
+    if parent_context.suppressed {
+        return Begin::Skip;
+    }
+    let info = site.info();
+    if parent_context.call.is_none() && info.sample_rate < 1.0 && next_random_f64() >= info.sample_rate {
+        return Begin::Suppress(CallContext { suppressed: true, ..parent_context });
+    }
+    let op = Arc::clone(site.def(self_type.map(|f| f()), client.settings().capture_code));
+    let started_at = Timestamp::now();
+    let id = Id::new_v7(started_at.unix_millis());
+    let parent = parent_context.call.clone();
+    let (trace_id, parent_id) = match &parent {
+        Some(p) => (p.start.trace_id, Some(p.start.id)),
+        None => (Id::new_v7(started_at.unix_millis()), None),
+    };
+    let mut inputs = capture_inputs(client.capture_config(), inputs);
+    if let Some(postprocess) = info.postprocess_inputs {
+        inputs = RawJson::from_value(&postprocess(inputs.to_value()));
+    }
+    let display_name = info.display_name.map(|d| match d {
+        DisplayName::Fixed(name) => truncate_display_name(name.to_string()),
+        DisplayName::Computed(f) => {
+            let inputs = inputs.to_value();
+            truncate_display_name(f(&CallView { op_name: op.name(), inputs: &inputs }))
+        }
+    });
+    let (thread_id, turn_id) = match (&parent_context.thread_id, &parent) {
+        (Some(scope), Some(p)) if p.start.thread_id.as_deref() == Some(&**scope) => {
+            (Some(Arc::clone(scope)), p.start.turn_id)
+        }
+        (Some(scope), _) => (Some(Arc::clone(scope)), Some(id)),
+        (None, Some(p)) => (p.start.thread_id.clone(), p.start.turn_id),
+        (None, None) => (None, None),
+    };
+    let start = Arc::new(CallStart {
+        id,
+        trace_id,
+        parent_id,
+        attributes: CallAttributes {
+            user: parent_context.attributes.clone(),
+            weave: client.weave_attributes(info.is_async),
+            kind: op.kind(),
+        },
+        op,
+        started_at,
+        inputs,
+        display_name,
+        thread_id,
+        turn_id,
+        wb_run_id: client.wb_run_id(),
+    });
+    client.register_open(&start);
+    if start.op.eager_call_start() {
+        client
+            .exporter()
+            .export(ExportItem::CallStarted(Box::new(CallRecord { start: Arc::clone(&start), end: None })));
+    }
+    if parent.is_none() {
+        client.print_call_link(&id);
+    }
+    let node = Arc::new(CallNode { start, client, parent, info, state: Mutex::new(NodeState::default()) });
+    let context = CallContext {
+        call: Some(Arc::clone(&node)),
+        attributes: parent_context.attributes,
+        thread_id: parent_context.thread_id,
+        suppressed: false,
+    };
+    Begin::Record(node, context)
+}
+
+/// How a call ends, filled in by the macro-generated code.
+pub struct CallEnding<'a> {
+    node: &'a CallNode,
+    output: Option<RawJson>,
+    exception: Option<Exception>,
+}
+
+impl CallEnding<'_> {
+    /// Records the output, written by `capture`.
+    pub fn output(&mut self, capture: impl FnOnce(&mut ValueWriter<'_>)) {
+        let mut output = capture_value(self.node.client.capture_config(), capture);
+        if let Some(postprocess) = self.node.info.postprocess_output {
+            output = RawJson::from_value(&postprocess(output.to_value()));
+        }
+        self.output = Some(output);
+    }
+
+    /// Records an `Err`: the error's type name and its message.
+    pub fn error(&mut self, type_name: &'static str, message: impl FnOnce() -> String) {
+        self.exception = Some(Exception::from_error(type_name, message(), Some(self.node.op_frame())));
+    }
+
+    fn complete(self) {
+        self.node.finish(self.output, self.exception);
+    }
+}
+
+/// The guard around a sync op's body. Dropping it without `finish` (a panic unwinding)
+/// records the panic; either way the previous context is restored.
+#[must_use]
+pub struct SyncCall {
+    node: Option<Arc<CallNode>>,
+    previous: Option<CallContext>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl SyncCall {
+    /// Records the return value through `f` and ends the call.
+    #[inline]
+    pub fn finish<R: ?Sized>(mut self, out: &R, f: impl FnOnce(&mut CallEnding<'_>, &R)) {
+        if let Some(node) = self.node.take() {
+            let mut ending = CallEnding { node: &node, output: None, exception: None };
+            f(&mut ending, out);
+            ending.complete();
+        }
+    }
+
+    /// True when this call is being recorded.
+    pub fn is_recording(&self) -> bool {
+        self.node.is_some()
+    }
+}
+
+impl Drop for SyncCall {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            let exception = if std::thread::panicking() {
+                crate::panic::current_panic()
+            } else {
+                Exception {
+                    kind: "Unfinished".to_string(),
+                    message: "the op's guard was dropped before the call finished".to_string(),
+                    traceback: Vec::new(),
+                }
+            };
+            node.finish(None, Some(exception));
+        }
+        if let Some(previous) = self.previous.take() {
+            replace_current(previous);
+        }
+    }
+}
+
+/// Starts a call of a sync op. When nothing is recorded (no client, disabled) this is one
+/// atomic load.
+#[inline]
+pub fn start_call(
+    site: &'static OpSite,
+    self_type: Option<fn() -> &'static str>,
+    inputs: impl FnOnce(&mut InputsWriter<'_>),
+) -> SyncCall {
+    if !crate::runtime::is_enabled() {
+        return SyncCall { node: None, previous: None, _not_send: PhantomData };
+    }
+    start_call_slow(site, self_type, inputs)
+}
+
+#[inline(never)]
+fn start_call_slow(
+    site: &'static OpSite,
+    self_type: Option<fn() -> &'static str>,
+    inputs: impl FnOnce(&mut InputsWriter<'_>),
+) -> SyncCall {
+    match begin(site, self_type, inputs) {
+        Begin::Skip => SyncCall { node: None, previous: None, _not_send: PhantomData },
+        Begin::Suppress(context) => {
+            SyncCall { node: None, previous: Some(replace_current(context)), _not_send: PhantomData }
+        }
+        Begin::Record(node, context) => {
+            SyncCall { node: Some(node), previous: Some(replace_current(context)), _not_send: PhantomData }
+        }
+    }
+}
+
+/// A started call of an async op, not yet entered (its future enters it on every poll).
+pub struct AsyncCall {
+    node: Option<Arc<CallNode>>,
+    context: Option<CallContext>,
+}
+
+/// Starts a call of an async op (at its first poll, so the parent is the call current
+/// where it is awaited).
+#[inline]
+pub fn start_async_call(
+    site: &'static OpSite,
+    self_type: Option<fn() -> &'static str>,
+    inputs: impl FnOnce(&mut InputsWriter<'_>),
+) -> AsyncCall {
+    if !crate::runtime::is_enabled() {
+        return AsyncCall { node: None, context: None };
+    }
+    match begin(site, self_type, inputs) {
+        Begin::Skip => AsyncCall { node: None, context: None },
+        Begin::Suppress(context) => AsyncCall { node: None, context: Some(context) },
+        Begin::Record(node, context) => AsyncCall { node: Some(node), context: Some(context) },
+    }
+}
+
+/// Wraps an async op's body: enters the call on every poll, records the output through
+/// `on_output` when it completes, a panic if polling panics, a cancellation if dropped
+/// before completing.
+pub fn instrument<F, C>(call: AsyncCall, future: F, on_output: C) -> OpFuture<F, C>
+where
+    F: Future,
+    C: FnOnce(&mut CallEnding<'_>, &F::Output),
+{
+    OpFuture { node: call.node, context: call.context, on_output: Some(on_output), inner: future }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an async op (see [`instrument`]).
+    pub struct OpFuture<F, C> {
+        node: Option<Arc<CallNode>>,
+        context: Option<CallContext>,
+        on_output: Option<C>,
+        #[pin]
+        inner: F,
+    }
+
+    impl<F, C> PinnedDrop for OpFuture<F, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(node) = this.node.take() {
+                let exception = Exception::cancelled(node.start.op.name());
+                node.finish(None, Some(exception));
+            }
+        }
+    }
+}
+
+struct PollPanicGuard<'a> {
+    node: &'a mut Option<Arc<CallNode>>,
+}
+
+impl Drop for PollPanicGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(node) = self.node.take() {
+                node.finish(None, Some(crate::panic::current_panic()));
+            }
+        }
+    }
+}
+
+impl<F, C> Future for OpFuture<F, C>
+where
+    F: Future,
+    C: FnOnce(&mut CallEnding<'_>, &F::Output),
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.context.as_ref().map(CallContext::enter);
+        let guard = PollPanicGuard { node: this.node };
+        let output = match this.inner.poll(cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(node) = guard.node.take() {
+            if let Some(on_output) = this.on_output.take() {
+                let mut ending = CallEnding { node: &node, output: None, exception: None };
+                on_output(&mut ending, &output);
+                ending.complete();
+            } else {
+                node.finish(None, None);
+            }
+        }
+        Poll::Ready(output)
+    }
+}

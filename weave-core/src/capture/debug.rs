@@ -1,0 +1,1 @@
+//! Capturing a value through its `Debug` impl.

@@ -1,0 +1,1 @@
+//! The JSON-writing `serde::Serializer` adapter.

@@ -1,0 +1,52 @@
+//! The hand-off from the runtime to the way out: what the runtime sends ([`ExportItem`])
+//! and the handle it sends it through ([`Exporter`]). Implemented by `weave-exporter`
+//! (queue, worker, sinks) and by the in-memory capture of [`crate::testing`].
+
+use crate::call::CallRecord;
+use std::time::Duration;
+
+/// One item for the exporter.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExportItem {
+    /// A call has started and should be visible as running before it ends (eager start,
+    /// for long-running calls). A `CallFinished` for the same call follows.
+    CallStarted(Box<CallRecord>),
+    /// A call has ended. The record holds the start too, so a sink that ignores
+    /// `CallStarted` can write it as one complete call.
+    CallFinished(Box<CallRecord>),
+    /// A call still open at shutdown: written as unfinished rather than lost.
+    CallUnfinished(Box<CallRecord>),
+}
+
+/// What a flush or shutdown achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// True when everything queued before the flush was written before the timeout.
+    pub completed: bool,
+    /// Items dropped since the exporter started because the queue was full (they were
+    /// written to the fallback file instead).
+    pub dropped: u64,
+    /// Items a sink failed to write since the exporter started (also in the fallback file).
+    pub failed: u64,
+    /// Items written by the sink since the exporter started.
+    pub written: u64,
+}
+
+/// The runtime's handle to the way out. `export` is called on application threads and
+/// must never block on I/O.
+pub trait Exporter: Send + Sync + 'static {
+    /// Hands one item over. Never blocks; a full queue drops (and counts) the item.
+    fn export(&self, item: ExportItem);
+
+    /// Waits until everything exported before this call has been written, or the timeout.
+    fn flush(&self, timeout: Duration) -> FlushReport;
+
+    /// Flushes, then stops the worker. Further items are dropped (and counted).
+    fn shutdown(&self, timeout: Duration) -> FlushReport;
+
+    /// Whether the sink behind this exporter shows eager call starts (a call running).
+    fn supports_call_start(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,32 @@
+//! The runtime of weave-rs: the call model, the call context, value capture, settings,
+//! summaries, ids and refs. Users depend on the `weave` crate, which re-exports what they
+//! need from here; the `#[op]` macro's generated code calls [`__private`].
+
+#![deny(missing_docs)]
+
+mod active;
+pub mod call;
+pub mod capture;
+pub mod context;
+mod current;
+pub mod exception;
+pub mod export;
+pub mod ids;
+pub mod op;
+mod panic;
+pub mod project;
+pub mod refs;
+pub mod runtime;
+pub mod settings;
+pub mod summary;
+pub mod system_info;
+pub mod testing;
+pub mod time;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use active::{CallEnding, OpFuture};
+pub use current::{current_call, CurrentCall};
+pub use panic::payload_message;

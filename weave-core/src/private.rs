@@ -1,0 +1,32 @@
+//! The items the `#[op]` macro's generated code calls, and nothing else. Not a public
+//! API: reachable as `weave::__private`, hidden from docs, and changed whenever the macro
+//! changes.
+
+#![doc(hidden)]
+
+pub use crate::active::{instrument, start_async_call, start_call, AsyncCall, CallEnding, OpFuture, SyncCall};
+pub use crate::capture::{
+    Capture, CaptureViaDebug, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage, ErrorViaDebug, ErrorViaDisplay,
+    ErrorViaError, ErrorViaTypeName, InputsWriter, ValueWriter,
+};
+pub use crate::op::{CallView, DisplayName, OpSite, OpStatic};
+pub use serde_json;
+
+/// Calls `f` once. Taking `impl FnOnce` lets the body's closure return references
+/// borrowed from captured parameters (e.g. `&mut self.field`).
+#[inline(always)]
+pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// `std::any::type_name::<T>()`, as a function the macro can name.
+#[inline(always)]
+pub fn type_name_of<T: ?Sized>() -> &'static str {
+    std::any::type_name::<T>()
+}
+
+/// `std::any::type_name_of_val`.
+#[inline(always)]
+pub fn type_name_of_val<T: ?Sized>(_value: &T) -> &'static str {
+    std::any::type_name::<T>()
+}

@@ -1,0 +1,254 @@
+//! The installed client: project, settings, exporter, and the switch every op checks.
+//!
+//! Ops read one atomic (`STATE`): 0 means no client (before `init`, after `finish`, or
+//! disabled), anything else is the generation of the installed client. Each thread caches
+//! the client of the generation it last saw, so the hot path takes no lock.
+
+use crate::call::{CallRecord, CallStart, JsonObject};
+use crate::capture::CaptureConfig;
+use crate::export::{ExportItem, Exporter, FlushReport};
+use crate::ids::Id;
+use crate::project::ProjectId;
+use crate::settings::Settings;
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+static STATE: AtomicU64 = AtomicU64::new(0);
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
+
+thread_local! {
+    static CACHED: RefCell<Option<(u64, Arc<Client>)>> = const { RefCell::new(None) };
+}
+
+const OPEN_CALL_SHARDS: usize = 16;
+
+/// A started client: where calls go and how they are captured.
+pub struct Client {
+    project_id: ProjectId,
+    project_id_text: String,
+    settings: Settings,
+    capture: CaptureConfig,
+    exporter: Arc<dyn Exporter>,
+    weave_attributes_sync: Option<Arc<JsonObject>>,
+    weave_attributes_async: Option<Arc<JsonObject>>,
+    wb_run_id: Option<Arc<str>>,
+    call_link: Option<Box<dyn Fn(&Id) -> Option<String> + Send + Sync>>,
+    open_calls: [Mutex<HashMap<Id, Arc<CallStart>>>; OPEN_CALL_SHARDS],
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("project_id", &self.project_id_text).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for a project, writing through `exporter`.
+    pub fn new(project_id: ProjectId, settings: Settings, exporter: Arc<dyn Exporter>) -> Client {
+        let capture = CaptureConfig {
+            max_value_bytes: settings.max_value_bytes,
+            redact_keys: settings.redact_keys.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            ..CaptureConfig::default()
+        };
+        let weave_attributes = |kind: &str| {
+            let info = crate::system_info::weave_attributes(&settings, kind);
+            if info.is_empty() {
+                None
+            } else {
+                Some(Arc::new(info))
+            }
+        };
+        let wb_run_id = settings
+            .wandb_run_id
+            .as_ref()
+            .map(|run| Arc::from(format!("{}/{}/{}", project_id.entity(), project_id.project(), run)));
+        Client {
+            project_id_text: project_id.to_string(),
+            project_id,
+            weave_attributes_sync: weave_attributes("function"),
+            weave_attributes_async: weave_attributes("async_function"),
+            capture,
+            settings,
+            exporter,
+            wb_run_id,
+            call_link: None,
+            open_calls: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Sets how a root call's link is printed (`None` from the function: print nothing).
+    pub fn with_call_link(mut self, link: impl Fn(&Id) -> Option<String> + Send + Sync + 'static) -> Client {
+        self.call_link = Some(Box::new(link));
+        self
+    }
+
+    /// The project.
+    pub fn project_id(&self) -> &ProjectId {
+        &self.project_id
+    }
+
+    /// The project as `entity/project`.
+    pub fn project_id_str(&self) -> &str {
+        &self.project_id_text
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The capture limits and redaction rules.
+    pub fn capture_config(&self) -> &CaptureConfig {
+        &self.capture
+    }
+
+    /// The exporter calls go to.
+    pub fn exporter(&self) -> &Arc<dyn Exporter> {
+        &self.exporter
+    }
+
+    pub(crate) fn weave_attributes(&self, is_async: bool) -> Option<Arc<JsonObject>> {
+        if is_async {
+            self.weave_attributes_async.clone()
+        } else {
+            self.weave_attributes_sync.clone()
+        }
+    }
+
+    pub(crate) fn wb_run_id(&self) -> Option<Arc<str>> {
+        self.wb_run_id.clone()
+    }
+
+    pub(crate) fn print_call_link(&self, id: &Id) {
+        if !self.settings.print_call_link {
+            return;
+        }
+        if let Some(link) = self.call_link.as_ref().and_then(|f| f(id)) {
+            eprintln!("🍩 {link}");
+        }
+    }
+
+    fn shard(id: &Id) -> usize {
+        (id.as_u128() as usize) % OPEN_CALL_SHARDS
+    }
+
+    pub(crate) fn register_open(&self, start: &Arc<CallStart>) {
+        self.open_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
+    }
+
+    pub(crate) fn unregister_open(&self, id: &Id) {
+        self.open_calls[Self::shard(id)].lock().remove(id);
+    }
+
+    /// Writes every call still open as unfinished (so it is not lost at shutdown).
+    fn export_open_calls(&self) {
+        for shard in &self.open_calls {
+            let open: Vec<Arc<CallStart>> = shard.lock().drain().map(|(_, v)| v).collect();
+            for start in open {
+                self.exporter
+                    .export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
+            }
+        }
+    }
+}
+
+/// Makes `client` the current client: ops start recording. Returns it.
+pub fn install(client: Client) -> Arc<Client> {
+    crate::panic::install_hook();
+    let client = Arc::new(client);
+    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let previous = {
+        let mut slot = CLIENT.write();
+        let previous = slot.replace(Arc::clone(&client));
+        STATE.store(generation, Ordering::Release);
+        previous
+    };
+    if let Some(previous) = previous {
+        shutdown_client(&previous, previous.settings.flush_timeout);
+    }
+    client
+}
+
+/// Removes the current client (ops become plain calls again), writes its open calls as
+/// unfinished and shuts its exporter down within `timeout`.
+pub fn uninstall(timeout: Duration) -> Option<FlushReport> {
+    let previous = {
+        let mut slot = CLIENT.write();
+        STATE.store(0, Ordering::Release);
+        slot.take()
+    };
+    previous.map(|client| shutdown_client(&client, timeout))
+}
+
+/// Uninstalls `client` if it is still the current one.
+pub fn uninstall_if_current(client: &Arc<Client>, timeout: Duration) -> Option<FlushReport> {
+    let is_current = CLIENT.read().as_ref().is_some_and(|c| Arc::ptr_eq(c, client));
+    if is_current {
+        uninstall(timeout)
+    } else {
+        None
+    }
+}
+
+fn shutdown_client(client: &Client, timeout: Duration) -> FlushReport {
+    client.export_open_calls();
+    let report = client.exporter.shutdown(timeout);
+    if !report.completed {
+        eprintln!(
+            "weave: flush did not complete within {:.1} s; undelivered calls are in the fallback file",
+            timeout.as_secs_f64()
+        );
+    }
+    report
+}
+
+/// Flushes the current client's exporter.
+pub fn flush(timeout: Duration) -> Option<FlushReport> {
+    let client = CLIENT.read().clone()?;
+    Some(client.exporter.flush(timeout))
+}
+
+/// True when a client is installed (ops record).
+#[inline]
+pub fn is_enabled() -> bool {
+    STATE.load(Ordering::Relaxed) != 0
+}
+
+/// The current client, if any: one atomic load when there is none.
+#[inline]
+pub fn current_client() -> Option<Arc<Client>> {
+    let generation = STATE.load(Ordering::Acquire);
+    if generation == 0 {
+        return None;
+    }
+    current_client_slow(generation)
+}
+
+#[inline(never)]
+fn current_client_slow(generation: u64) -> Option<Arc<Client>> {
+    CACHED
+        .try_with(|cached| {
+            let mut cached = cached.try_borrow_mut().ok()?;
+            if let Some((g, client)) = cached.as_ref() {
+                if *g == generation {
+                    return Some(Arc::clone(client));
+                }
+            }
+            let client = CLIENT.read().clone()?;
+            *cached = Some((generation, Arc::clone(&client)));
+            Some(client)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Parses the JSON text of a captured value (for post-processing and summaries).
+pub(crate) fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}

@@ -1,0 +1,220 @@
+//! Testing support: capture the calls your code makes, in memory, synchronously.
+//!
+//! ```
+//! let calls = weave_core::testing::capture();
+//! // ... run code with #[op] functions ...
+//! assert!(calls.calls().is_empty());
+//! ```
+//!
+//! The client is process-global, so tests that capture run one at a time: [`capture`]
+//! takes a process-wide lock, released when the returned guard is dropped.
+
+use crate::export::{ExportItem, Exporter, FlushReport};
+use crate::project::ProjectId;
+use crate::runtime::{install, uninstall_if_current, Client};
+use crate::settings::Settings;
+use parking_lot::{Mutex, MutexGuard};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// The project calls are captured under.
+pub const TEST_PROJECT: &str = "test-entity/test-project";
+
+/// Installs an in-memory client until the guard is dropped. Calls are visible as soon as
+/// they finish.
+pub fn capture() -> CaptureGuard {
+    capture_with(Settings { print_call_link: false, ..Settings::default() })
+}
+
+/// [`capture`] with given settings (the environment is not applied).
+pub fn capture_with(settings: Settings) -> CaptureGuard {
+    let lock = LOCK.lock();
+    let exporter = Arc::new(MemoryExporter { project_id: TEST_PROJECT.to_string(), items: Mutex::new(Vec::new()) });
+    let project = match ProjectId::parse(TEST_PROJECT, crate::project::LOCAL_ENTITY) {
+        Ok(p) => p,
+        Err(e) => unreachable!("the test project name is valid: {e}"),
+    };
+    let client = install(Client::new(project, settings, exporter.clone()));
+    CaptureGuard { client, exporter, _lock: lock }
+}
+
+/// Captured calls; uninstalls the client when dropped.
+pub struct CaptureGuard {
+    client: Arc<Client>,
+    exporter: Arc<MemoryExporter>,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl std::fmt::Debug for CaptureGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureGuard").field("items", &self.exporter.items.lock().len()).finish()
+    }
+}
+
+/// How a captured item reached the exporter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapturedKind {
+    /// An eager start.
+    Started,
+    /// A finished call.
+    Finished,
+    /// A call still open at shutdown.
+    Unfinished,
+}
+
+impl CaptureGuard {
+    /// Finished calls, in the order they finished.
+    pub fn calls(&self) -> Vec<CapturedCall> {
+        self.items(CapturedKind::Finished)
+    }
+
+    /// Items of one kind, in order.
+    pub fn items(&self, kind: CapturedKind) -> Vec<CapturedCall> {
+        self.exporter.items.lock().iter().filter(|(k, _)| *k == kind).map(|(_, c)| c.clone()).collect()
+    }
+
+    /// Finished calls of the op with this name.
+    pub fn calls_of(&self, op_name: &str) -> Vec<CapturedCall> {
+        self.calls().into_iter().filter(|c| c.op_name() == op_name).collect()
+    }
+
+    /// Forgets what was captured so far.
+    pub fn clear(&self) {
+        self.exporter.items.lock().clear();
+    }
+
+    /// Shuts the client down now (open calls are captured as unfinished) and returns
+    /// everything captured.
+    pub fn finish(&self) -> Vec<CapturedCall> {
+        uninstall_if_current(&self.client, Duration::from_secs(5));
+        self.exporter.items.lock().iter().map(|(_, c)| c.clone()).collect()
+    }
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        uninstall_if_current(&self.client, Duration::from_secs(5));
+    }
+}
+
+struct MemoryExporter {
+    project_id: String,
+    items: Mutex<Vec<(CapturedKind, CapturedCall)>>,
+}
+
+impl Exporter for MemoryExporter {
+    fn export(&self, item: ExportItem) {
+        let (kind, record) = match &item {
+            ExportItem::CallStarted(r) => (CapturedKind::Started, r),
+            ExportItem::CallFinished(r) => (CapturedKind::Finished, r),
+            ExportItem::CallUnfinished(r) => (CapturedKind::Unfinished, r),
+        };
+        let wire = serde_json::to_value(record.wire(&self.project_id)).unwrap_or(Value::Null);
+        let call = CapturedCall { op_name: record.start.op.name().to_string(), wire };
+        self.items.lock().push((kind, call));
+    }
+
+    fn flush(&self, _timeout: Duration) -> FlushReport {
+        FlushReport { completed: true, written: self.items.lock().len() as u64, ..FlushReport::default() }
+    }
+
+    fn shutdown(&self, timeout: Duration) -> FlushReport {
+        self.flush(timeout)
+    }
+}
+
+/// One captured call in Weave's wire form, with accessors.
+#[derive(Debug, Clone)]
+pub struct CapturedCall {
+    op_name: String,
+    wire: Value,
+}
+
+impl CapturedCall {
+    /// The op's name (`fn` name or `Type.method`).
+    pub fn op_name(&self) -> &str {
+        &self.op_name
+    }
+
+    /// The whole call as Weave's wire JSON.
+    pub fn wire(&self) -> &Value {
+        &self.wire
+    }
+
+    fn str_field(&self, key: &str) -> Option<&str> {
+        self.wire.get(key).and_then(Value::as_str)
+    }
+
+    /// The op's `weave:///` ref (the wire `op_name`).
+    pub fn op_ref(&self) -> &str {
+        self.str_field("op_name").unwrap_or_default()
+    }
+
+    /// The call id.
+    pub fn id(&self) -> &str {
+        self.str_field("id").unwrap_or_default()
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> &str {
+        self.str_field("trace_id").unwrap_or_default()
+    }
+
+    /// The parent call's id.
+    pub fn parent_id(&self) -> Option<&str> {
+        self.str_field("parent_id")
+    }
+
+    /// The display name.
+    pub fn display_name(&self) -> Option<&str> {
+        self.str_field("display_name")
+    }
+
+    /// The thread id.
+    pub fn thread_id(&self) -> Option<&str> {
+        self.str_field("thread_id")
+    }
+
+    /// The turn id.
+    pub fn turn_id(&self) -> Option<&str> {
+        self.str_field("turn_id")
+    }
+
+    /// The inputs object.
+    pub fn inputs(&self) -> &Value {
+        self.wire.get("inputs").unwrap_or(&Value::Null)
+    }
+
+    /// The output.
+    pub fn output(&self) -> &Value {
+        self.wire.get("output").unwrap_or(&Value::Null)
+    }
+
+    /// The exception, parsed from its JSON string.
+    pub fn exception(&self) -> Option<Value> {
+        self.str_field("exception").map(|s| serde_json::from_str(s).unwrap_or(Value::String(s.to_string())))
+    }
+
+    /// The summary.
+    pub fn summary(&self) -> &Value {
+        self.wire.get("summary").unwrap_or(&Value::Null)
+    }
+
+    /// The attributes.
+    pub fn attributes(&self) -> &Value {
+        self.wire.get("attributes").unwrap_or(&Value::Null)
+    }
+
+    /// The start time as written.
+    pub fn started_at(&self) -> &str {
+        self.str_field("started_at").unwrap_or_default()
+    }
+
+    /// The end time as written (`None` for a start or an unfinished call).
+    pub fn ended_at(&self) -> Option<&str> {
+        self.str_field("ended_at")
+    }
+}

@@ -1,0 +1,154 @@
+//! Timestamps: microseconds since the unix epoch, written as Weave writes them
+//! (`2026-11-23T14:33:58.493548Z`).
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A point in time, in microseconds since the unix epoch (UTC).
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The current time (one clock read).
+    pub fn now() -> Timestamp {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp(d.as_micros() as i64),
+            Err(e) => Timestamp(-(e.duration().as_micros() as i64)),
+        }
+    }
+
+    /// A timestamp from microseconds since the epoch.
+    pub fn from_unix_micros(micros: i64) -> Timestamp {
+        Timestamp(micros)
+    }
+
+    /// Microseconds since the epoch.
+    pub fn unix_micros(self) -> i64 {
+        self.0
+    }
+
+    /// Milliseconds since the epoch (0 before the epoch).
+    pub fn unix_millis(self) -> u64 {
+        (self.0.max(0) / 1000) as u64
+    }
+
+    /// Parses an ISO-8601 UTC timestamp such as `2026-11-23T14:33:58.493548Z` (the `Z` and
+    /// the fraction are optional; a `+00:00` offset is accepted).
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00")).unwrap_or(text);
+        let (date, time) = text.split_once(['T', ' '])?;
+        let mut date_parts = date.splitn(3, '-');
+        let year: i64 = date_parts.next()?.parse().ok()?;
+        let month: u32 = date_parts.next()?.parse().ok()?;
+        let day: u32 = date_parts.next()?.parse().ok()?;
+        let (hms, frac) = match time.split_once('.') {
+            Some((hms, frac)) => (hms, frac),
+            None => (time, ""),
+        };
+        let mut time_parts = hms.splitn(3, ':');
+        let hour: i64 = time_parts.next()?.parse().ok()?;
+        let minute: i64 = time_parts.next()?.parse().ok()?;
+        let second: i64 = time_parts.next()?.parse().ok()?;
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut micros: i64 = 0;
+        let mut digits = 0;
+        for c in frac.chars() {
+            let d = c.to_digit(10)? as i64;
+            if digits < 6 {
+                micros = micros * 10 + d;
+                digits += 1;
+            }
+        }
+        while digits < 6 {
+            micros *= 10;
+            digits += 1;
+        }
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+        Some(Timestamp(secs * 1_000_000 + micros))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            y,
+            m,
+            d,
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60,
+            micros
+        )
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+// Howard Hinnant's civil calendar algorithms.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_weave() {
+        let t = Timestamp::from_unix_micros(1_795_790_038_493_548);
+        assert_eq!(t.to_string(), "2026-11-27T14:33:58.493548Z");
+        assert_eq!(Timestamp::from_unix_micros(0).to_string(), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn parses_what_it_writes() {
+        for micros in [0i64, 1, 951_782_400_000_000, 1_795_790_038_493_548, 4_102_444_799_999_999] {
+            let t = Timestamp::from_unix_micros(micros);
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+        }
+        assert_eq!(
+            Timestamp::parse("2026-11-23T14:33:58.49"),
+            Timestamp::parse("2026-11-23T14:33:58.490000Z")
+        );
+        assert_eq!(Timestamp::parse("yesterday"), None);
+    }
+}
