@@ -1,1 +1,74 @@
-//! placeholder while the facade is written
+//! # weave — W&B Weave for Rust
+//!
+//! Annotate functions with [`#[weave::op]`](op) and every call's inputs, output, source
+//! code, timing, errors, token usage and trace tree are recorded and exported in the
+//! background: by default into an embedded local store (`.weave/weave.db`), which works
+//! offline with no account.
+//!
+//! ```no_run
+//! #[weave::op]
+//! fn add(a: u64, b: u64) -> u64 {
+//!     a + b
+//! }
+//!
+//! fn main() -> Result<(), weave::InitError> {
+//!     let weave = weave::init("my-team/my-project")?;
+//!     add(1, 2);
+//!     weave.finish(); // flushes; dropping the guard does the same
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Before [`init`], and when `WEAVE_DISABLED=true`, ops are plain function calls that
+//! cost one atomic load.
+
+#![deny(missing_docs)]
+
+mod init;
+
+pub use init::{builder, finish, flush, init, InitBuilder, InitError, Weave};
+
+/// Marks a function as a Weave op: each call is recorded (inputs by parameter name,
+/// output, `Err`s and panics, timing, source code) as a node of the trace tree.
+///
+/// Options: `name = "..."`, `display_name = "..." | path`, `skip(a, b)`, `skip_all`,
+/// `postprocess_inputs = path`, `postprocess_output = path`, `capture_code = false`,
+/// `sample_rate = 0.25`, `kind = "llm"`, `eager_call_start = true`, `crate = "path"`.
+/// See the README for each.
+pub use weave_macros::op;
+
+pub use weave_core::call::JsonObject;
+pub use weave_core::context::{
+    attributes, spawn_thread, thread, with_attributes, CallContext, ContextGuard, FutureExt, WithContext,
+};
+#[cfg(feature = "tokio")]
+pub use weave_core::context::{spawn, spawn_blocking};
+pub use weave_core::export::FlushReport;
+pub use weave_core::ids::Id;
+pub use weave_core::op::CallView;
+pub use weave_core::settings::Settings;
+pub use weave_core::{current_call, CurrentCall};
+
+/// Capturing calls in memory, for your tests.
+pub mod testing {
+    pub use weave_core::testing::{capture, capture_with, CaptureGuard, CapturedCall, CapturedKind, TEST_PROJECT};
+}
+
+/// The embedded local store: open it and query the calls it holds.
+pub mod store {
+    pub use weave_exporter::local_store::*;
+}
+
+/// Sinks and the exporter, for custom set-ups.
+pub mod export {
+    pub use weave_core::export::{ExportItem, Exporter, FlushReport};
+    pub use weave_exporter::{DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
+}
+
+/// Low-level runtime types (the call model, digests, refs).
+pub mod core {
+    pub use weave_core::{call, exception, ids, op, project, refs, summary, system_info, time};
+}
+
+#[doc(hidden)]
+pub use weave_core::__private;

@@ -101,10 +101,9 @@ impl CallNode {
         }
         self.client.unregister_open(&self.start.id);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
-        self.client.exporter().export(ExportItem::CallFinished(Box::new(CallRecord {
-            start: Arc::clone(&self.start),
-            end: Some(end),
-        })));
+        self.client
+            .exporter()
+            .export(ExportItem::CallFinished(Box::new(CallRecord { start: Arc::clone(&self.start), end: Some(end) })));
     }
 }
 

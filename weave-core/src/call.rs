@@ -1,12 +1,12 @@
 //! The call record: the fields of Weave's CallSchema, split into what is known when a call
 //! starts and what is known when it ends, and their wire form.
 
+use crate::capture::RawJson;
 use crate::ids::Id;
 use crate::op::OpDef;
 use crate::summary::Summary;
 use crate::time::Timestamp;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use crate::capture::RawJson;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -70,10 +70,7 @@ pub struct CallRecord {
 impl CallRecord {
     /// The display name: the one set during the call, else the one from its start.
     pub fn display_name(&self) -> Option<&str> {
-        self.end
-            .as_ref()
-            .and_then(|e| e.display_name.as_deref())
-            .or(self.start.display_name.as_deref())
+        self.end.as_ref().and_then(|e| e.display_name.as_deref()).or(self.start.display_name.as_deref())
     }
 
     /// The wire form of this call (the fields of Weave's `calls/complete` item, or of a

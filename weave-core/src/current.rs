@@ -14,10 +14,7 @@ pub struct CurrentCall {
 
 impl std::fmt::Debug for CurrentCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CurrentCall")
-            .field("id", &self.id())
-            .field("op_name", &self.op_name())
-            .finish()
+        f.debug_struct("CurrentCall").field("id", &self.id()).field("op_name", &self.op_name()).finish()
     }
 }
 

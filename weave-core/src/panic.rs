@@ -42,15 +42,13 @@ pub(crate) fn install_hook() {
 
 /// The exception for the panic now unwinding through an op on this thread.
 pub(crate) fn current_panic() -> Exception {
-    LAST_PANIC
-        .try_with(|slot| slot.try_borrow().ok().and_then(|s| s.clone()))
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| Exception {
+    LAST_PANIC.try_with(|slot| slot.try_borrow().ok().and_then(|s| s.clone())).ok().flatten().unwrap_or_else(|| {
+        Exception {
             kind: "panic".to_string(),
             message: "the op panicked (no message was captured)".to_string(),
             traceback: Vec::new(),
-        })
+        }
+    })
 }
 
 /// The message of a panic payload (`&str` or `String`), else a placeholder.

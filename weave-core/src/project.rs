@@ -23,7 +23,11 @@ pub struct InvalidProject {
 
 impl fmt::Display for InvalidProject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid Weave project name {:?}: {} (expected \"entity/project\" or \"project\")", self.given, self.reason)
+        write!(
+            f,
+            "invalid Weave project name {:?}: {} (expected \"entity/project\" or \"project\")",
+            self.given, self.reason
+        )
     }
 }
 
@@ -48,7 +52,9 @@ impl ProjectId {
             if part.len() > 128 {
                 return Err(bad(&format!("the {what} part is longer than 128 characters")));
             }
-            if let Some(c) = part.chars().find(|c| matches!(c, '\\' | '#' | '?' | '%' | ':') || c.is_control() || c.is_whitespace()) {
+            if let Some(c) =
+                part.chars().find(|c| matches!(c, '\\' | '#' | '?' | '%' | ':') || c.is_control() || c.is_whitespace())
+            {
                 return Err(bad(&format!("the {what} part contains {c:?}")));
             }
         }

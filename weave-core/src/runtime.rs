@@ -151,8 +151,7 @@ impl Client {
         for shard in &self.open_calls {
             let open: Vec<Arc<CallStart>> = shard.lock().drain().map(|(_, v)| v).collect();
             for start in open {
-                self.exporter
-                    .export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
+                self.exporter.export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
             }
         }
     }

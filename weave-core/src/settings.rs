@@ -82,11 +82,7 @@ pub struct EnvWarning {
 
 impl std::fmt::Display for EnvWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "weave: ignoring {}={:?}: expected {}; using {}",
-            self.var, self.value, self.expected, self.default
-        )
+        write!(f, "weave: ignoring {}={:?}: expected {}; using {}", self.var, self.value, self.expected, self.default)
     }
 }
 
@@ -201,7 +197,8 @@ mod tests {
 
     #[test]
     fn booleans_follow_python_semantics() {
-        for (value, expected) in [("yes", true), ("TRUE", true), ("1", true), ("On", true), ("no", false), ("0", false)] {
+        for (value, expected) in [("yes", true), ("TRUE", true), ("1", true), ("On", true), ("no", false), ("0", false)]
+        {
             let mut s = Settings::default();
             assert!(s.apply_env_from(env(&[("WEAVE_DISABLED", value)])).is_empty());
             assert_eq!(s.disabled, expected, "{value}");

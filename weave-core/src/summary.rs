@@ -93,10 +93,7 @@ impl Serialize for Summary {
                 map.serialize_entry(k, v)?;
             }
         }
-        map.serialize_entry(
-            "status_counts",
-            &serde_json::json!({"success": self.success, "error": self.error}),
-        )?;
+        map.serialize_entry("status_counts", &serde_json::json!({"success": self.success, "error": self.error}))?;
         map.end()
     }
 }
@@ -196,7 +193,12 @@ mod tests {
     #[test]
     fn parent_sums_children_and_ignores_own_usage() {
         let child = |p: i64| {
-            Summary::compute(None, Some(&json!({"model": "m", "usage": {"prompt_tokens": p}})), CallStatus::Success, None)
+            Summary::compute(
+                None,
+                Some(&json!({"model": "m", "usage": {"prompt_tokens": p}})),
+                CallStatus::Success,
+                None,
+            )
         };
         let mut acc = Summary::default();
         acc.add_child(&child(2));
@@ -213,12 +215,8 @@ mod tests {
     #[test]
     fn user_keys_merge_and_computed_values_win() {
         let user = obj(json!({"usage": {"m": {"requests": 99}}, "note": {"a": 1}, "status_counts": 5}));
-        let s = Summary::compute(
-            None,
-            Some(&json!({"model": "m", "usage": {"t": 1}})),
-            CallStatus::Success,
-            Some(user),
-        );
+        let s =
+            Summary::compute(None, Some(&json!({"model": "m", "usage": {"t": 1}})), CallStatus::Success, Some(user));
         assert_eq!(
             Value::Object(s.to_json()),
             json!({"usage": {"m": {"requests": 1, "t": 1}}, "note": {"a": 1}, "status_counts": {"success": 1, "error": 0}})

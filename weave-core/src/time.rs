@@ -145,10 +145,7 @@ mod tests {
             let t = Timestamp::from_unix_micros(micros);
             assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
         }
-        assert_eq!(
-            Timestamp::parse("2026-11-23T14:33:58.49"),
-            Timestamp::parse("2026-11-23T14:33:58.490000Z")
-        );
+        assert_eq!(Timestamp::parse("2026-11-23T14:33:58.49"), Timestamp::parse("2026-11-23T14:33:58.490000Z"));
         assert_eq!(Timestamp::parse("yesterday"), None);
     }
 }

@@ -1,1 +1,41 @@
-//! being written
+//! The way out of weave-rs: a bounded queue in front of one background worker that
+//! writes batches of calls to a [`Sink`].
+//!
+//! - [`QueueExporter`] implements the runtime's [`Exporter`](weave_core::export::Exporter):
+//!   `export` never blocks (a full queue drops the item, counts it and writes it to the
+//!   [fallback file](fallback)); `flush` and `shutdown` wait with a timeout.
+//! - Sinks: the embedded [`local_store::LocalStore`] (SQLite, the default),
+//!   [`JsonlSink`] (one wire call per line), [`MemorySink`] (tests) and [`DiscardSink`]
+//!   (benchmarks).
+//! - [`fallback::replay`] writes what the fallback file holds into a sink.
+//!
+//! ```
+//! use std::time::Duration;
+//! use weave_core::export::Exporter;
+//! use weave_exporter::{ExporterConfig, JsonlSink, QueueExporter};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let sink = JsonlSink::file(dir.path().join("calls.jsonl"), "my-team/my-project")?;
+//! let exporter = QueueExporter::start(Box::new(sink), ExporterConfig::default());
+//! // The runtime calls exporter.export(item) for every call.
+//! assert!(exporter.shutdown(Duration::from_secs(5)).completed);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod config;
+pub mod fallback;
+mod item;
+mod jsonl;
+pub mod local_store;
+mod queue;
+mod sink;
+mod spill;
+mod worker;
+
+pub use config::{ExporterConfig, DEFAULT_FALLBACK_MAX_BYTES, DEFAULT_FALLBACK_PATH, DEFAULT_MAX_BATCH_BYTES};
+pub use item::{estimated_bytes, record_of, ItemKind};
+pub use jsonl::JsonlSink;
+pub use queue::QueueExporter;
+pub use sink::{DiscardSink, MemoryHandle, MemoryItem, MemorySink, Sink, SinkError};

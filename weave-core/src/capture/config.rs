@@ -24,6 +24,12 @@ impl Default for CaptureConfig {
 impl CaptureConfig {
     /// Whether `key` matches one of `redact_keys` (ASCII case-insensitive, no allocation).
     pub fn is_redacted_key(&self, key: &str) -> bool {
-        self.redact_keys.iter().any(|k| k.eq_ignore_ascii_case(key))
+        self.is_redacted_key_bytes(key.as_bytes())
+    }
+
+    /// [`Self::is_redacted_key`] on the UTF-8 bytes of a key.
+    #[inline]
+    pub(crate) fn is_redacted_key_bytes(&self, key: &[u8]) -> bool {
+        self.redact_keys.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(key))
     }
 }

@@ -1,40 +1,73 @@
-//! [`ValueWriter`], [`InputsWriter`] and the thread-local capture buffer.
+//! [`ValueWriter`], [`InputsWriter`] and the reused thread-local buffer.
 
+use std::cell::Cell;
 use std::fmt::Debug;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 
+use super::debug::{write_debug, write_type_name};
+use super::serializer::State;
+use super::write;
 use super::{CaptureConfig, RawJson};
 
+/// Capacity the thread-local buffer keeps between captures.
+const RETAINED_CAPACITY: usize = 64 * 1024;
+
+thread_local! {
+    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 /// Where one value is written: the config plus the output buffer.
+///
+/// Exactly one JSON value is appended: the first `serialize`, `debug`,
+/// `type_name` or `raw_str` call writes it and later calls are ignored.
 pub struct ValueWriter<'a> {
     cfg: &'a CaptureConfig,
     buf: &'a mut Vec<u8>,
+    written: bool,
 }
 
 impl<'a> ValueWriter<'a> {
     /// A writer appending one JSON value to `buf`.
     pub fn new(cfg: &'a CaptureConfig, buf: &'a mut Vec<u8>) -> Self {
-        ValueWriter { cfg, buf }
+        ValueWriter { cfg, buf, written: false }
     }
-    /// Writes `v` through its `Serialize` impl.
+
+    /// Whether a value was written.
+    fn claim(&mut self) -> bool {
+        !std::mem::replace(&mut self.written, true)
+    }
+
+    /// Writes `v` through its `Serialize` impl: limits, redaction and
+    /// markers as described in the module docs. Never fails or panics.
     pub fn serialize<T: Serialize + ?Sized>(&mut self, v: &T) {
-        let _ = (v, self.cfg);
-        self.buf.extend_from_slice(b"null");
+        if self.claim() {
+            State::new(self.cfg, self.buf).top(v);
+        }
     }
-    /// Writes `v` through its `Debug` impl, as a JSON string.
+
+    /// Writes `format!("{v:?}")` as a JSON string, cut at
+    /// `max_value_bytes`. Never fails or panics.
     pub fn debug<T: Debug + ?Sized>(&mut self, v: &T) {
-        let _ = v;
-        self.buf.extend_from_slice(b"null");
+        if self.claim() {
+            write_debug(self.cfg, self.buf, v);
+        }
     }
-    /// Writes the marker for a type with neither Serialize nor Debug.
+
+    /// Writes `"[weave: <type name> implements neither Serialize nor Debug]"`.
     pub fn type_name<T: ?Sized>(&mut self) {
-        self.buf.extend_from_slice(b"null");
+        if self.claim() {
+            write_type_name::<T>(self.buf);
+        }
     }
-    /// Writes `s` as a JSON string.
+
+    /// Writes `s` as a JSON string, cut at `max_value_bytes`.
     pub fn raw_str(&mut self, s: &str) {
-        let _ = s;
-        self.buf.extend_from_slice(b"null");
+        if self.claim() {
+            let limit = self.buf.len().saturating_add(self.cfg.max_value_bytes);
+            write::string_limited(self.buf, s, limit);
+        }
     }
 }
 
@@ -47,21 +80,88 @@ pub struct InputsWriter<'a> {
 
 impl InputsWriter<'_> {
     /// Adds one argument. If `name` is a redacted key the value is
-    /// `"REDACTED"` and `capture` is not called.
+    /// `"REDACTED"` and `capture` is not called. If `capture` writes
+    /// nothing the value is `null`; if it panics, a marker.
     pub fn arg(&mut self, name: &str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
-        let _ = (name, capture, &self.cfg, &self.buf, self.first);
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+        write::string(self.buf, name);
+        self.buf.push(b':');
+        if self.cfg.is_redacted_key(name) {
+            self.buf.extend_from_slice(b"\"REDACTED\"");
+            return;
+        }
+        write_one(self.cfg, self.buf, capture, name);
     }
 }
 
-/// Runs `f` with an InputsWriter over a reused thread-local buffer and
+/// Runs `capture` for one value at the end of `buf`, guaranteeing exactly
+/// one JSON value is appended.
+fn write_one(cfg: &CaptureConfig, buf: &mut Vec<u8>, capture: impl FnOnce(&mut ValueWriter<'_>), what: &str) {
+    let start = buf.len();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let mut w = ValueWriter::new(cfg, &mut *buf);
+        capture(&mut w);
+    }));
+    if let Err(payload) = r {
+        buf.truncate(start);
+        let msg = write::panic_message(payload);
+        write::marker(buf, &["[weave: capturing ", what, " panicked: ", &msg, "]"]);
+    } else if buf.len() == start {
+        buf.extend_from_slice(b"null");
+    }
+}
+
+/// Runs `f` with an [`InputsWriter`] over a reused thread-local buffer and
 /// returns the finished object.
 pub fn capture_inputs(cfg: &CaptureConfig, f: impl FnOnce(&mut InputsWriter<'_>)) -> RawJson {
-    let _ = (cfg, f);
-    RawJson::null()
+    with_buffer(|buf| {
+        buf.push(b'{');
+        let mut inputs = InputsWriter { cfg, buf: &mut *buf, first: true };
+        // `arg` contains its own panics, so a panic here happened between
+        // arguments and the object is still well-formed.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(&mut inputs))) {
+            write::drop_payload(payload);
+        }
+        buf.push(b'}');
+        RawJson::from_buffer(buf)
+    })
 }
 
 /// Captures one value (e.g. an output) the same way.
 pub fn capture_value(cfg: &CaptureConfig, f: impl FnOnce(&mut ValueWriter<'_>)) -> RawJson {
-    let _ = (cfg, f);
-    RawJson::null()
+    with_buffer(|buf| {
+        write_one(cfg, buf, f, "value");
+        RawJson::from_buffer(buf)
+    })
+}
+
+/// Capacity of this thread's pooled buffer (tests).
+#[cfg(test)]
+pub(super) fn pooled_capacity() -> usize {
+    BUFFER.with(|cell| {
+        let buf = cell.take();
+        let cap = buf.capacity();
+        cell.set(buf);
+        cap
+    })
+}
+
+/// Runs `f` over the thread-local buffer, taken out of its cell for the
+/// duration: a capture nested in a user's `Serialize` impl finds the cell
+/// empty and uses a fresh `Vec`; after thread teardown a fresh `Vec` is used
+/// too. The buffer is put back cleared, its capacity bounded.
+fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
+    buf.clear();
+    let r = f(&mut buf);
+    buf.clear();
+    if buf.capacity() > RETAINED_CAPACITY {
+        buf.shrink_to(RETAINED_CAPACITY);
+    }
+    // Replaces (drops) whatever a nested capture left there.
+    let _ = BUFFER.try_with(|cell| cell.set(buf));
+    r
 }

@@ -1,0 +1,254 @@
+//! `weave::init`: settings → sink → exporter → the installed client, and the guard that
+//! flushes when it is dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use weave_core::export::FlushReport;
+use weave_core::project::{InvalidProject, ProjectId, LOCAL_ENTITY};
+use weave_core::runtime::{self, Client};
+use weave_core::settings::Settings;
+use weave_exporter::local_store::LocalStore;
+use weave_exporter::{ExporterConfig, JsonlSink, QueueExporter, Sink};
+
+/// The default location of the embedded local store, under the working directory.
+pub const DEFAULT_LOCAL_STORE: &str = ".weave/weave.db";
+
+/// Why `init` failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The project name is not `entity/project` or `project`.
+    InvalidProject(InvalidProject),
+    /// No project was given and `WEAVE_PROJECT` is not set.
+    NoProject,
+    /// The sink could not be opened (e.g. the local store's file).
+    Sink {
+        /// What was being opened.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitError::InvalidProject(e) => e.fmt(f),
+            InitError::NoProject => {
+                f.write_str("no Weave project: pass one to weave::init(\"entity/project\") or set WEAVE_PROJECT")
+            }
+            InitError::Sink { what, reason } => write!(f, "could not open {what}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Starts tracing into `project` (`entity/project`, or `project` for the local store)
+/// with settings from the environment. Keep the returned guard alive: dropping it
+/// flushes everything recorded.
+pub fn init(project: impl AsRef<str>) -> Result<Weave, InitError> {
+    builder().project(project).init()
+}
+
+/// A builder for `init` with settings and sink choices.
+pub fn builder() -> InitBuilder {
+    InitBuilder::default()
+}
+
+/// Options for [`init`]. The environment is applied on top of the settings given here
+/// (the environment wins, as in the Python SDK).
+#[derive(Default)]
+#[must_use]
+pub struct InitBuilder {
+    project: Option<String>,
+    settings: Option<Settings>,
+    sink: Option<Box<dyn Sink>>,
+    exporter: Option<ExporterConfig>,
+}
+
+impl std::fmt::Debug for InitBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitBuilder")
+            .field("project", &self.project)
+            .field("settings", &self.settings)
+            .field("custom_sink", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl InitBuilder {
+    /// The project (`entity/project` or `project`). Without one, `WEAVE_PROJECT` is used.
+    pub fn project(mut self, project: impl AsRef<str>) -> Self {
+        self.project = Some(project.as_ref().to_string());
+        self
+    }
+
+    /// Settings (the environment still overrides them).
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Writes into this sink instead of the local store.
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sink = Some(Box::new(sink));
+        self
+    }
+
+    /// Queue and batching options of the background exporter.
+    pub fn exporter_config(mut self, config: ExporterConfig) -> Self {
+        self.exporter = Some(config);
+        self
+    }
+
+    /// Starts the client.
+    pub fn init(self) -> Result<Weave, InitError> {
+        let mut settings = self.settings.unwrap_or_default();
+        settings.apply_env();
+        let project_name = match self.project.filter(|p| !p.trim().is_empty()) {
+            Some(p) => p,
+            None => std::env::var("WEAVE_PROJECT").ok().filter(|p| !p.trim().is_empty()).ok_or(InitError::NoProject)?,
+        };
+        let default_entity = std::env::var("WANDB_ENTITY").ok().filter(|e| !e.trim().is_empty());
+        let project = ProjectId::parse(&project_name, default_entity.as_deref().unwrap_or(LOCAL_ENTITY))
+            .map_err(InitError::InvalidProject)?;
+        if settings.disabled {
+            return Ok(Weave { client: None, project_id: project.to_string(), destination: Destination::Disabled });
+        }
+        let (sink, destination): (Box<dyn Sink>, Destination) = match (self.sink, &settings.jsonl_path) {
+            (Some(sink), _) => {
+                let description = sink.describe();
+                (sink, Destination::Custom(description))
+            }
+            (None, Some(path)) => {
+                let sink = if path.as_os_str() == "-" {
+                    JsonlSink::stdout(project.to_string())
+                } else {
+                    JsonlSink::file(path, project.to_string()).map_err(|e| InitError::Sink {
+                        what: format!("the JSONL file {}", path.display()),
+                        reason: e.to_string(),
+                    })?
+                };
+                (Box::new(sink), Destination::Jsonl(path.clone()))
+            }
+            (None, None) => {
+                let path = settings.local_store_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOCAL_STORE));
+                let store = LocalStore::create(&path, project.to_string()).map_err(|e| InitError::Sink {
+                    what: format!("the local store {}", path.display()),
+                    reason: e.to_string(),
+                })?;
+                (Box::new(store), Destination::LocalStore(path))
+            }
+        };
+        let mut config = self.exporter.unwrap_or_default();
+        config.max_queue_size = settings.max_calls_queue_size;
+        config.flush_timeout = settings.flush_timeout;
+        config.enable_disk_fallback = settings.enable_disk_fallback;
+        let exporter = QueueExporter::start(sink, config);
+        let client = runtime::install(Client::new(project.clone(), settings, Arc::new(exporter)));
+        Ok(Weave { client: Some(client), project_id: project.to_string(), destination })
+    }
+}
+
+/// Where calls are written.
+#[derive(Debug, Clone)]
+enum Destination {
+    Disabled,
+    LocalStore(PathBuf),
+    Jsonl(PathBuf),
+    Custom(String),
+}
+
+/// The running client. Dropping it (or calling [`Weave::finish`]) flushes everything
+/// recorded, within the flush timeout (`WEAVE_FLUSH_TIMEOUT`, 30 s by default), and writes
+/// calls still open as unfinished.
+#[must_use = "tracing stops and is flushed when this guard is dropped; keep it alive (let _weave = ...)"]
+pub struct Weave {
+    client: Option<Arc<Client>>,
+    project_id: String,
+    destination: Destination,
+}
+
+impl std::fmt::Debug for Weave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Weave")
+            .field("project_id", &self.project_id)
+            .field("destination", &self.destination)
+            .field("enabled", &self.client.is_some())
+            .finish()
+    }
+}
+
+impl Weave {
+    /// The project, `entity/project`.
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// False when tracing is off (`WEAVE_DISABLED`).
+    pub fn is_enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// The local store's database file, when calls go there.
+    pub fn local_store_path(&self) -> Option<&Path> {
+        match &self.destination {
+            Destination::LocalStore(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Where calls are written, in words.
+    pub fn destination(&self) -> String {
+        match &self.destination {
+            Destination::Disabled => "nowhere (WEAVE_DISABLED is set)".to_string(),
+            Destination::LocalStore(path) => format!("the local store {}", path.display()),
+            Destination::Jsonl(path) => format!("JSON lines in {}", path.display()),
+            Destination::Custom(description) => description.clone(),
+        }
+    }
+
+    /// Waits until everything recorded so far is written (bounded by the flush timeout).
+    pub fn flush(&self) -> FlushReport {
+        match &self.client {
+            Some(client) => client.exporter().flush(client.settings().flush_timeout),
+            None => FlushReport { completed: true, ..FlushReport::default() },
+        }
+    }
+
+    /// Stops tracing and flushes; returns what the flush achieved.
+    pub fn finish(mut self) -> FlushReport {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> FlushReport {
+        match self.client.take() {
+            Some(client) => {
+                let timeout = client.settings().flush_timeout;
+                runtime::uninstall_if_current(&client, timeout)
+                    .unwrap_or_else(|| FlushReport { completed: true, ..FlushReport::default() })
+            }
+            None => FlushReport { completed: true, ..FlushReport::default() },
+        }
+    }
+}
+
+impl Drop for Weave {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Flushes the current client, waiting at most `WEAVE_FLUSH_TIMEOUT`.
+pub fn flush() -> Option<FlushReport> {
+    let timeout = runtime::current_client().map(|c| c.settings().flush_timeout).unwrap_or(Duration::from_secs(30));
+    runtime::flush(timeout)
+}
+
+/// Stops tracing and flushes the current client (as dropping its guard does).
+pub fn finish() -> Option<FlushReport> {
+    let timeout = runtime::current_client().map(|c| c.settings().flush_timeout).unwrap_or(Duration::from_secs(30));
+    runtime::uninstall(timeout)
+}

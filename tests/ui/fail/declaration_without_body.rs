@@ -1,0 +1,8 @@
+use weave::op;
+
+trait Tool {
+    #[op]
+    fn run(&self, input: &str) -> String;
+}
+
+fn main() {}

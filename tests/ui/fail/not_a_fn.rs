@@ -1,0 +1,8 @@
+use weave::op;
+
+#[op]
+struct Agent {
+    name: String,
+}
+
+fn main() {}

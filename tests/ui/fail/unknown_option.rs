@@ -1,0 +1,6 @@
+use weave::op;
+
+#[op(nmae = "retrieve")]
+fn retrieve() {}
+
+fn main() {}

@@ -1,0 +1,255 @@
+//! The fallback file: items that could not be exported (queue full, exporter shut down,
+//! sink failure) are appended to it as JSON lines, and [`replay`] reads them back into a
+//! sink.
+//!
+//! Each line is `{"reason":..,"project_id":..,"kind":"call_finished"|..,"item":<wire call>}`.
+//! The file is created with permissions `0o600` on unix (it holds inputs and outputs)
+//! and rotated like Python's `RotatingFileHandler`: when it would grow past its size
+//! limit it becomes `<path>.1` (`.1` becomes `.2`, and so on), keeping
+//! [`KEPT_ROTATED_FILES`] old files.
+
+use crate::item::{record_of, ItemKind};
+use crate::sink::{Sink, SinkError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use weave_core::export::ExportItem;
+
+/// How many rotated files (`<path>.1` .. `<path>.3`) are kept, as in Weave.
+pub const KEPT_ROTATED_FILES: u32 = 3;
+
+/// Why an item went to the fallback file.
+pub mod reason {
+    /// The export queue was full.
+    pub const QUEUE_FULL: &str = "queue_full";
+    /// The item was exported after the exporter shut down, or was still queued when the
+    /// shutdown timed out.
+    pub const SHUTDOWN: &str = "shutdown";
+    /// The sink refused the batch (the message follows the colon).
+    pub const SINK_ERROR: &str = "sink_error";
+}
+
+/// One line of the fallback file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FallbackEntry {
+    /// Why the item was not exported (`queue_full`, `shutdown`, `sink_error: ...`).
+    pub reason: String,
+    /// The project (`entity/project`) the call belongs to.
+    pub project_id: String,
+    /// Whether it was a call start, a finished call or a call left unfinished.
+    pub kind: ItemKind,
+    /// The call in Weave's wire form (`calls/complete` item).
+    pub item: Value,
+}
+
+#[derive(Serialize)]
+struct EntryOut<'a, T: Serialize> {
+    reason: &'a str,
+    project_id: &'a str,
+    kind: ItemKind,
+    item: T,
+}
+
+/// Appends the fallback line of one item (with its trailing newline) to `out`. Returns
+/// false (and appends nothing) for items this version cannot encode.
+pub fn encode_entry(out: &mut Vec<u8>, reason: &str, project_id: &str, item: &ExportItem) -> bool {
+    let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else { return false };
+    let start = out.len();
+    let entry = EntryOut { reason, project_id, kind, item: record.wire(project_id) };
+    if serde_json::to_writer(&mut *out, &entry).is_err() {
+        out.truncate(start);
+        return false;
+    }
+    out.push(b'\n');
+    true
+}
+
+/// The path of the `n`th rotated file: `<path>.<n>`.
+pub fn rotated_path(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// An append-only, rotated JSON-lines file, opened on the first write.
+#[derive(Debug)]
+pub struct FallbackFile {
+    path: PathBuf,
+    max_bytes: u64,
+    writer: Option<BufWriter<File>>,
+    size: u64,
+}
+
+impl FallbackFile {
+    /// A fallback file at `path`, rotated when it would grow past `max_bytes`. Nothing is
+    /// created until the first line is appended.
+    pub fn new(path: impl Into<PathBuf>, max_bytes: u64) -> FallbackFile {
+        FallbackFile { path: path.into(), max_bytes, writer: None, size: 0 }
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends complete lines (each ending in `\n`). They are buffered: call
+    /// [`FallbackFile::flush`] to push them to the file.
+    pub fn append(&mut self, lines: &[u8]) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        if self.writer.is_some() && self.size > 0 && self.size + lines.len() as u64 > self.max_bytes {
+            self.rotate()?;
+        }
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let file = open_private_append(&self.path)?;
+                self.size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                if self.size > 0 && self.size + lines.len() as u64 > self.max_bytes {
+                    drop(file);
+                    self.rotate()?;
+                    return self.append(lines);
+                }
+                self.writer.insert(BufWriter::with_capacity(64 * 1024, file))
+            }
+        };
+        writer.write_all(lines)?;
+        self.size += lines.len() as u64;
+        Ok(())
+    }
+
+    /// Writes buffered lines to the file.
+    pub fn flush(&mut self) -> io::Result<()> {
+        match &mut self.writer {
+            Some(writer) => writer.flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        if let Some(mut writer) = self.writer.take() {
+            writer.flush()?;
+        }
+        for n in (1..KEPT_ROTATED_FILES).rev() {
+            rename_if_exists(&rotated_path(&self.path, n), &rotated_path(&self.path, n + 1))?;
+        }
+        rename_if_exists(&self.path, &rotated_path(&self.path, 1))?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl Drop for FallbackFile {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+fn rename_if_exists(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Opens `path` for appending, creating it (and its parent directories) with
+/// permissions `0o600` on unix.
+pub(crate) fn open_private_append(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// What [`replay`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Non-empty lines read.
+    pub lines: u64,
+    /// Items the sink accepted.
+    pub replayed: u64,
+    /// Lines that are not fallback entries (garbage, or a last line cut short by a
+    /// crash): skipped.
+    pub skipped: u64,
+    /// Items the sink refused (after retries for retryable errors).
+    pub failed: u64,
+    /// The last sink error, if any.
+    pub last_error: Option<SinkError>,
+}
+
+/// Items handed to the sink at once by [`replay`].
+const REPLAY_BATCH: usize = 1000;
+/// Attempts of one replay batch on retryable errors.
+const REPLAY_ATTEMPTS: u32 = 3;
+
+/// Reads the fallback file at `path` and writes its items to `sink` (through
+/// [`Sink::replay_batch`]), in batches, in file order. Lines that do not parse are
+/// skipped and counted; a missing file replays nothing. The file is left in place:
+/// remove it once the report shows what you expect.
+pub fn replay<S: Sink + ?Sized>(path: impl AsRef<Path>, sink: &mut S) -> io::Result<ReplayReport> {
+    let file = match File::open(path.as_ref()) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ReplayReport::default()),
+        Err(e) => return Err(e),
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut report = ReplayReport::default();
+    let mut batch = Vec::with_capacity(REPLAY_BATCH);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        report.lines += 1;
+        match serde_json::from_slice::<FallbackEntry>(&line) {
+            Ok(entry) => batch.push(entry),
+            Err(_) => report.skipped += 1,
+        }
+        if batch.len() >= REPLAY_BATCH {
+            replay_one_batch(sink, &mut batch, &mut report);
+        }
+    }
+    if !batch.is_empty() {
+        replay_one_batch(sink, &mut batch, &mut report);
+    }
+    if let Err(e) = sink.flush() {
+        report.last_error = Some(e);
+    }
+    Ok(report)
+}
+
+fn replay_one_batch<S: Sink + ?Sized>(sink: &mut S, batch: &mut Vec<FallbackEntry>, report: &mut ReplayReport) {
+    let mut attempt = 1;
+    loop {
+        match sink.replay_batch(batch) {
+            Ok(()) => {
+                report.replayed += batch.len() as u64;
+                break;
+            }
+            Err(e) if e.retryable && attempt < REPLAY_ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+                attempt += 1;
+            }
+            Err(e) => {
+                report.failed += batch.len() as u64;
+                report.last_error = Some(e);
+                break;
+            }
+        }
+    }
+    batch.clear();
+}

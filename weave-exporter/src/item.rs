@@ -1,0 +1,69 @@
+//! What the exporter reads off an [`ExportItem`]: its kind (as written in the fallback
+//! file), its call record, and an estimate of its encoded size for batching.
+
+use serde::{Deserialize, Serialize};
+use weave_core::call::CallRecord;
+use weave_core::export::ExportItem;
+
+/// The kind of an exported item, spelled as in the fallback file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// An eager call start (the call is running).
+    CallStarted,
+    /// A finished call.
+    CallFinished,
+    /// A call still open at shutdown.
+    CallUnfinished,
+}
+
+impl ItemKind {
+    /// The kind of an item (`None` for item kinds this version does not know).
+    pub fn of(item: &ExportItem) -> Option<ItemKind> {
+        match item {
+            ExportItem::CallStarted(_) => Some(ItemKind::CallStarted),
+            ExportItem::CallFinished(_) => Some(ItemKind::CallFinished),
+            ExportItem::CallUnfinished(_) => Some(ItemKind::CallUnfinished),
+            _ => None,
+        }
+    }
+
+    /// `call_started`, `call_finished` or `call_unfinished`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::CallStarted => "call_started",
+            ItemKind::CallFinished => "call_finished",
+            ItemKind::CallUnfinished => "call_unfinished",
+        }
+    }
+}
+
+/// The call record an item carries (`None` for item kinds this version does not know).
+pub fn record_of(item: &ExportItem) -> Option<&CallRecord> {
+    match item {
+        ExportItem::CallStarted(r) | ExportItem::CallFinished(r) | ExportItem::CallUnfinished(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// Fixed part of an encoded call: ids, timestamps, field names, the op ref, attributes.
+const CALL_OVERHEAD_BYTES: usize = 768;
+
+/// An estimate of the item's size as wire JSON, without encoding it: the captured JSON
+/// texts plus a fixed overhead. Used to keep batches under
+/// [`crate::ExporterConfig::max_batch_bytes`].
+pub fn estimated_bytes(item: &ExportItem) -> usize {
+    let Some(record) = record_of(item) else { return CALL_OVERHEAD_BYTES };
+    let start = &record.start;
+    let mut bytes = CALL_OVERHEAD_BYTES + start.inputs.as_str().len();
+    bytes += start.display_name.as_deref().map_or(0, str::len);
+    if let Some(user) = &start.attributes.user {
+        bytes += 64 * user.len();
+    }
+    if let Some(end) = &record.end {
+        bytes += end.output.as_ref().map_or(0, |o| o.as_str().len());
+        bytes += end.exception.as_deref().map_or(0, str::len);
+        bytes += end.summary.rest.as_ref().map_or(0, |r| 128 * r.len());
+    }
+    bytes
+}

@@ -1,0 +1,165 @@
+//! The local store's tables (shaped like Weave's `calls`, `objects` and `files`) and how
+//! a connection is opened: WAL mode, a busy timeout so several processes can write at
+//! once, the file created with permissions `0o600` on unix.
+
+use super::error::{is_busy, StoreError, StoreErrorKind};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The schema version written to `PRAGMA user_version`.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for another connection's lock before failing.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS calls (
+    project_id    TEXT NOT NULL,
+    id            TEXT NOT NULL PRIMARY KEY,
+    trace_id      TEXT NOT NULL,
+    parent_id     TEXT,
+    op_name       TEXT NOT NULL,
+    op_base_name  TEXT NOT NULL,
+    display_name  TEXT,
+    thread_id     TEXT,
+    turn_id       TEXT,
+    started_at    TEXT NOT NULL,
+    started_at_us INTEGER NOT NULL,
+    ended_at      TEXT,
+    ended_at_us   INTEGER,
+    attributes    TEXT NOT NULL DEFAULT '{}',
+    inputs        TEXT NOT NULL DEFAULT '{}',
+    output        TEXT,
+    exception     TEXT,
+    summary       TEXT NOT NULL DEFAULT '{}',
+    wb_run_id     TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_trace_id ON calls (trace_id);
+CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id);
+CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name);
+CREATE INDEX IF NOT EXISTS calls_started_at_us ON calls (started_at_us);
+CREATE TABLE IF NOT EXISTS objects (
+    project_id TEXT NOT NULL,
+    object_id  TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    val        TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (project_id, object_id, digest)
+);
+CREATE TABLE IF NOT EXISTS files (
+    project_id TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    content    BLOB NOT NULL,
+    PRIMARY KEY (project_id, digest)
+);
+";
+
+/// Opens (creating if needed) a store for writing: parent directories, the file with
+/// `0o600`, WAL mode, the tables.
+pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, "create the directory", e))?;
+    }
+    create_private_file(path)?;
+    let conn =
+        Connection::open(path).map_err(|e| StoreError::sqlite(&format!("could not open {}", path.display()), e))?;
+    configure(&conn)?;
+    retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))
+        .map_err(|e| StoreError::sqlite("could not switch the local store to WAL mode", e))?;
+    for (pragma, value) in [("synchronous", "NORMAL"), ("temp_store", "MEMORY")] {
+        conn.pragma_update(None, pragma, value)
+            .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
+    }
+    conn.pragma_update(None, "cache_size", -16_384i64)
+        .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
+    check_version(&conn, path)?;
+    retry_busy(|| {
+        let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()
+    })
+    .map_err(|e| StoreError::sqlite("could not create the local store's tables", e))?;
+    Ok(conn)
+}
+
+/// Opens an existing store for reading (and replaying into).
+pub(crate) fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::new(
+            StoreErrorKind::NotFound,
+            format!("there is no local store at {}", path.display()),
+        ));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::sqlite(&format!("could not open {}", path.display()), e))?;
+    configure(&conn)?;
+    check_version(&conn, path)?;
+    let has_calls: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls')", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| StoreError::sqlite(&format!("could not read {}", path.display()), e))?;
+    if !has_calls {
+        return Err(StoreError::new(
+            StoreErrorKind::NotAStore,
+            format!("{} is not a weave local store (it has no calls table)", path.display()),
+        ));
+    }
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+fn check_version(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = retry_busy(|| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .map_err(|e| StoreError::sqlite(&format!("could not read {}", path.display()), e))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::new(
+            StoreErrorKind::NotAStore,
+            format!(
+                "{} was written by a newer weave-rs (schema version {version}, this one reads {SCHEMA_VERSION})",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the file with `0o600` (unix) if it does not exist, so SQLite (which gives its
+/// `-wal` and `-shm` files the database file's permissions) never creates it world-readable.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop).map_err(|e| StoreError::io(path, "create", e))
+}
+
+/// Runs `f` again while it fails with SQLITE_BUSY, for up to [`BUSY_TIMEOUT`]. The busy
+/// handler covers most waits; this covers the cases where SQLite returns BUSY at once
+/// (changing the journal mode, or a lock upgrade that would deadlock).
+pub(crate) fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let give_up = Instant::now() + BUSY_TIMEOUT;
+    let mut wait = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && Instant::now() < give_up => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}

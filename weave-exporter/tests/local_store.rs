@@ -1,0 +1,409 @@
+//! The embedded local store: writes, queries, the tree rendering, concurrent writers.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weave_core::call::{CallAttributes, CallRecord, CallStart};
+use weave_core::capture::RawJson;
+use weave_core::export::{ExportItem, Exporter};
+use weave_core::ids::Id;
+use weave_core::summary::Summary;
+use weave_core::time::Timestamp;
+use weave_exporter::local_store::{CallQuery, LocalStore, Status, StoreErrorKind};
+use weave_exporter::{ExporterConfig, QueueExporter, Sink};
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_unix_micros(1_795_790_038_000_000 + ms * 1000)
+}
+
+fn store(dir: &tempfile::TempDir) -> (LocalStore, std::path::PathBuf) {
+    let path = dir.path().join(".weave").join("weave.db");
+    (LocalStore::create(&path, PROJECT).unwrap(), path)
+}
+
+#[test]
+fn a_complete_call_round_trips_with_all_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("answer");
+    let parent = start(&op, None, json!({}), t(0));
+    let weave_attrs = user_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk"}));
+    let call = Arc::new(CallStart {
+        id: Id::new_v7(t(1).unix_millis()),
+        trace_id: parent.trace_id,
+        parent_id: Some(parent.id),
+        op: op.clone(),
+        started_at: t(1),
+        inputs: RawJson::from_value(&json!({"question": "why?", "n": 3})),
+        attributes: CallAttributes {
+            user: user_attributes(json!({"env": "test"})),
+            weave: weave_attrs,
+            kind: Some("agent"),
+        },
+        display_name: Some("start name".to_string()),
+        thread_id: Some(Arc::from("thread-1")),
+        turn_id: Some(parent.id),
+        wb_run_id: Some(Arc::from("e/p/run1")),
+    });
+    let usage = json!({"usage": {"gpt-4o": {"requests": 1, "prompt_tokens": 3}}, "note": "hi"});
+    let end = weave_core::call::CallEnd {
+        ended_at: t(13),
+        output: Some(RawJson::from_value(&json!({"answer": 42}))),
+        exception: None,
+        summary: Summary { success: 1, error: 0, rest: usage.as_object().cloned().map(Box::new) },
+        display_name: Some("final name".to_string()),
+    };
+    store.write_batch(&[finished(&call, end)]).unwrap();
+
+    let reader = LocalStore::open(&path).unwrap();
+    let stored = reader.call(&call.id.to_string()).unwrap().expect("the call");
+    assert_eq!(stored.project_id, PROJECT);
+    assert_eq!(stored.id, call.id.to_string());
+    assert_eq!(stored.trace_id, parent.trace_id.to_string());
+    assert_eq!(stored.parent_id, Some(parent.id.to_string()));
+    assert_eq!(stored.op_name, op.ref_uri(PROJECT));
+    assert_eq!(stored.op_base_name, "answer");
+    assert_eq!(stored.display_name.as_deref(), Some("final name"));
+    assert_eq!(stored.thread_id.as_deref(), Some("thread-1"));
+    assert_eq!(stored.turn_id, Some(parent.id.to_string()));
+    assert_eq!(stored.started_at, t(1));
+    assert_eq!(stored.ended_at, Some(t(13)));
+    assert_eq!(
+        stored.attributes,
+        json!({"env": "test", "weave": {"client_version": "0.1.0", "source": "rust-sdk", "kind": "agent"}})
+    );
+    assert_eq!(stored.inputs, json!({"question": "why?", "n": 3}));
+    assert_eq!(stored.output, json!({"answer": 42}));
+    assert_eq!(stored.exception, None);
+    assert_eq!(stored.wb_run_id.as_deref(), Some("e/p/run1"));
+    assert_eq!(
+        stored.summary,
+        json!({
+            "usage": {"gpt-4o": {"requests": 1, "prompt_tokens": 3}},
+            "note": "hi",
+            "status_counts": {"success": 1, "error": 0},
+            "weave": {"status": "success", "latency_ms": 12, "trace_name": "final name", "display_name": "final name"}
+        })
+    );
+    assert_eq!(stored.status(), Status::Success);
+    assert_eq!(stored.latency(), Some(Duration::from_millis(12)));
+    assert_eq!(stored.to_json()["started_at"], t(1).to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn an_eager_start_then_its_finish_updates_the_row_without_duplicating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("evaluate");
+    let call = start(&op, None, json!({"model": "m"}), t(0));
+    store.write_batch(&[started(&call)]).unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    let running = reader.call(&call.id.to_string()).unwrap().unwrap();
+    assert_eq!(running.status(), Status::Running);
+    assert_eq!(running.ended_at, None);
+    assert_eq!(running.summary["weave"]["status"], "running");
+    assert_eq!(running.latency(), None);
+
+    store.write_batch(&[finished(&call, end(t(40), Some(json!("done")), None, 0))]).unwrap();
+    let done = reader.call(&call.id.to_string()).unwrap().unwrap();
+    assert_eq!(done.status(), Status::Success);
+    assert_eq!(done.ended_at, Some(t(40)));
+    assert_eq!(done.output, json!("done"));
+    assert_eq!(reader.count_calls(Some(PROJECT)).unwrap(), 1);
+
+    // A start arriving again (or an unfinished record) does not undo the finish.
+    store.write_batch(&[started(&call), unfinished(&call)]).unwrap();
+    assert_eq!(reader.call(&call.id.to_string()).unwrap().unwrap().status(), Status::Success);
+    assert_eq!(reader.count_calls(None).unwrap(), 1);
+}
+
+#[test]
+fn a_start_and_its_finish_in_the_same_batch_make_one_finished_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let call = start(&op("f"), None, json!({}), t(0));
+    store.write_batch(&[started(&call), finished(&call, end(t(1), None, None, 0))]).unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 1);
+    assert_eq!(reader.call(&call.id.to_string()).unwrap().unwrap().status(), Status::Success);
+}
+
+#[test]
+fn an_unfinished_call_is_stored_as_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let call = start(&op("stuck"), None, json!({"x": 1}), t(0));
+    store.write_batch(&[unfinished(&call)]).unwrap();
+    let stored = LocalStore::open(&path).unwrap().call(&call.id.to_string()).unwrap().unwrap();
+    assert_eq!(stored.status(), Status::Running);
+    assert_eq!(stored.inputs, json!({"x": 1}));
+    assert_eq!(stored.output, serde_json::Value::Null);
+}
+
+#[test]
+fn errors_and_descendant_errors_get_their_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let root = start(&op("root"), None, json!({}), t(0));
+    let child = start(&op("tool"), Some(&root), json!({}), t(1));
+    store
+        .write_batch(&[
+            finished(&child, end(t(2), None, Some("boom"), 0)),
+            finished(&root, end(t(3), Some(json!(1)), None, 1)),
+        ])
+        .unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    let child = reader.call(&child.id.to_string()).unwrap().unwrap();
+    assert_eq!(child.status(), Status::Error);
+    assert_eq!(child.exception_message().as_deref(), Some("boom"));
+    assert_eq!(child.summary["weave"]["status"], "error");
+    let root = reader.call(&root.id.to_string()).unwrap().unwrap();
+    assert_eq!(root.status(), Status::DescendantError);
+    assert_eq!(root.summary["weave"]["status"], "descendant_error");
+}
+
+#[test]
+fn ops_are_saved_once_with_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let a = op("alpha");
+    let b = op("beta");
+    let batch: Vec<ExportItem> = (0..10).map(|i| small_call(if i % 2 == 0 { &a } else { &b }, i)).collect();
+    store.write_batch(&batch).unwrap();
+    store.write_batch(&[small_call(&a, 99)]).unwrap();
+    // Another store (another process) saving the same op does not duplicate it.
+    let mut other = LocalStore::create(&path, PROJECT).unwrap();
+    other.write_batch(&[small_call(&a, 100)]).unwrap();
+
+    let reader = LocalStore::open(&path).unwrap();
+    let ops = reader.ops(Some(PROJECT)).unwrap();
+    let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, vec!["alpha", "beta"]);
+    assert_eq!(ops[0].digest, a.digest());
+    assert_eq!(ops[0].file_digest.as_deref(), Some(a.file_digest()));
+    assert_eq!(ops[0].source.as_deref(), Some(a.source_file()));
+    assert_eq!(ops[0].ref_uri(), a.ref_uri(PROJECT));
+    assert!(ops[0].created_at.is_some());
+    assert_eq!(reader.op_source("beta", b.digest()).unwrap().as_deref(), Some("fn beta() {}\n"));
+    assert_eq!(reader.op_source("beta", "nope").unwrap(), None);
+    assert!(reader.ops(Some("other/project")).unwrap().is_empty());
+}
+
+/// root ─┬─ retrieve
+///       ├─ search (error)
+///       └─ summarize ── llm
+fn write_a_trace(store: &mut LocalStore, base: i64) -> (Arc<CallStart>, Vec<Arc<CallStart>>) {
+    let root = start(&op("answer"), None, json!({"q": "?"}), t(base));
+    let retrieve = start(&op("retrieve"), Some(&root), json!({}), t(base + 1));
+    let search = start(&op("search"), Some(&root), json!({}), t(base + 2));
+    let summarize = start(&op("summarize"), Some(&root), json!({}), t(base + 3));
+    let llm = start(&op("llm"), Some(&summarize), json!({}), t(base + 4));
+    store
+        .write_batch(&[
+            finished(&retrieve, end(plus(t(base + 1), 400), None, None, 0)),
+            finished(&search, end(t(base + 2), None, Some("offline\nsecond line"), 0)),
+            finished(&llm, end(t(base + 10), None, None, 0)),
+            finished(&summarize, end(t(base + 11), None, None, 0)),
+            finished(&root, end(plus(t(base + 12), 300), None, None, 1)),
+        ])
+        .unwrap();
+    (root.clone(), vec![root, retrieve, search, summarize, llm])
+}
+
+fn plus(t: Timestamp, micros: i64) -> Timestamp {
+    Timestamp::from_unix_micros(t.unix_micros() + micros)
+}
+
+#[test]
+fn calls_can_be_queried_by_trace_op_roots_and_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let (root, calls) = write_a_trace(&mut store, 0);
+    let (other_root, _) = write_a_trace(&mut store, 100);
+    let reader = LocalStore::open(&path).unwrap();
+    let trace = reader.trace(&root.trace_id.to_string()).unwrap();
+    let ids: Vec<String> = trace.iter().map(|c| c.id.clone()).collect();
+    let expected: Vec<String> = calls.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, expected, "all calls of the trace, in start order");
+
+    let roots = reader.calls(&CallQuery { roots_only: true, ..Default::default() }).unwrap();
+    assert_eq!(roots.len(), 2);
+    assert!(roots.iter().all(|c| c.is_root() && c.op_base_name == "answer"));
+    let newest =
+        reader.calls(&CallQuery { roots_only: true, newest_first: true, limit: Some(1), ..Default::default() });
+    assert_eq!(newest.unwrap()[0].id, other_root.id.to_string());
+
+    let children: Vec<String> =
+        reader.children(&root.id.to_string()).unwrap().into_iter().map(|c| c.op_base_name).collect();
+    assert_eq!(children, vec!["retrieve", "search", "summarize"]);
+
+    let llms = reader.calls(&CallQuery { op_name: Some("llm".into()), ..Default::default() }).unwrap();
+    assert_eq!(llms.len(), 2);
+    let in_project = CallQuery {
+        project_id: Some(PROJECT.into()),
+        op_name: Some("llm".into()),
+        offset: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(reader.calls(&in_project).unwrap().len(), 1);
+    let elsewhere = CallQuery { project_id: Some("x/y".into()), ..Default::default() };
+    assert!(reader.calls(&elsewhere).unwrap().is_empty());
+    assert_eq!(reader.count_calls(None).unwrap(), 10);
+    assert_eq!(reader.projects().unwrap(), vec![PROJECT.to_string()]);
+    assert_eq!(reader.call("not-an-id").unwrap(), None);
+}
+
+#[test]
+fn a_trace_renders_as_an_indented_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let (root, _) = write_a_trace(&mut store, 0);
+    let reader = LocalStore::open(&path).unwrap();
+    let tree = reader.render_tree(&root.trace_id.to_string()).unwrap();
+    assert_eq!(
+        tree,
+        "✓ answer 12.3 ms (1 error below)\n\
+         \x20 ✓ retrieve 0.4 ms\n\
+         \x20 ✗ search 0.0 ms: offline…\n\
+         \x20 ✓ summarize 8.0 ms\n\
+         \x20   ✓ llm 6.0 ms\n"
+    );
+    let lines = reader.trace_tree(&root.trace_id.to_string()).unwrap();
+    let depths: Vec<usize> = lines.lines().iter().map(|l| l.depth).collect();
+    assert_eq!(depths, vec![0, 1, 1, 1, 2]);
+}
+
+#[test]
+fn a_running_call_and_an_orphan_render_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let root = start(&op("long"), None, json!({}), t(0));
+    let missing_parent = start(&op("gone"), Some(&root), json!({}), t(1));
+    let orphan = start(&op("orphan"), Some(&missing_parent), json!({}), t(2));
+    store.write_batch(&[started(&root), finished(&orphan, end(t(1500), None, None, 0))]).unwrap();
+    let tree = LocalStore::open(&path).unwrap().render_tree(&root.trace_id.to_string()).unwrap();
+    assert_eq!(tree, "… long (running)\n✓ orphan 1.50 s\n");
+}
+
+#[test]
+fn opening_a_missing_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = LocalStore::open(dir.path().join("nope.db")).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NotFound);
+    assert!(err.to_string().contains("nope.db"));
+}
+
+#[test]
+fn a_store_opened_for_reading_refuses_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = store(&dir);
+    let mut reader = LocalStore::open(&path).unwrap();
+    let err = reader.write_batch(&[small_call(&op("f"), 0)]).unwrap_err();
+    assert!(!err.retryable);
+    assert_eq!(reader.describe(), format!("local store at {}", path.display()));
+}
+
+#[test]
+fn two_writers_on_the_same_file_at_once_get_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared").join("weave.db");
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                // Both create the file and its tables at the same moment, then write.
+                let mut store = LocalStore::create(&path, format!("entity/project{w}")).unwrap();
+                let op = op("f");
+                for _ in 0..40 {
+                    let batch: Vec<ExportItem> = (0..100).map(|i| small_call(&op, i)).collect();
+                    store.write_batch(&batch).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 8000);
+    assert_eq!(reader.count_calls(Some("entity/project1")).unwrap(), 4000);
+}
+
+#[test]
+fn the_queue_exporter_writes_into_the_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = store(&dir);
+    let exporter = QueueExporter::start(Box::new(store), config(dir.path()));
+    assert!(exporter.describe().starts_with("local store at "));
+    let op = op("f");
+    for i in 0..2500 {
+        exporter.export(small_call(&op, i));
+    }
+    let report = exporter.shutdown(Duration::from_secs(10));
+    assert!(report.completed);
+    assert_eq!(report.written, 2500);
+    assert_eq!(LocalStore::open(&path).unwrap().count_calls(Some(PROJECT)).unwrap(), 2500);
+}
+
+/// Write throughput of small calls in big batches. Run with
+/// `cargo test --release -p weave-exporter --test local_store -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: run it in release mode"]
+fn write_throughput_of_small_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = op("small");
+    let weave_attrs = user_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk", "os_name": "Linux"}));
+    let make = |i: u64| {
+        let started_at = Timestamp::now();
+        let call = Arc::new(CallStart {
+            attributes: CallAttributes { user: None, weave: weave_attrs.clone(), kind: None },
+            ..Arc::try_unwrap(start(&op, None, json!({"a": i, "b": "hello"}), started_at)).unwrap()
+        });
+        ExportItem::CallFinished(Box::new(CallRecord {
+            start: call,
+            end: Some(end(plus(started_at, 3), Some(json!(i + 5)), None, 0)),
+        }))
+    };
+    for batch_size in [1000usize, 10_000] {
+        let mut store = LocalStore::create(dir.path().join(format!("bench{batch_size}.db")), PROJECT).unwrap();
+        let total = 1_000_000usize;
+        let batches: Vec<Vec<ExportItem>> = (0..total / batch_size)
+            .map(|b| (0..batch_size).map(|i| make((b * batch_size + i) as u64)).collect())
+            .collect();
+        let t = Instant::now();
+        for batch in &batches {
+            store.write_batch(batch).unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "local store: {total} calls in batches of {batch_size}: {secs:.2} s = {:.0} calls/s",
+            total as f64 / secs
+        );
+    }
+    // End to end through the queue (export on this thread, the worker writing).
+    let store = LocalStore::create(dir.path().join("queue.db"), PROJECT).unwrap();
+    let exporter = QueueExporter::start(
+        Box::new(store),
+        ExporterConfig { max_queue_size: 0, max_batch_items: 10_000, ..config(dir.path()) },
+    );
+    let items: Vec<ExportItem> = (0..1_000_000).map(make).collect();
+    let t = Instant::now();
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(120));
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(report.written, 1_000_000);
+    println!("queue exporter + local store: 1000000 calls in {secs:.2} s = {:.0} calls/s", 1e6 / secs);
+}

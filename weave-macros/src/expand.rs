@@ -1,0 +1,375 @@
+//! Code generation: the function as written, with its body run between a call start and
+//! a call finish through `::weave::__private` (or the `crate = "..."` path). Everything
+//! generated stays inside the function body, so `#[op]` also works on trait-impl methods
+//! and on `async fn` in traits.
+
+use crate::args::{self, DisplayName, OpArgs};
+use crate::item::OpFn;
+use crate::params::{self, Param};
+use crate::source;
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{ReturnType, Type};
+
+/// `#[op(args)] item` → the instrumented item. On an error, the item comes back
+/// unchanged next to the error, so the rest of the crate still sees the function.
+pub(crate) fn op(args: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(args.clone(), item.clone()) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let err = err.to_compile_error();
+            quote!(#item #err)
+        }
+    }
+}
+
+fn expand(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = args::parse(args_tokens.clone());
+    let func = syn::parse2::<OpFn>(item.clone());
+    let (args, func) = match (args, func) {
+        (Ok(args), Ok(func)) => (args, func),
+        (Err(mut a), Err(f)) => {
+            a.combine(f);
+            return Err(a);
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let params = params::params(&func.sig);
+    check(&args, &func, &params)?;
+    let source = source::capture(&args_tokens, &item, &func.sig.ident.unraw().to_string());
+    Ok(generate(&args, &func, &params, &source))
+}
+
+/// Errors that need both the options and the function.
+fn check(args: &OpArgs, func: &OpFn, params: &[Param]) -> syn::Result<()> {
+    let mut errors: Option<syn::Error> = func.check().err();
+    for skipped in &args.skip {
+        let name = skipped.unraw().to_string();
+        if !params.iter().any(|p| p.name() == name) {
+            let err = syn::Error::new(
+                skipped.span(),
+                format!("cannot skip `{name}`: `{}` has no parameter named `{name}`", func.sig.ident.unraw()),
+            );
+            match &mut errors {
+                Some(e) => e.combine(err),
+                None => errors = Some(err),
+            }
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// True when `tokens` mention `Self` anywhere.
+fn mentions_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => ident == "Self",
+        TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
+}
+
+/// The return type with every `impl Trait` replaced by `_` (a `let` cannot name it).
+fn erase_impl_trait(ty: &Type) -> Type {
+    struct Erase;
+    impl VisitMut for Erase {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer { underscore_token: syn::Token![_](impl_trait.impl_token.span) });
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    Erase.visit_type_mut(&mut ty);
+    ty
+}
+
+/// True when the type's last path segment is `Result` (`Result`, `io::Result`,
+/// `anyhow::Result`, ...).
+fn is_result(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_result(&p.elem),
+        Type::Group(g) => is_result(&g.elem),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        _ => false,
+    }
+}
+
+fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::SourceText) -> TokenStream {
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::weave),
+    };
+    let p = quote!(#krate::__private);
+    let sig = &func.sig;
+    let is_async = sig.asyncness.is_some();
+
+    // The static description.
+    let fn_name = sig.ident.unraw().to_string();
+    let name = args.name.as_ref().map_or(fn_name, |n| n.value());
+    let name_is_explicit = args.name.is_some();
+    let is_method = sig.receiver().is_some() || mentions_self(sig.to_token_stream());
+    let line = match source.line {
+        Some(line) => Literal::u32_unsuffixed(line).into_token_stream(),
+        None => quote!(::core::line!()),
+    };
+    let source_text = Literal::string(&source.text);
+    let capture_code = args.capture_code.unwrap_or(true);
+    let kind = option(args.kind.as_ref());
+    let sample_rate = Literal::f64_unsuffixed(args.sample_rate.unwrap_or(1.0));
+    let eager_call_start = args.eager_call_start.unwrap_or(false);
+    let display_name = option(args.display_name.as_ref().map(|d| match d {
+        DisplayName::Fixed(s) => quote!(#p::DisplayName::Fixed(#s)),
+        DisplayName::Computed(path) => quote_spanned!(path.span()=> #p::DisplayName::Computed(#path)),
+    }));
+    let postprocess_inputs = option(args.postprocess_inputs.as_ref());
+    let postprocess_output = option(args.postprocess_output.as_ref());
+    let op_static = quote! {
+        static __WEAVE_OP: #p::OpSite = #p::OpSite::new(#p::OpStatic {
+            name: #name,
+            name_is_explicit: #name_is_explicit,
+            is_method: #is_method,
+            module_path: ::core::module_path!(),
+            file: ::core::file!(),
+            line: #line,
+            source: #source_text,
+            capture_code: #capture_code,
+            kind: #kind,
+            sample_rate: #sample_rate,
+            eager_call_start: #eager_call_start,
+            is_async: #is_async,
+            display_name: #display_name,
+            postprocess_inputs: #postprocess_inputs,
+            postprocess_output: #postprocess_output,
+        });
+    };
+    let self_type = if is_method {
+        quote!(::core::option::Option::Some(#p::type_name_of::<Self> as fn() -> &'static str))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+
+    // Inputs, captured before the body runs.
+    let captured: Vec<TokenStream> = params
+        .iter()
+        .filter(|param| !args.skip_all && !args.skip.iter().any(|s| s.unraw() == param.name()))
+        .map(|param| {
+            let key = param.name();
+            let value = param.value_ref();
+            quote! {
+                __weave_inputs.arg(#key, |__weave_w| (&&&#p::Capture(#value)).weave_capture(__weave_w));
+            }
+        })
+        .collect();
+    let inputs = if captured.is_empty() {
+        quote!(|_| {})
+    } else {
+        quote! {
+            |__weave_inputs| {
+                #[allow(unused_imports)]
+                use #p::{CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _};
+                #(#captured)*
+            }
+        }
+    };
+
+    // The output, or the error of a `Result`.
+    let ret_ty: Option<&Type> = match &sig.output {
+        ReturnType::Type(_, ty) => Some(ty),
+        ReturnType::Default => None,
+    };
+    let output = quote! {
+        __weave_end.output(|__weave_w| (&&&#p::Capture(__weave_out)).weave_capture(__weave_w))
+    };
+    let record = if ret_ty.is_some_and(is_result) {
+        quote! {
+            match __weave_out {
+                ::core::result::Result::Ok(__weave_ok) => __weave_end.output(|__weave_w| (&&&#p::Capture(__weave_ok)).weave_capture(__weave_w)),
+                ::core::result::Result::Err(__weave_err) => __weave_end.error(#p::type_name_of_val(__weave_err), || (&&&&#p::ErrorMessage(__weave_err)).weave_error_message()),
+            }
+        }
+    } else {
+        quote!(#output;)
+    };
+    let finish = quote! {
+        |__weave_end, __weave_out| {
+            #[allow(unused_imports)]
+            use #p::{CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _, ErrorViaError as _, ErrorViaDisplay as _, ErrorViaDebug as _, ErrorViaTypeName as _};
+            #record
+        }
+    };
+
+    let attrs = &func.outer_attrs;
+    let inner_attrs = &func.inner_attrs;
+    let vis = &func.vis;
+    let body = func.body_block();
+    let out_ty = match ret_ty {
+        Some(ty) => erase_impl_trait(ty).into_token_stream(),
+        None => quote!(()),
+    };
+    let out_span = ret_ty.map_or_else(Span::call_site, |ty| ty.span());
+
+    if is_async {
+        let mut sig = sig.clone();
+        let rebind = params::async_rebind(&mut sig);
+        let quiet_body = func.body_block_quiet();
+        // Pins the async block's output type to the declared one, so `?` and `return`
+        // in the body convert as they did (tracing's "fake return edge").
+        let fake_return_stmt = quote_spanned!(out_span=> return __weave_fake_return;);
+        let fake_return = quote! {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return
+            )]
+            if false {
+                let __weave_fake_return: #out_ty = loop {};
+                #fake_return_stmt
+            }
+        };
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #(#inner_attrs)*
+                #op_static
+                let __weave_call = #p::start_async_call(&__WEAVE_OP, #self_type, #inputs);
+                #p::instrument(__weave_call, async move {
+                    #(#rebind)*
+                    #fake_return
+                    #quiet_body
+                }, #finish).await
+            }
+        }
+    } else if matches!(ret_ty, Some(Type::Never(_))) {
+        // `-> !`: the body never returns normally; a panic is recorded by the call's drop.
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #(#inner_attrs)*
+                #op_static
+                let __weave_call = #p::start_call(&__WEAVE_OP, #self_type, #inputs);
+                #p::call_once(|| -> ! #body)
+            }
+        }
+    } else {
+        // The closure's return type is written out so the body is checked against the
+        // declared type, as the function body was (coercions, `?`, error spans).
+        let out = quote!(let __weave_out: #out_ty = #p::call_once(|| -> #out_ty #body););
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #(#inner_attrs)*
+                #op_static
+                let __weave_call = #p::start_call(&__WEAVE_OP, #self_type, #inputs);
+                #out
+                __weave_call.finish(&__weave_out, #finish);
+                __weave_out
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: &str, item: &str) -> String {
+        op(args.parse().unwrap(), item.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn sync_shape() {
+        let out = expand_str("", "pub fn f(a: u32, (x, y): (u8, u8), mut b: String) -> u32 { a }");
+        assert!(out.contains("static __WEAVE_OP"), "{out}");
+        assert!(out.contains("start_call"), "{out}");
+        assert!(out.contains("\"x\""), "{out}");
+        assert!(out.contains("let __weave_out : u32"), "{out}");
+        assert!(!out.contains("move ||"), "{out}");
+    }
+
+    #[test]
+    fn result_matches_ok_and_err() {
+        let out = expand_str("", "fn f() -> io::Result<u8> { Ok(1) }");
+        assert!(out.contains("ErrorMessage"), "{out}");
+    }
+
+    #[test]
+    fn impl_trait_is_erased() {
+        let out = expand_str("", "fn f() -> Box<impl Display> { Box::new(1) }");
+        assert!(out.contains("let __weave_out : Box < _ >"), "{out}");
+    }
+
+    #[test]
+    fn methods_pass_self_type() {
+        let out = expand_str("", "fn f(&self) {}");
+        assert!(out.contains("type_name_of :: < Self >"), "{out}");
+        assert!(out.contains("is_method : true"), "{out}");
+        assert!(out.contains("Capture (& * self)"), "{out}");
+        let out = expand_str("", "fn new() -> Self { todo!() }");
+        assert!(out.contains("is_method : true"), "{out}");
+        let out = expand_str("", "fn plain() -> u8 { 1 }");
+        assert!(out.contains("is_method : false"), "{out}");
+    }
+
+    #[test]
+    fn async_rebinds_params() {
+        let out = expand_str("", "async fn g(mut a: Vec<u8>) -> usize { a.push(1); a.len() }");
+        assert!(out.contains("async fn g (a : Vec < u8 >)"), "{out}");
+        assert!(out.contains("let mut a = a ;"), "{out}");
+        assert!(out.contains("instrument"), "{out}");
+    }
+
+    #[test]
+    fn crate_path_replaces_weave() {
+        let out = expand_str("crate = \"my::rt\"", "fn f(a: u8) -> Result<u8, E> { Ok(a) }");
+        assert!(out.contains("my :: rt :: __private :: start_call"), "{out}");
+        assert!(!out.contains("weave ::"), "{out}");
+    }
+
+    #[test]
+    fn errors_keep_the_item() {
+        let out = expand_str("nmae = \"x\"", "fn f() {}");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("unknown `#[op]` option `nmae`"), "{out}");
+        assert!(out.contains("fn f"), "{out}");
+        let out = expand_str("skip(b)", "fn f(a: u8) {}");
+        assert!(out.contains("no parameter named `b`"), "{out}");
+        let out = expand_str("", "const fn f() {}");
+        assert!(out.contains("const fn"), "{out}");
+        let out = expand_str("sample_rate = 1.5", "fn f() {}");
+        assert!(out.contains("between 0.0 and 1.0"), "{out}");
+        let out = expand_str("name = \"a\", name = \"b\"", "fn f() {}");
+        assert!(out.contains("duplicate"), "{out}");
+        let out = expand_str("", "struct S;");
+        assert!(out.contains("only be applied to functions"), "{out}");
+    }
+
+    #[test]
+    #[ignore = "prints an expansion; run with --ignored --nocapture"]
+    fn print_expansion() {
+        let item = std::env::var("WEAVE_EXPAND_ITEM")
+            .unwrap_or_else(|_| "fn f(&self, a: u8) -> Result<u8, E> { Ok(a) }".to_owned());
+        let args = std::env::var("WEAVE_EXPAND_ARGS").unwrap_or_default();
+        let tokens = op(args.parse().unwrap(), item.parse().unwrap());
+        let file: syn::File = syn::parse2(tokens).unwrap();
+        println!("{}", quote!(#file));
+    }
+}
