@@ -64,7 +64,7 @@ fn retrieve(query: &str, top_k: usize) -> Vec<Document> {
             (score, Document { id: i as u32, title: title.to_string(), text: text.to_string() })
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
     scored.into_iter().take(top_k).map(|(_, d)| d).collect()
 }
 

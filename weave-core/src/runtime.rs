@@ -28,6 +28,9 @@ thread_local! {
 
 const OPEN_CALL_SHARDS: usize = 16;
 
+/// Makes the link printed for a root call (`None`: print nothing).
+pub type CallLinkFn = dyn Fn(&Id) -> Option<String> + Send + Sync;
+
 /// A started client: where calls go and how they are captured.
 pub struct Client {
     project_id: ProjectId,
@@ -38,7 +41,7 @@ pub struct Client {
     weave_attributes_sync: Option<Arc<JsonObject>>,
     weave_attributes_async: Option<Arc<JsonObject>>,
     wb_run_id: Option<Arc<str>>,
-    call_link: Option<Box<dyn Fn(&Id) -> Option<String> + Send + Sync>>,
+    call_link: Option<Box<CallLinkFn>>,
     open_calls: [Mutex<HashMap<Id, Arc<CallStart>>>; OPEN_CALL_SHARDS],
 }
 
