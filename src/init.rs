@@ -97,7 +97,9 @@ impl InitBuilder {
         self
     }
 
-    /// Queue and batching options of the background exporter.
+    /// Batching and fallback-file options of the background exporter. The queue size,
+    /// the flush timeout and whether the disk fallback is on come from the [`Settings`]
+    /// (`WEAVE_MAX_CALLS_QUEUE_SIZE`, `WEAVE_FLUSH_TIMEOUT`, `WEAVE_ENABLE_DISK_FALLBACK`).
     pub fn exporter_config(mut self, config: ExporterConfig) -> Self {
         self.exporter = Some(config);
         self

@@ -1,0 +1,318 @@
+//! `cargo bench --bench peers`: the cost of `#[weave::op]` against a plain function,
+//! `tracing` and `fastrace`, measured in the same run, plus exporter throughput and a
+//! stalled sink. Ends with machine-readable lines:
+//! `RATIO <name> <value>` and `THROUGHPUT <name> <calls_per_s>` (and `MEASURE ...`).
+//!
+//! The function under test takes two small arguments (`u64`, `&str`) and returns a small
+//! value. Each figure is the median over criterion's samples of nanoseconds per call.
+
+use criterion::{black_box, Criterion};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use weave::export::{DiscardSink, ExportItem, ExporterConfig, Sink, SinkError};
+
+#[inline(never)]
+fn plain(a: u64, b: &str) -> usize {
+    a as usize + b.len()
+}
+
+#[weave::op]
+#[inline(never)]
+fn op_fn(a: u64, b: &str) -> usize {
+    a as usize + b.len()
+}
+
+#[weave::op]
+#[inline(never)]
+fn op_root_with_10_children(a: u64) -> usize {
+    let mut total = 0;
+    for i in 0..10 {
+        total += op_fn(a + i, "child");
+    }
+    total
+}
+
+#[tracing::instrument(ret)]
+#[inline(never)]
+fn tracing_fn(a: u64, b: &str) -> usize {
+    a as usize + b.len()
+}
+
+#[fastrace::trace(properties = { "a": "{a}", "b": "{b}" })]
+#[inline(never)]
+fn fastrace_fn(a: u64, b: &str) -> usize {
+    a as usize + b.len()
+}
+
+struct DiscardReporter;
+
+impl fastrace::collector::Reporter for DiscardReporter {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+/// Per-sample nanoseconds per call, by bench name.
+static SAMPLES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+fn timed(name: &str, iters: u64, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    let elapsed = start.elapsed();
+    if let Ok(mut samples) = SAMPLES.lock() {
+        samples.entry(name.to_string()).or_default().push(elapsed.as_nanos() as f64 / iters.max(1) as f64);
+    }
+    elapsed
+}
+
+fn median(name: &str) -> f64 {
+    let samples = SAMPLES.lock().map(|s| s.get(name).cloned().unwrap_or_default()).unwrap_or_default();
+    let mut v = samples;
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn bench(c: &mut Criterion, name: &str, mut f: impl FnMut(u64)) {
+    let mut i = 0u64;
+    c.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            timed(name, iters, || {
+                i = i.wrapping_add(1);
+                f(black_box(i));
+            })
+        })
+    });
+}
+
+fn settings() -> weave::Settings {
+    weave::Settings { print_call_link: false, max_calls_queue_size: 2_000_000, ..weave::Settings::default() }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn current_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A sink that blocks in every write until released: the worker is stuck.
+struct StalledSink {
+    released: Arc<AtomicBool>,
+}
+
+impl Sink for StalledSink {
+    fn write_batch(&mut self, _batch: &[ExportItem]) -> Result<(), SinkError> {
+        while !self.released.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "a stalled sink".to_string()
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(800))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+        .without_plots()
+        .configure_from_args();
+    let temp = std::env::temp_dir().join(format!("weave-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&temp);
+
+    bench(&mut c, "plain", |i| {
+        black_box(plain(i, "hello"));
+    });
+    bench(&mut c, "op_before_init", |i| {
+        black_box(op_fn(i, "hello"));
+    });
+    {
+        let weave = weave::builder()
+            .project("bench/disabled")
+            .settings(weave::Settings { disabled: true, ..settings() })
+            .init()
+            .expect("init");
+        bench(&mut c, "op_disabled", |i| {
+            black_box(op_fn(i, "hello"));
+        });
+        weave.finish();
+    }
+    {
+        let weave = weave::builder()
+            .project("bench/discard")
+            .settings(settings())
+            .sink(DiscardSink::encoding("bench/discard"))
+            .init()
+            .expect("init");
+        bench(&mut c, "op_enabled_discard", |i| {
+            black_box(op_fn(i, "hello"));
+        });
+        bench(&mut c, "op_nested_root_10_children", |i| {
+            black_box(op_root_with_10_children(i));
+        });
+        let report = weave.finish();
+        println!("MEASURE discard_pipeline_dropped {}", report.dropped);
+    }
+    {
+        let store = temp.join("store.db");
+        let weave = weave::builder()
+            .project("bench/local")
+            .settings(weave::Settings { local_store_path: Some(store), ..settings() })
+            .init()
+            .expect("init");
+        bench(&mut c, "op_enabled_local_store", |i| {
+            black_box(op_fn(i, "hello"));
+        });
+        let report = weave.finish();
+        println!("MEASURE local_store_pipeline_dropped {}", report.dropped);
+    }
+    {
+        let subscriber = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            bench(&mut c, "tracing_fmt_ret", |i| {
+                black_box(tracing_fn(i, "hello"));
+            });
+        });
+    }
+    {
+        fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+        bench(&mut c, "fastrace_root_and_span", |i| {
+            let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+            let _guard = root.set_local_parent();
+            black_box(fastrace_fn(i, "hello"));
+        });
+        fastrace::flush();
+    }
+
+    throughput(&temp);
+    stalled_sink(&temp);
+    let _ = std::fs::remove_dir_all(&temp);
+
+    let plain_ns = median("plain");
+    let figures = [
+        "plain",
+        "op_before_init",
+        "op_disabled",
+        "op_enabled_discard",
+        "op_enabled_local_store",
+        "op_nested_root_10_children",
+        "tracing_fmt_ret",
+        "fastrace_root_and_span",
+    ];
+    for name in figures {
+        println!("MEASURE ns_per_call_{name} {:.2}", median(name));
+    }
+    println!("MEASURE disabled_minus_plain_ns {:.2}", median("op_disabled") - plain_ns);
+    println!("MEASURE before_init_minus_plain_ns {:.2}", median("op_before_init") - plain_ns);
+    println!("MEASURE nested_ns_per_op_call {:.2}", median("op_nested_root_10_children") / 11.0);
+    println!("RATIO op_vs_fastrace {:.3}", median("op_enabled_discard") / median("fastrace_root_and_span"));
+    println!("RATIO op_vs_tracing_fmt {:.3}", median("op_enabled_discard") / median("tracing_fmt_ret"));
+    println!(
+        "RATIO op_local_store_vs_fastrace {:.3}",
+        median("op_enabled_local_store") / median("fastrace_root_and_span")
+    );
+    println!("RATIO disabled_vs_plain {:.3}", median("op_disabled") / plain_ns);
+    println!("RATIO before_init_vs_plain {:.3}", median("op_before_init") / plain_ns);
+    let stats = THROUGHPUT_LINES.lock().map(|l| l.clone()).unwrap_or_default();
+    for line in stats {
+        println!("{line}");
+    }
+}
+
+static THROUGHPUT_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn report_line(line: String) {
+    if let Ok(mut lines) = THROUGHPUT_LINES.lock() {
+        lines.push(line);
+    }
+}
+
+/// N op calls from 1 and 2 threads into the local store: time until flushed.
+fn throughput(temp: &std::path::Path) {
+    const N: u64 = 1_000_000;
+    for threads in [1u64, 2] {
+        let store = temp.join(format!("throughput-{threads}.db"));
+        let weave = weave::builder()
+            .project("bench/throughput")
+            .settings(weave::Settings { local_store_path: Some(store.clone()), ..settings() })
+            .init()
+            .expect("init");
+        let start = Instant::now();
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..N / threads {
+                        black_box(op_fn(i + t, "hello"));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            let _ = h.join();
+        }
+        let calls_done = start.elapsed();
+        let report = weave.finish();
+        let flushed = start.elapsed();
+        let stored = weave::store::LocalStore::open(&store).and_then(|s| s.count_calls(None)).unwrap_or(0);
+        let per_s = N as f64 / flushed.as_secs_f64();
+        report_line(format!("THROUGHPUT local_store_{threads}_thread {per_s:.0}"));
+        report_line(format!(
+            "MEASURE local_store_{threads}_thread calls={N} stored={stored} dropped={} app_s={:.3} flushed_s={:.3} peak_rss_mib={}",
+            report.dropped,
+            calls_done.as_secs_f64(),
+            flushed.as_secs_f64(),
+            peak_rss_kib() / 1024
+        ));
+    }
+}
+
+/// A sink that never returns: the app's op latency must not grow and memory must stay
+/// under the queue's bound (overflowing calls go to the fallback file).
+fn stalled_sink(temp: &std::path::Path) {
+    const QUEUE: usize = 10_000;
+    const N: u64 = 200_000;
+    let released = Arc::new(AtomicBool::new(false));
+    let weave = weave::builder()
+        .project("bench/stalled")
+        .settings(weave::Settings { enable_disk_fallback: true, max_calls_queue_size: QUEUE, ..settings() })
+        .sink(StalledSink { released: released.clone() })
+        .exporter_config(ExporterConfig { fallback_path: temp.join("fallback.jsonl"), ..ExporterConfig::default() })
+        .init()
+        .expect("init");
+    let rss_before = current_rss_kib();
+    let start = Instant::now();
+    for i in 0..N {
+        black_box(op_fn(i, "hello"));
+    }
+    let per_call_ns = start.elapsed().as_nanos() as f64 / N as f64;
+    let rss_after = current_rss_kib();
+    released.store(true, Ordering::Relaxed);
+    let report = weave.finish();
+    report_line(format!(
+        "MEASURE stalled_sink ns_per_call={per_call_ns:.1} dropped={} rss_growth_mib={:.1} queue_bound={QUEUE}",
+        report.dropped,
+        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
+    ));
+    report_line(format!("RATIO stalled_vs_discard {:.3}", per_call_ns / median("op_enabled_discard")));
+}
