@@ -64,7 +64,7 @@ fn batches_are_cut_at_max_batch_bytes() {
 fn a_batch_waits_at_most_max_batch_delay_to_fill() {
     let dir = tempfile::tempdir().unwrap();
     let sink = RecordingSink::default();
-    let config = ExporterConfig { max_batch_delay: Duration::from_millis(300), ..config(dir.path()) };
+    let config = ExporterConfig { max_batch_delay: Duration::from_millis(800), ..config(dir.path()) };
     let exporter = start_with(sink.clone(), config);
     let op = op("f");
     let first = Instant::now();
@@ -74,8 +74,8 @@ fn a_batch_waits_at_most_max_batch_delay_to_fill() {
     wait_until(Duration::from_secs(5), "the delayed batch", || sink.total() == 2);
     let written_after = sink.times.lock()[0] - first;
     assert_eq!(*sink.batches.lock(), vec![2], "both items in one batch");
-    assert!(written_after >= Duration::from_millis(290), "written after {written_after:?}");
-    assert!(written_after < Duration::from_secs(2), "written after {written_after:?}");
+    assert!(written_after >= Duration::from_millis(790), "written after {written_after:?}");
+    assert!(written_after < Duration::from_secs(5), "written after {written_after:?}");
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn with_no_delay_an_item_is_written_at_once() {
     let t = Instant::now();
     exporter.export(small_call(&op("f"), 1));
     wait_until(Duration::from_secs(5), "the item", || sink.total() == 1);
-    assert!(t.elapsed() < Duration::from_millis(500));
+    assert!(t.elapsed() < Duration::from_secs(1));
 }
 
 #[test]

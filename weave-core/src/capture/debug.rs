@@ -15,7 +15,7 @@ pub(crate) fn write_debug<T: Debug + ?Sized>(cfg: &CaptureConfig, buf: &mut Vec<
     let start = buf.len();
     let limit = start.saturating_add(cfg.max_value_bytes);
     buf.push(b'"');
-    let mut w = LimitedWriter { buf: &mut *buf, limit, stack_base: stack_addr(), cut: false, too_deep: false };
+    let mut w = LimitedWriter::new(&mut *buf, limit, stack_addr());
     let r = catch_unwind(AssertUnwindSafe(|| write!(w, "{v:?}")));
     let (cut, too_deep) = (w.cut, w.too_deep);
     match r {
@@ -31,7 +31,7 @@ pub(crate) fn write_debug<T: Debug + ?Sized>(cfg: &CaptureConfig, buf: &mut Vec<
         }
         Err(payload) if payload.is::<RecursionGuard>() => {
             write::drop_payload(payload);
-            buf.extend_from_slice(DEEP_SUFFIX.as_bytes());
+            buf.extend_from_slice(if cut { CUT_SUFFIX } else { DEEP_SUFFIX }.as_bytes());
             buf.push(b'"');
         }
         Err(payload) => {

@@ -216,20 +216,21 @@ impl<'a> State<'a> {
     pub(crate) fn display_value<T: Display + ?Sized>(&mut self, v: &T) {
         use std::fmt::Write;
         self.buf.push(b'"');
-        let mut w = write::LimitedWriter {
-            buf: self.buf,
-            limit: self.limit,
-            stack_base: self.stack_base,
-            cut: false,
-            too_deep: false,
-        };
-        let _ = write!(w, "{v}");
+        let mut w = write::LimitedWriter::new(self.buf, self.limit, self.stack_base);
+        let r = catch_unwind(AssertUnwindSafe(|| write!(w, "{v}")));
         let (cut, deep) = (w.cut, w.too_deep);
+        if let Err(payload) = r {
+            if !payload.is::<write::RecursionGuard>() {
+                // A panic of `v`: the enclosing value turns it into a marker.
+                std::panic::resume_unwind(payload);
+            }
+            write::drop_payload(payload);
+        }
         if cut {
             self.buf.extend_from_slice(write::CUT_SUFFIX.as_bytes());
             self.truncated = true;
         } else if deep {
-            self.buf.extend_from_slice(b"\xE2\x80\xA6[weave: truncated: recursion too deep]");
+            self.buf.extend_from_slice("…[weave: truncated: recursion too deep]".as_bytes());
         }
         self.buf.push(b'"');
     }

@@ -200,14 +200,30 @@ pub(crate) struct LimitedWriter<'b> {
     pub(crate) cut: bool,
     /// Set once the stack guard tripped.
     pub(crate) too_deep: bool,
+    /// Writes attempted after the writer failed.
+    pub(crate) ignored: u32,
+}
+
+/// Writes a formatting impl may attempt after ours failed (ignoring the
+/// error) before it is unwound out of: guards against impls that loop
+/// forever, which the stack guard cannot see once recursion became a loop.
+const MAX_IGNORED_WRITES: u32 = 10_000;
+
+impl<'b> LimitedWriter<'b> {
+    /// A writer appending to `buf` up to `limit`, measuring stack growth
+    /// from `stack_base`.
+    pub(crate) fn new(buf: &'b mut Vec<u8>, limit: usize, stack_base: usize) -> Self {
+        LimitedWriter { buf, limit, stack_base, cut: false, too_deep: false, ignored: 0 }
+    }
 }
 
 impl std::fmt::Write for LimitedWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         if self.cut || self.too_deep {
-            if self.too_deep && stack_used(self.stack_base) > 2 * STACK_BUDGET {
-                // The formatting code ignored our error and keeps recursing:
-                // unwind out of it (caught by the capture; `resume_unwind`
+            self.ignored += 1;
+            if self.ignored > MAX_IGNORED_WRITES || (self.too_deep && stack_used(self.stack_base) > 2 * STACK_BUDGET) {
+                // The formatting code ignores our error and keeps recursing
+                // or looping: unwind out of it (caught by the capture; `resume_unwind`
                 // does not run the panic hook).
                 std::panic::resume_unwind(Box::new(RecursionGuard));
             }

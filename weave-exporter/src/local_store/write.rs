@@ -11,7 +11,7 @@ use super::error::is_busy;
 use crate::fallback::FallbackEntry;
 use crate::item::{record_of, ItemKind};
 use crate::sink::SinkError;
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, Statement, Transaction, TransactionBehavior};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -72,8 +72,7 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    fn write(&self, tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
-        let mut stmt = tx.prepare_cached(sql)?;
+    fn write(&self, stmt: &mut Statement<'_>) -> rusqlite::Result<()> {
         stmt.execute(params![
             self.project_id,
             self.id,
@@ -160,10 +159,13 @@ impl Writer {
                 newly_saved.push(key);
             }
         }
-        let mut buffers = Buffers::default();
-        for item in batch {
-            let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else { continue };
-            self.write_call(&tx, project_id, kind, record, &mut buffers).map_err(to_sink_error)?;
+        {
+            let mut statements = Statements::prepare(&tx, self).map_err(to_sink_error)?;
+            let mut buffers = Buffers::default();
+            for item in batch {
+                let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else { continue };
+                self.write_call(&mut statements, project_id, kind, record, &mut buffers).map_err(to_sink_error)?;
+            }
         }
         tx.commit().map_err(to_sink_error)?;
         for key in newly_saved {
@@ -176,7 +178,7 @@ impl Writer {
 
     fn write_call(
         &mut self,
-        tx: &Transaction<'_>,
+        statements: &mut Statements<'_>,
         project_id: &str,
         kind: ItemKind,
         record: &CallRecord,
@@ -196,13 +198,12 @@ impl Writer {
         let mut trace_id = [0u8; 36];
         let mut parent_id = [0u8; 36];
         let mut turn_id = [0u8; 36];
-        buffers.started_at.clear();
-        let _ = write!(buffers.started_at, "{}", start.started_at);
+        buffers.clock.format(start.started_at, &mut buffers.started_at);
         let end = record.end.as_ref().filter(|_| kind == ItemKind::CallFinished);
         buffers.ended_at.clear();
         buffers.summary.clear();
         if let Some(end) = end {
-            let _ = write!(buffers.ended_at, "{}", end.ended_at);
+            buffers.clock.format(end.ended_at, &mut buffers.ended_at);
             summary_json(&end.summary, &mut buffers.summary);
         } else {
             buffers.summary.push_str("{}");
@@ -228,61 +229,78 @@ impl Writer {
             summary: &buffers.summary,
             wb_run_id: start.wb_run_id.as_deref(),
         };
-        let sql = if end.is_some() { &self.upsert_sql } else { &self.insert_sql };
-        row.write(tx, sql)
+        row.write(if end.is_some() { &mut statements.upsert } else { &mut statements.insert })
     }
 
     /// Writes calls read back from the fallback file (wire JSON).
     pub(crate) fn replay_batch(&mut self, conn: &mut Connection, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(to_sink_error)?;
-        for entry in batch {
-            self.replay_one(&tx, entry).map_err(to_sink_error)?;
+        {
+            let mut statements = Statements::prepare(&tx, self).map_err(to_sink_error)?;
+            for entry in batch {
+                replay_one(&mut statements, entry).map_err(to_sink_error)?;
+            }
         }
         tx.commit().map_err(to_sink_error)
     }
+}
 
-    fn replay_one(&self, tx: &Transaction<'_>, entry: &FallbackEntry) -> rusqlite::Result<()> {
-        let call = &entry.item;
-        let text = |key: &str| call.get(key).and_then(Value::as_str);
-        let json = |key: &str, default: &str| match call.get(key) {
-            None | Some(Value::Null) => default.to_string(),
-            Some(v) => v.to_string(),
-        };
-        let (Some(id), Some(trace_id), Some(started_at)) = (text("id"), text("trace_id"), text("started_at")) else {
-            return Ok(());
-        };
-        let Some(started) = Timestamp::parse(started_at) else { return Ok(()) };
-        let finished = entry.kind == ItemKind::CallFinished;
-        let ended_at = text("ended_at").filter(|_| finished);
-        let ended = ended_at.and_then(Timestamp::parse);
-        let op_name = text("op_name").unwrap_or_default();
-        let project_id = text("project_id").unwrap_or(&entry.project_id);
-        let attributes = json("attributes", "{}");
-        let inputs = json("inputs", "{}");
-        let output = call.get("output").filter(|v| !v.is_null()).map(Value::to_string);
-        let summary = if finished { json("summary", "{}") } else { "{}".to_string() };
-        let row = Row {
-            project_id,
-            id,
-            trace_id,
-            parent_id: text("parent_id"),
-            op_name,
-            op_base_name: op_base_name(op_name),
-            display_name: text("display_name"),
-            thread_id: text("thread_id"),
-            turn_id: text("turn_id"),
-            started_at,
-            started_at_us: started.unix_micros(),
-            ended_at,
-            ended_at_us: ended.map(Timestamp::unix_micros),
-            attributes: &attributes,
-            inputs: &inputs,
-            output: output.as_deref().filter(|_| finished),
-            exception: text("exception").filter(|_| finished),
-            summary: &summary,
-            wb_run_id: text("wb_run_id"),
-        };
-        row.write(tx, if finished { &self.upsert_sql } else { &self.insert_sql })
+fn replay_one(statements: &mut Statements<'_>, entry: &FallbackEntry) -> rusqlite::Result<()> {
+    let call = &entry.item;
+    let text = |key: &str| call.get(key).and_then(Value::as_str);
+    let json = |key: &str, default: &str| match call.get(key) {
+        None | Some(Value::Null) => default.to_string(),
+        Some(v) => v.to_string(),
+    };
+    let (Some(id), Some(trace_id), Some(started_at)) = (text("id"), text("trace_id"), text("started_at")) else {
+        return Ok(());
+    };
+    let Some(started) = Timestamp::parse(started_at) else { return Ok(()) };
+    let finished = entry.kind == ItemKind::CallFinished;
+    let ended_at = text("ended_at").filter(|_| finished);
+    let ended = ended_at.and_then(Timestamp::parse);
+    let op_name = text("op_name").unwrap_or_default();
+    let project_id = text("project_id").unwrap_or(&entry.project_id);
+    let attributes = json("attributes", "{}");
+    let inputs = json("inputs", "{}");
+    let output = call.get("output").filter(|v| !v.is_null()).map(Value::to_string);
+    let summary = if finished { json("summary", "{}") } else { "{}".to_string() };
+    let row = Row {
+        project_id,
+        id,
+        trace_id,
+        parent_id: text("parent_id"),
+        op_name,
+        op_base_name: op_base_name(op_name),
+        display_name: text("display_name"),
+        thread_id: text("thread_id"),
+        turn_id: text("turn_id"),
+        started_at,
+        started_at_us: started.unix_micros(),
+        ended_at,
+        ended_at_us: ended.map(Timestamp::unix_micros),
+        attributes: &attributes,
+        inputs: &inputs,
+        output: output.as_deref().filter(|_| finished),
+        exception: text("exception").filter(|_| finished),
+        summary: &summary,
+        wb_run_id: text("wb_run_id"),
+    };
+    row.write(if finished { &mut statements.upsert } else { &mut statements.insert })
+}
+
+/// The two row statements, prepared once per batch.
+struct Statements<'conn> {
+    insert: rusqlite::CachedStatement<'conn>,
+    upsert: rusqlite::CachedStatement<'conn>,
+}
+
+impl<'conn> Statements<'conn> {
+    fn prepare(tx: &'conn Transaction<'_>, writer: &Writer) -> rusqlite::Result<Statements<'conn>> {
+        Ok(Statements {
+            insert: tx.prepare_cached(&writer.insert_sql)?,
+            upsert: tx.prepare_cached(&writer.upsert_sql)?,
+        })
     }
 }
 
@@ -292,6 +310,43 @@ struct Buffers {
     started_at: String,
     ended_at: String,
     summary: String,
+    clock: IsoClock,
+}
+
+/// Formats timestamps as Weave does (`2026-11-23T14:33:58.493548Z`), formatting the date
+/// and time of day once per second (calls in a batch mostly share it) and only the
+/// microseconds per call.
+#[derive(Default)]
+struct IsoClock {
+    second: Option<i64>,
+    prefix: String,
+}
+
+impl IsoClock {
+    fn format(&mut self, ts: Timestamp, out: &mut String) {
+        let micros = ts.unix_micros();
+        let second = micros.div_euclid(1_000_000);
+        let fraction = micros.rem_euclid(1_000_000);
+        if self.second != Some(second) {
+            let text = Timestamp::from_unix_micros(second * 1_000_000).to_string();
+            // Everything up to and including the '.' before the microseconds.
+            self.prefix = match text.rfind('.') {
+                Some(dot) => text[..=dot].to_string(),
+                None => text,
+            };
+            self.second = Some(second);
+        }
+        out.clear();
+        out.push_str(&self.prefix);
+        let mut digits = [b'0'; 6];
+        let mut rest = fraction;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend(digits.iter().map(|&b| b as char));
+        out.push('Z');
+    }
 }
 
 fn id_str(id: Id, buf: &mut [u8; 36]) -> &str {
