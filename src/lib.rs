@@ -43,8 +43,10 @@ pub use weave_core::context::{
 };
 #[cfg(feature = "tokio")]
 pub use weave_core::context::{spawn, spawn_blocking};
+pub use weave_core::exception::Exception;
 pub use weave_core::export::FlushReport;
 pub use weave_core::ids::Id;
+pub use weave_core::manual::{CallBuilder, StartedCall};
 pub use weave_core::op::CallView;
 pub use weave_core::settings::Settings;
 pub use weave_core::{current_call, CurrentCall};

@@ -3,12 +3,12 @@
 //! that the `#[op]` macro puts around a function body.
 
 use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
-use crate::capture::{capture_inputs, capture_value, InputsWriter, RawJson, ValueWriter};
+use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, CallContext};
 use crate::exception::{Exception, Frame};
 use crate::export::ExportItem;
 use crate::ids::{next_random_f64, Id};
-use crate::op::{CallView, DisplayName, OpSite, OpStatic};
+use crate::op::{CallView, DisplayName, OpDef, OpSite, OpStatic};
 use crate::runtime::{current_client, parse_json, Client};
 use crate::summary::{CallStatus, Summary};
 use crate::time::Timestamp;
@@ -29,6 +29,12 @@ pub(crate) struct CallNode {
     parent: Option<Arc<CallNode>>,
     info: &'static OpStatic,
     state: Mutex<NodeState>,
+}
+
+impl std::fmt::Debug for CallNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallNode").field("id", &self.start().id).field("op", &self.start().op.name()).finish()
+    }
 }
 
 #[derive(Default)]
@@ -75,7 +81,7 @@ impl CallNode {
     }
 
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
-    fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
+    pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
         let (children, display_name, user_summary) = {
             let mut state = self.state.lock();
@@ -90,7 +96,11 @@ impl CallNode {
             None => (output, None, CallStatus::Success),
         };
         let usage_source = match (&children, &output) {
-            (None, Some(raw)) if raw.contains_key_text("usage") && raw.contains_key_text("model") => {
+            (None, Some(raw))
+                if raw.as_str().starts_with('{')
+                    && raw.contains_key_text("usage")
+                    && raw.contains_key_text("model") =>
+            {
                 Some(parse_json(raw.as_str()))
             }
             _ => None,
@@ -99,7 +109,7 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        self.client.unregister_open(&self.start.id);
+        self.client.unregister_open(&self.start.id, self.info.is_async);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
         self.client
             .exporter()
@@ -125,6 +135,19 @@ enum Begin {
     Record(Arc<CallNode>, CallContext),
 }
 
+/// What is needed to start a call besides its op and inputs.
+pub(crate) struct StartOptions {
+    /// The op's static description (macro ops), used for post-processing and locations.
+    pub(crate) info: &'static OpStatic,
+    /// Extra user attributes for this call (win over the scoped ones).
+    pub(crate) attributes: Option<JsonObject>,
+    /// A display name fixed by the caller (wins over the op's option).
+    pub(crate) display_name: Option<String>,
+}
+
+/// The description used for calls started by hand rather than by `#[op]`.
+pub(crate) static MANUAL_OP: OpStatic = OpStatic::new("");
+
 fn begin(
     site: &'static OpSite,
     self_type: Option<fn() -> &'static str>,
@@ -142,6 +165,21 @@ fn begin(
         return Begin::Suppress(CallContext { suppressed: true, ..parent_context });
     }
     let op = Arc::clone(site.def(self_type.map(|f| f()), client.settings().capture_code));
+    let options = StartOptions { info, attributes: None, display_name: None };
+    let (node, context) = start_node(client, parent_context, op, options, |config| capture_inputs(config, inputs));
+    Begin::Record(node, context)
+}
+
+/// Starts a call of `op` under `parent_context` and returns it with the context to make
+/// current while it runs.
+pub(crate) fn start_node(
+    client: Arc<Client>,
+    parent_context: CallContext,
+    op: Arc<OpDef>,
+    options: StartOptions,
+    capture: impl FnOnce(&CaptureConfig) -> RawJson,
+) -> (Arc<CallNode>, CallContext) {
+    let info = options.info;
     let started_at = Timestamp::now();
     let id = Id::new_v7(started_at.unix_millis());
     let parent = parent_context.call.clone();
@@ -149,17 +187,19 @@ fn begin(
         Some(p) => (p.start.trace_id, Some(p.start.id)),
         None => (Id::new_v7(started_at.unix_millis()), None),
     };
-    let mut inputs = capture_inputs(client.capture_config(), inputs);
+    let mut inputs = capture(client.capture_config());
     if let Some(postprocess) = info.postprocess_inputs {
         inputs = RawJson::from_value(&postprocess(inputs.to_value()));
     }
-    let display_name = info.display_name.map(|d| match d {
-        DisplayName::Fixed(name) => truncate_display_name(name.to_string()),
-        DisplayName::Computed(f) => {
+    let display_name = match (options.display_name, info.display_name) {
+        (Some(name), _) => Some(truncate_display_name(name)),
+        (None, None) => None,
+        (None, Some(DisplayName::Fixed(name))) => Some(truncate_display_name(name.to_string())),
+        (None, Some(DisplayName::Computed(f))) => {
             let inputs = inputs.to_value();
-            truncate_display_name(f(&CallView { op_name: op.name(), inputs: &inputs }))
+            Some(truncate_display_name(f(&CallView { op_name: op.name(), inputs: &inputs })))
         }
-    });
+    };
     let (thread_id, turn_id) = match (&parent_context.thread_id, &parent) {
         (Some(scope), Some(p)) if p.start.thread_id.as_deref() == Some(&**scope) => {
             (Some(Arc::clone(scope)), p.start.turn_id)
@@ -168,12 +208,20 @@ fn begin(
         (None, Some(p)) => (p.start.thread_id.clone(), p.start.turn_id),
         (None, None) => (None, None),
     };
+    let user_attributes = match options.attributes {
+        None => parent_context.attributes.clone(),
+        Some(extra) => {
+            let mut merged = parent_context.attributes.as_deref().cloned().unwrap_or_default();
+            crate::summary::deep_merge(&mut merged, extra);
+            Some(Arc::new(merged))
+        }
+    };
     let start = Arc::new(CallStart {
         id,
         trace_id,
         parent_id,
         attributes: CallAttributes {
-            user: parent_context.attributes.clone(),
+            user: user_attributes,
             weave: client.weave_attributes(info.is_async),
             kind: op.kind(),
         },
@@ -185,7 +233,7 @@ fn begin(
         turn_id,
         wb_run_id: client.wb_run_id(),
     });
-    client.register_open(&start);
+    client.register_open(&start, info.is_async);
     if start.op.eager_call_start() {
         client
             .exporter()
@@ -201,7 +249,7 @@ fn begin(
         thread_id: parent_context.thread_id,
         suppressed: false,
     };
-    Begin::Record(node, context)
+    (node, context)
 }
 
 /// How a call ends, filled in by the macro-generated code.

@@ -43,6 +43,11 @@ impl Exception {
         Exception { kind: type_name.to_string(), message, traceback: op_frame.into_iter().collect() }
     }
 
+    /// An error with a type name and message, and no traceback.
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Exception {
+        Exception { kind: kind.into(), message: message.into(), traceback: Vec::new() }
+    }
+
     /// A future dropped before it completed.
     pub fn cancelled(op_name: &str) -> Exception {
         Exception {

@@ -8,25 +8,24 @@ use crate::call::{CallRecord, CallStart, JsonObject};
 use crate::capture::CaptureConfig;
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::ids::Id;
+use crate::open_calls::OpenCalls;
 use crate::project::ProjectId;
 use crate::settings::Settings;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 static STATE: AtomicU64 = AtomicU64::new(0);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+static NEXT_CLIENT_KEY: AtomicUsize = AtomicUsize::new(1);
 static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 
 thread_local! {
     static CACHED: RefCell<Option<(u64, Arc<Client>)>> = const { RefCell::new(None) };
 }
-
-const OPEN_CALL_SHARDS: usize = 16;
 
 /// Makes the link printed for a root call (`None`: print nothing).
 pub type CallLinkFn = dyn Fn(&Id) -> Option<String> + Send + Sync;
@@ -42,7 +41,7 @@ pub struct Client {
     weave_attributes_async: Option<Arc<JsonObject>>,
     wb_run_id: Option<Arc<str>>,
     call_link: Option<Box<CallLinkFn>>,
-    open_calls: [Mutex<HashMap<Id, Arc<CallStart>>>; OPEN_CALL_SHARDS],
+    open_calls: OpenCalls,
 }
 
 impl std::fmt::Debug for Client {
@@ -81,7 +80,7 @@ impl Client {
             exporter,
             wb_run_id,
             call_link: None,
-            open_calls: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            open_calls: OpenCalls::new(NEXT_CLIENT_KEY.fetch_add(1, Ordering::Relaxed)),
         }
     }
 
@@ -137,25 +136,18 @@ impl Client {
         }
     }
 
-    fn shard(id: &Id) -> usize {
-        (id.as_u128() as usize) % OPEN_CALL_SHARDS
+    pub(crate) fn register_open(&self, start: &Arc<CallStart>, is_async: bool) {
+        self.open_calls.register(start, is_async);
     }
 
-    pub(crate) fn register_open(&self, start: &Arc<CallStart>) {
-        self.open_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
-    }
-
-    pub(crate) fn unregister_open(&self, id: &Id) {
-        self.open_calls[Self::shard(id)].lock().remove(id);
+    pub(crate) fn unregister_open(&self, id: &Id, is_async: bool) {
+        self.open_calls.unregister(id, is_async);
     }
 
     /// Writes every call still open as unfinished (so it is not lost at shutdown).
     fn export_open_calls(&self) {
-        for shard in &self.open_calls {
-            let open: Vec<Arc<CallStart>> = shard.lock().drain().map(|(_, v)| v).collect();
-            for start in open {
-                self.exporter.export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
-            }
+        for start in self.open_calls.drain() {
+            self.exporter.export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
         }
     }
 }

@@ -1,0 +1,106 @@
+//! The calls that have started and not yet ended, so that shutdown can write them as
+//! unfinished instead of losing them.
+//!
+//! Sync calls start and end on one thread, innermost first: they go into a list owned by
+//! that thread (an uncontended lock, a push, and a pop from the end). Async calls may end
+//! on another thread: they go into a map sharded by call id.
+
+use crate::call::CallStart;
+use crate::ids::Id;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+const SHARDS: usize = 16;
+
+type Entry = (usize, Arc<CallStart>);
+
+struct ThreadList {
+    calls: Mutex<Vec<Entry>>,
+}
+
+static THREAD_LISTS: Mutex<Vec<Weak<ThreadList>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static THIS_THREAD: Arc<ThreadList> = {
+        let list = Arc::new(ThreadList { calls: Mutex::new(Vec::new()) });
+        let mut lists = THREAD_LISTS.lock();
+        lists.retain(|l| l.strong_count() > 0);
+        lists.push(Arc::downgrade(&list));
+        list
+    };
+}
+
+/// The open async calls of one client, and the way to reach the per-thread lists.
+pub(crate) struct OpenCalls {
+    key: usize,
+    async_calls: [Mutex<HashMap<Id, Arc<CallStart>>>; SHARDS],
+}
+
+impl OpenCalls {
+    /// Open calls of the client identified by `key` (its address).
+    pub(crate) fn new(key: usize) -> OpenCalls {
+        OpenCalls { key, async_calls: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
+    }
+
+    fn shard(id: &Id) -> usize {
+        (id.as_u128() as usize) % SHARDS
+    }
+
+    /// Registers a call that started.
+    pub(crate) fn register(&self, start: &Arc<CallStart>, is_async: bool) {
+        if is_async {
+            self.async_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
+            return;
+        }
+        let entry = (self.key, Arc::clone(start));
+        let pushed = THIS_THREAD.try_with(|list| list.calls.lock().push(entry)).is_ok();
+        if !pushed {
+            // The thread is exiting: fall back to the shared map.
+            self.async_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
+        }
+    }
+
+    /// Unregisters a call that ended.
+    pub(crate) fn unregister(&self, id: &Id, is_async: bool) {
+        if !is_async {
+            let removed = THIS_THREAD
+                .try_with(|list| {
+                    let mut calls = list.calls.lock();
+                    match calls.iter().rposition(|(_, s)| s.id == *id) {
+                        Some(i) => {
+                            calls.swap_remove(i);
+                            true
+                        }
+                        None => false,
+                    }
+                })
+                .unwrap_or(false);
+            if removed {
+                return;
+            }
+        }
+        self.async_calls[Self::shard(id)].lock().remove(id);
+    }
+
+    /// Takes every call of this client still open, on any thread.
+    pub(crate) fn drain(&self) -> Vec<Arc<CallStart>> {
+        let mut open = Vec::new();
+        for shard in &self.async_calls {
+            open.extend(shard.lock().drain().map(|(_, v)| v));
+        }
+        let lists: Vec<Arc<ThreadList>> = THREAD_LISTS.lock().iter().filter_map(Weak::upgrade).collect();
+        for list in lists {
+            let mut calls = list.calls.lock();
+            let mut i = 0;
+            while i < calls.len() {
+                if calls[i].0 == self.key {
+                    open.push(calls.swap_remove(i).1);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        open
+    }
+}
