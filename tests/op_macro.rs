@@ -691,8 +691,9 @@ mod spy {
     pub mod __private {
         use std::cell::RefCell;
         pub use weave::__private::{
-            call_once, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaSerialize, CaptureViaTypeName,
-            ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter, OpStatic,
+            call_once, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize,
+            CaptureViaTypeName, ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter,
+            OpStatic,
         };
 
         pub struct OpSite(pub OpStatic);

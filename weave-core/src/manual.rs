@@ -12,7 +12,7 @@
 
 use crate::active::{start_node, CallNode, StartOptions, MANUAL_OP};
 use crate::call::JsonObject;
-use crate::capture::{capture_value, Capture, CaptureViaSerialize, RawJson};
+use crate::capture::{capture_value, RawJson};
 use crate::context::CallContext;
 use crate::exception::Exception;
 use crate::ids::Id;
@@ -126,7 +126,7 @@ impl CallBuilder {
         let (node, context) = start_node(client, parent_context, op, options, |config| {
             capture_value(config, |w| {
                 let map: serde_json::Map<String, Value> = inputs.into_iter().collect();
-                (&&&Capture(&map)).weave_capture(w);
+                w.serialize(&map);
             })
         });
         StartedCall { node: Some(node), context }
@@ -180,7 +180,7 @@ impl StartedCall {
     /// Ends the call with an output.
     pub fn finish(mut self, output: &(impl Serialize + ?Sized)) {
         if let Some(node) = self.node.take() {
-            let raw = capture_value(node.client().capture_config(), |w| (&&&Capture(output)).weave_capture(w));
+            let raw = capture_value(node.client().capture_config(), |w| w.serialize(output));
             node.finish(Some(raw), None);
         }
     }

@@ -6,8 +6,8 @@
 
 pub use crate::active::{instrument, start_async_call, start_call, AsyncCall, CallEnding, OpFuture, SyncCall};
 pub use crate::capture::{
-    Capture, CaptureViaDebug, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage, ErrorViaDebug, ErrorViaDisplay,
-    ErrorViaError, ErrorViaTypeName, InputsWriter, ValueWriter,
+    Capture, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage,
+    ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter, ValueWriter,
 };
 pub use crate::op::{CallView, DisplayName, OpSite, OpStatic};
 pub use serde_json;

@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use weave_core::capture::{
-    capture_inputs, capture_value, Capture, CaptureConfig, CaptureViaDebug, CaptureViaSerialize,
+    capture_inputs, capture_value, Capture, CaptureConfig, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize,
 };
 
 /// Counts allocations made by the current thread (so tests running in
@@ -55,8 +55,8 @@ fn inputs_capture_allocates_only_the_result() {
     let s: &str = "hello \"world\"";
     let run = || {
         let raw = capture_inputs(&cfg, |i| {
-            i.arg("n", |w| (&&&Capture(&n)).weave_capture(w));
-            i.arg("s", |w| (&&&Capture(&s)).weave_capture(w));
+            i.arg("n", |w| (&&&&Capture(&n)).weave_capture(w));
+            i.arg("s", |w| (&&&&Capture(&s)).weave_capture(w));
         });
         assert_eq!(raw.as_str(), r#"{"n":42,"s":"hello \"world\""}"#);
         drop(raw);
@@ -76,12 +76,12 @@ fn value_capture_allocates_only_the_result() {
     }
     let cfg = CaptureConfig::default();
     let m = Msg { role: "user", content: "hi", tokens: vec![1, 2, 3], score: 0.5 };
-    let run = || drop(capture_value(&cfg, |w| (&&&Capture(&m)).weave_capture(w)));
+    let run = || drop(capture_value(&cfg, |w| (&&&&Capture(&m)).weave_capture(w)));
     run();
     assert_eq!(allocations(run), 1);
     #[derive(Debug)]
     struct D(#[allow(dead_code)] u8);
-    let run = || drop(capture_value(&cfg, |w| (&&&Capture(&D(1))).weave_capture(w)));
+    let run = || drop(capture_value(&cfg, |w| (&&&&Capture(&D(1))).weave_capture(w)));
     run();
     assert_eq!(allocations(run), 1);
 }

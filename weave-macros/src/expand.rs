@@ -171,7 +171,7 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
             let key = param.name();
             let value = param.value_ref();
             quote! {
-                __weave_inputs.arg(#key, |__weave_w| (&&&#p::Capture(#value)).weave_capture(__weave_w));
+                __weave_inputs.arg(#key, |__weave_w| (&&&&#p::Capture(#value)).weave_capture(__weave_w));
             }
         })
         .collect();
@@ -181,7 +181,7 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
         quote! {
             |__weave_inputs| {
                 #[allow(unused_imports)]
-                use #p::{CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _};
+                use #p::{CaptureViaPrimitive as _, CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _};
                 #(#captured)*
             }
         }
@@ -193,12 +193,12 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
         ReturnType::Default => None,
     };
     let output = quote! {
-        __weave_end.output(|__weave_w| (&&&#p::Capture(__weave_out)).weave_capture(__weave_w))
+        __weave_end.output(|__weave_w| (&&&&#p::Capture(__weave_out)).weave_capture(__weave_w))
     };
     let record = if ret_ty.is_some_and(is_result) {
         quote! {
             match __weave_out {
-                ::core::result::Result::Ok(__weave_ok) => __weave_end.output(|__weave_w| (&&&#p::Capture(__weave_ok)).weave_capture(__weave_w)),
+                ::core::result::Result::Ok(__weave_ok) => __weave_end.output(|__weave_w| (&&&&#p::Capture(__weave_ok)).weave_capture(__weave_w)),
                 ::core::result::Result::Err(__weave_err) => __weave_end.error(#p::type_name_of_val(__weave_err), || (&&&&#p::ErrorMessage(__weave_err)).weave_error_message()),
             }
         }
@@ -208,7 +208,7 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
     let finish = quote! {
         |__weave_end, __weave_out| {
             #[allow(unused_imports)]
-            use #p::{CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _, ErrorViaError as _, ErrorViaDisplay as _, ErrorViaDebug as _, ErrorViaTypeName as _};
+            use #p::{CaptureViaPrimitive as _, CaptureViaSerialize as _, CaptureViaDebug as _, CaptureViaTypeName as _, ErrorViaError as _, ErrorViaDisplay as _, ErrorViaDebug as _, ErrorViaTypeName as _};
             #record
         }
     };

@@ -13,11 +13,83 @@ use serde::Serialize;
 use super::write;
 use super::ValueWriter;
 
-/// Autoref specialization: `(&&&Capture(&x)).weave_capture(w)` picks
-/// `Serialize`, else `Debug`, else the type name.
+/// Autoref specialization: `(&&&&Capture(&x)).weave_capture(w)` picks a
+/// primitive fast path, else `Serialize`, else `Debug`, else the type name.
 pub struct Capture<'a, T: ?Sized>(pub &'a T);
 
-/// Capture through `Serialize` (highest priority).
+/// A value written directly, without going through `serde` (the fast path for the
+/// numbers, booleans and strings most ops take).
+pub trait Primitive {
+    /// Writes the value into `w`.
+    fn write_primitive(&self, w: &mut ValueWriter<'_>);
+}
+
+macro_rules! primitive_int {
+    ($($t:ty => $method:ident as $as:ty),* $(,)?) => {$(
+        impl Primitive for $t {
+            #[inline]
+            fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+                w.$method(*self as $as)
+            }
+        }
+    )*};
+}
+
+primitive_int!(
+    u8 => uint_value as u64, u16 => uint_value as u64, u32 => uint_value as u64, u64 => uint_value as u64,
+    usize => uint_value as u64, i8 => int_value as i64, i16 => int_value as i64, i32 => int_value as i64,
+    i64 => int_value as i64, isize => int_value as i64, f32 => float_value as f64, f64 => float_value as f64,
+);
+
+impl Primitive for bool {
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        w.bool_value(*self)
+    }
+}
+
+impl Primitive for str {
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        w.raw_str(self)
+    }
+}
+
+impl Primitive for String {
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        w.raw_str(self)
+    }
+}
+
+impl<T: Primitive + ?Sized> Primitive for &T {
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        (**self).write_primitive(w)
+    }
+}
+
+impl<T: Primitive + ?Sized> Primitive for &mut T {
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        (**self).write_primitive(w)
+    }
+}
+
+/// Capture of primitives without `serde` (highest priority): `(&&&&Capture(&x))`.
+pub trait CaptureViaPrimitive {
+    /// Writes the value into `w`.
+    fn weave_capture(&self, w: &mut ValueWriter<'_>);
+}
+
+impl<T: Primitive + ?Sized> CaptureViaPrimitive for &&&Capture<'_, T> {
+    #[inline]
+    fn weave_capture(&self, w: &mut ValueWriter<'_>) {
+        self.0.write_primitive(w)
+    }
+}
+
+/// Capture through `Serialize`.
 pub trait CaptureViaSerialize {
     /// Writes the value into `w`.
     fn weave_capture(&self, w: &mut ValueWriter<'_>);

@@ -62,6 +62,38 @@ impl<'a> ValueWriter<'a> {
         }
     }
 
+    /// Writes an unsigned integer.
+    pub fn uint_value(&mut self, v: u64) {
+        if self.claim() {
+            write::uint(self.buf, v);
+        }
+    }
+
+    /// Writes a signed integer.
+    pub fn int_value(&mut self, v: i64) {
+        if self.claim() {
+            write::int(self.buf, v);
+        }
+    }
+
+    /// Writes a float (`null` for NaN and infinities, as serialized values are).
+    pub fn float_value(&mut self, v: f64) {
+        if self.claim() {
+            if v.is_finite() {
+                write::float(self.buf, v);
+            } else {
+                self.buf.extend_from_slice(b"null");
+            }
+        }
+    }
+
+    /// Writes a boolean.
+    pub fn bool_value(&mut self, v: bool) {
+        if self.claim() {
+            self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        }
+    }
+
     /// Writes `s` as a JSON string, cut at `max_value_bytes`.
     pub fn raw_str(&mut self, s: &str) {
         if self.claim() {

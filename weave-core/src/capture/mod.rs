@@ -31,8 +31,8 @@ mod write;
 mod tests;
 
 pub use autoref::{
-    Capture, CaptureViaDebug, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage, ErrorViaDebug, ErrorViaDisplay,
-    ErrorViaError, ErrorViaTypeName,
+    Capture, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage,
+    ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, Primitive,
 };
 pub use config::CaptureConfig;
 pub use inputs::{capture_inputs, capture_value, InputsWriter, ValueWriter};

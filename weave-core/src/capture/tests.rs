@@ -656,16 +656,16 @@ struct Neither;
 fn autoref_picks_serialize_then_debug_then_type_name() {
     let c = cfg();
     let both = Both { n: 1 };
-    let t = capture_value(&c, |w| (&&&Capture(&both)).weave_capture(w));
+    let t = capture_value(&c, |w| (&&&&Capture(&both)).weave_capture(w));
     assert_eq!(t.as_str(), r#"{"n":1}"#);
     let d = DebugOnly { x: 2 };
-    let t = capture_value(&c, |w| (&&&Capture(&d)).weave_capture(w));
+    let t = capture_value(&c, |w| (&&&&Capture(&d)).weave_capture(w));
     assert_eq!(t.as_str(), r#""DebugOnly { x: 2 }""#);
-    let t = capture_value(&c, |w| (&&&Capture(&Neither)).weave_capture(w));
+    let t = capture_value(&c, |w| (&&&&Capture(&Neither)).weave_capture(w));
     assert!(t.as_str().ends_with("Neither implements neither Serialize nor Debug]\""));
     // Unsized values.
     let s: &str = "unsized";
-    let t = capture_value(&c, |w| (&&&Capture(s)).weave_capture(w));
+    let t = capture_value(&c, |w| (&&&&Capture(s)).weave_capture(w));
     assert_eq!(t.as_str(), r#""unsized""#);
 }
 
@@ -829,4 +829,28 @@ fn every_output_is_valid_json_under_small_limits() {
         assert_valid(&text_with(&small(max), &keys));
         assert_valid(&text_with(&small(max), &DeepStruct(20)));
     }
+}
+
+#[test]
+fn primitives_take_the_fast_path_with_the_same_json() {
+    use super::CaptureViaPrimitive as _;
+    let c = CaptureConfig { max_value_bytes: 16, ..CaptureConfig::default() };
+    let cap = |f: &dyn Fn(&mut ValueWriter<'_>)| capture_value(&c, f).as_str().to_string();
+    assert_eq!(cap(&|w| (&&&&Capture(&7u8)).weave_capture(w)), "7");
+    assert_eq!(cap(&|w| (&&&&Capture(&-7i64)).weave_capture(w)), "-7");
+    assert_eq!(cap(&|w| (&&&&Capture(&1.5f64)).weave_capture(w)), "1.5");
+    assert_eq!(cap(&|w| (&&&&Capture(&1.0f32)).weave_capture(w)), "1.0");
+    assert_eq!(cap(&|w| (&&&&Capture(&f64::NAN)).weave_capture(w)), "null");
+    assert_eq!(cap(&|w| (&&&&Capture(&f64::INFINITY)).weave_capture(w)), "null");
+    assert_eq!(cap(&|w| (&&&&Capture(&true)).weave_capture(w)), "true");
+    assert_eq!(cap(&|w| (&&&&Capture(&&"a\"b")).weave_capture(w)), r#""a\"b""#);
+    let long = "x".repeat(100);
+    let text = cap(&|w| (&&&&Capture(&long)).weave_capture(w));
+    assert!(text.len() < 64 && text.contains("truncated"), "{text}");
+    // A struct still goes through Serialize.
+    #[derive(serde::Serialize)]
+    struct P {
+        a: u8,
+    }
+    assert_eq!(cap(&|w| (&&&&Capture(&P { a: 1 })).weave_capture(w)), r#"{"a":1}"#);
 }

@@ -129,6 +129,11 @@ pub(crate) fn uint(buf: &mut Vec<u8>, v: u64) {
     let _ = CompactFormatter.write_u64(buf, v);
 }
 
+/// Appends a finite float (shortest round-trip digits, as serde_json writes it).
+pub(crate) fn float(buf: &mut Vec<u8>, v: f64) {
+    let _ = CompactFormatter.write_f64(buf, v);
+}
+
 /// Appends a signed integer.
 pub(crate) fn int(buf: &mut Vec<u8>, v: i64) {
     let _ = CompactFormatter.write_i64(buf, v);
