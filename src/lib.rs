@@ -74,3 +74,8 @@ pub mod core {
 
 #[doc(hidden)]
 pub use weave_core::__private;
+
+/// The `#[op]` reference (weave-macros/src/op.md), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../weave-macros/src/op.md")]
+mod op_reference {}
