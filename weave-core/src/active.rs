@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -281,18 +282,34 @@ impl CallEnding<'_> {
 
 /// The guard around a sync op's body. Dropping it without `finish` (a panic unwinding)
 /// records the panic; either way the previous context is restored.
+///
+/// Its fields are `ManuallyDrop` so that, when nothing is recorded, dropping it is one
+/// inlined check (the disabled path must cost about one atomic load).
 #[must_use]
 pub struct SyncCall {
-    node: Option<Arc<CallNode>>,
-    previous: Option<CallContext>,
+    inner: ManuallyDrop<Option<SyncInner>>,
     _not_send: PhantomData<*const ()>,
 }
 
+struct SyncInner {
+    node: Option<Arc<CallNode>>,
+    previous: CallContext,
+}
+
 impl SyncCall {
+    #[inline]
+    fn disabled() -> SyncCall {
+        SyncCall { inner: ManuallyDrop::new(None), _not_send: PhantomData }
+    }
+
+    fn entered(node: Option<Arc<CallNode>>, previous: CallContext) -> SyncCall {
+        SyncCall { inner: ManuallyDrop::new(Some(SyncInner { node, previous })), _not_send: PhantomData }
+    }
+
     /// Records the return value through `f` and ends the call.
     #[inline]
     pub fn finish<R: ?Sized>(mut self, out: &R, f: impl FnOnce(&mut CallEnding<'_>, &R)) {
-        if let Some(node) = self.node.take() {
+        if let Some(node) = self.inner.as_mut().and_then(|inner| inner.node.take()) {
             let mut ending = CallEnding { node: &node, output: None, exception: None };
             f(&mut ending, out);
             ending.complete();
@@ -301,13 +318,17 @@ impl SyncCall {
 
     /// True when this call is being recorded.
     pub fn is_recording(&self) -> bool {
-        self.node.is_some()
+        self.inner.as_ref().is_some_and(|inner| inner.node.is_some())
     }
-}
 
-impl Drop for SyncCall {
-    fn drop(&mut self) {
-        if let Some(node) = self.node.take() {
+    /// Records a call left without `finish` (a panic unwinding) and restores the context.
+    #[inline(never)]
+    fn end(&mut self) {
+        // SAFETY: `end` is called once, from `drop`, and `inner` is not used afterwards.
+        let Some(inner) = (unsafe { ManuallyDrop::take(&mut self.inner) }) else {
+            return;
+        };
+        if let Some(node) = inner.node {
             let exception = if std::thread::panicking() {
                 crate::panic::current_panic()
             } else {
@@ -319,8 +340,15 @@ impl Drop for SyncCall {
             };
             node.finish(None, Some(exception));
         }
-        if let Some(previous) = self.previous.take() {
-            replace_current(previous);
+        replace_current(inner.previous);
+    }
+}
+
+impl Drop for SyncCall {
+    #[inline]
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            self.end();
         }
     }
 }
@@ -334,7 +362,7 @@ pub fn start_call(
     inputs: impl FnOnce(&mut InputsWriter<'_>),
 ) -> SyncCall {
     if !crate::runtime::is_enabled() {
-        return SyncCall { node: None, previous: None, _not_send: PhantomData };
+        return SyncCall::disabled();
     }
     start_call_slow(site, self_type, inputs)
 }
@@ -346,13 +374,9 @@ fn start_call_slow(
     inputs: impl FnOnce(&mut InputsWriter<'_>),
 ) -> SyncCall {
     match begin(site, self_type, inputs) {
-        Begin::Skip => SyncCall { node: None, previous: None, _not_send: PhantomData },
-        Begin::Suppress(context) => {
-            SyncCall { node: None, previous: Some(replace_current(context)), _not_send: PhantomData }
-        }
-        Begin::Record(node, context) => {
-            SyncCall { node: Some(node), previous: Some(replace_current(context)), _not_send: PhantomData }
-        }
+        Begin::Skip => SyncCall::disabled(),
+        Begin::Suppress(context) => SyncCall::entered(None, replace_current(context)),
+        Begin::Record(node, context) => SyncCall::entered(Some(node), replace_current(context)),
     }
 }
 
