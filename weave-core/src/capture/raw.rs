@@ -5,45 +5,79 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// Text up to this many bytes is kept inline, without a heap allocation (most inputs
+/// and outputs of small ops, such as `{"a":1,"b":"hello"}`).
+const INLINE_CAPACITY: usize = 46;
+
 /// Raw JSON text produced by the capture (always valid JSON).
-#[derive(Clone, PartialEq, Eq)]
-pub struct RawJson(Box<str>);
+#[derive(Clone)]
+pub struct RawJson(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE_CAPACITY] },
+    Heap(Box<str>),
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RawJson {}
 
 impl RawJson {
+    fn from_text(text: &str) -> RawJson {
+        if text.len() <= INLINE_CAPACITY {
+            let mut bytes = [0u8; INLINE_CAPACITY];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            RawJson(Repr::Inline { len: text.len() as u8, bytes })
+        } else {
+            RawJson(Repr::Heap(text.into()))
+        }
+    }
+
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Inline bytes are copied from a `&str` at a whole-string boundary.
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("null"),
+            Repr::Heap(text) => text,
+        }
     }
 
     /// Parses the text into a [`serde_json::Value`]. serde_json's parser
     /// stops at 128 levels of nesting; text nested deeper than that (possible
     /// with a `max_depth` near 128) is returned as a JSON string instead.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.0).unwrap_or_else(|_| serde_json::Value::String(self.0.to_string()))
+        let text = self.as_str();
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
     }
 
     /// The compact JSON text of `v`.
     pub fn from_value(v: &serde_json::Value) -> RawJson {
-        RawJson(v.to_string().into_boxed_str())
+        RawJson::from_text(&v.to_string())
     }
 
     /// The JSON `null`.
     pub fn null() -> RawJson {
-        RawJson("null".into())
+        RawJson::from_text("null")
     }
 
     /// Cheap substring test for `"key"` (the key in quotes) in the text; no
     /// allocation. It may also match a string value equal to `key`.
     pub fn contains_key_text(&self, key: &str) -> bool {
-        let text = self.0.as_bytes();
-        self.0.match_indices(key).any(|(i, _)| i > 0 && text[i - 1] == b'"' && text.get(i + key.len()) == Some(&b'"'))
+        let text = self.as_str();
+        let bytes = text.as_bytes();
+        text.match_indices(key).any(|(i, _)| i > 0 && bytes[i - 1] == b'"' && bytes.get(i + key.len()) == Some(&b'"'))
     }
 
     /// Copies the finished capture buffer (valid JSON by construction).
     pub(crate) fn from_buffer(buf: &[u8]) -> RawJson {
         match std::str::from_utf8(buf) {
-            Ok(s) => RawJson(s.into()),
-            Err(_) => RawJson("\"[weave: capture produced invalid UTF-8]\"".into()),
+            Ok(s) => RawJson::from_text(s),
+            Err(_) => RawJson::from_text("\"[weave: capture produced invalid UTF-8]\""),
         }
     }
 }
@@ -52,15 +86,15 @@ impl Serialize for RawJson {
     /// Emits the JSON verbatim (serde_json's `RawValue`); no re-parse into a
     /// `Value`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(&self.0) {
+        match serde_json::from_str::<&RawValue>(self.as_str()) {
             Ok(raw) => raw.serialize(serializer),
-            Err(_) => serializer.serialize_str(&self.0),
+            Err(_) => serializer.serialize_str(self.as_str()),
         }
     }
 }
 
 impl fmt::Debug for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
