@@ -91,6 +91,11 @@ fn bench(c: &mut Criterion, name: &str, mut f: impl FnMut(u64)) {
     });
 }
 
+/// Keeps the fallback file of dropped calls out of the working directory.
+fn exporter(temp: &std::path::Path) -> ExporterConfig {
+    ExporterConfig { fallback_path: temp.join("dropped.jsonl"), ..ExporterConfig::default() }
+}
+
 fn settings() -> weave::Settings {
     weave::Settings { print_call_link: false, max_calls_queue_size: 2_000_000, ..weave::Settings::default() }
 }
@@ -151,6 +156,7 @@ fn main() {
         let weave = weave::builder()
             .project("bench/disabled")
             .settings(weave::Settings { disabled: true, ..settings() })
+            .exporter_config(exporter(&temp))
             .init()
             .expect("init");
         bench(&mut c, "op_disabled", |i| {
@@ -163,6 +169,7 @@ fn main() {
             .project("bench/discard")
             .settings(settings())
             .sink(DiscardSink::encoding("bench/discard"))
+            .exporter_config(exporter(&temp))
             .init()
             .expect("init");
         bench(&mut c, "op_enabled_discard", |i| {
@@ -179,6 +186,7 @@ fn main() {
         let weave = weave::builder()
             .project("bench/local")
             .settings(weave::Settings { local_store_path: Some(store), ..settings() })
+            .exporter_config(exporter(&temp))
             .init()
             .expect("init");
         bench(&mut c, "op_enabled_local_store", |i| {
@@ -256,6 +264,7 @@ fn throughput(temp: &std::path::Path) {
         let weave = weave::builder()
             .project("bench/throughput")
             .settings(weave::Settings { local_store_path: Some(store.clone()), ..settings() })
+            .exporter_config(exporter(temp))
             .init()
             .expect("init");
         let start = Instant::now();
