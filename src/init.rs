@@ -1,5 +1,11 @@
 //! `weave::init`: settings → sink → exporter → the installed client, and the guard that
 //! flushes when it is dropped.
+//!
+//! Where calls go, first match wins: a sink given to the builder; server settings given
+//! to the builder; a JSONL file (`WEAVE_JSONL_PATH`) or an explicitly chosen local store
+//! (`WEAVE_LOCAL_STORE_PATH`); the Weave trace server when an API key is found
+//! (`WANDB_API_KEY`, or `~/.netrc` for the host of `WANDB_BASE_URL`); else the local
+//! store `.weave/weave.db`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,6 +14,7 @@ use weave_core::export::FlushReport;
 use weave_core::project::{InvalidProject, ProjectId, LOCAL_ENTITY};
 use weave_core::runtime::{self, Client};
 use weave_core::settings::Settings;
+use weave_exporter::http::{default_entity, ServerConfig, WeaveServerSink};
 use weave_exporter::local_store::LocalStore;
 use weave_exporter::{ExporterConfig, JsonlSink, QueueExporter, Sink};
 
@@ -29,6 +36,8 @@ pub enum InitError {
         /// Why it failed.
         reason: String,
     },
+    /// The project has no entity and the W&B server could not say the default one.
+    DefaultEntity(String),
 }
 
 impl std::fmt::Display for InitError {
@@ -39,6 +48,10 @@ impl std::fmt::Display for InitError {
                 f.write_str("no Weave project: pass one to weave::init(\"entity/project\") or set WEAVE_PROJECT")
             }
             InitError::Sink { what, reason } => write!(f, "could not open {what}: {reason}"),
+            InitError::DefaultEntity(reason) => write!(
+                f,
+                "could not find the default W&B entity ({reason}); name the project \"entity/project\" or set WANDB_ENTITY"
+            ),
         }
     }
 }
@@ -65,6 +78,7 @@ pub struct InitBuilder {
     project: Option<String>,
     settings: Option<Settings>,
     sink: Option<Box<dyn Sink>>,
+    server: Option<ServerConfig>,
     exporter: Option<ExporterConfig>,
 }
 
@@ -74,6 +88,7 @@ impl std::fmt::Debug for InitBuilder {
             .field("project", &self.project)
             .field("settings", &self.settings)
             .field("custom_sink", &self.sink.is_some())
+            .field("server", &self.server)
             .finish()
     }
 }
@@ -97,6 +112,13 @@ impl InitBuilder {
         self
     }
 
+    /// Sends calls to this Weave trace server (instead of the one found from the
+    /// environment, or the local store).
+    pub fn server(mut self, config: ServerConfig) -> Self {
+        self.server = Some(config);
+        self
+    }
+
     /// Batching and fallback-file options of the background exporter. The queue size,
     /// the flush timeout and whether the disk fallback is on come from the [`Settings`]
     /// (`WEAVE_MAX_CALLS_QUEUE_SIZE`, `WEAVE_FLUSH_TIMEOUT`, `WEAVE_ENABLE_DISK_FALLBACK`).
@@ -113,18 +135,37 @@ impl InitBuilder {
             Some(p) => p,
             None => std::env::var("WEAVE_PROJECT").ok().filter(|p| !p.trim().is_empty()).ok_or(InitError::NoProject)?,
         };
-        let default_entity = std::env::var("WANDB_ENTITY").ok().filter(|e| !e.trim().is_empty());
-        let project = ProjectId::parse(&project_name, default_entity.as_deref().unwrap_or(LOCAL_ENTITY))
-            .map_err(InitError::InvalidProject)?;
+        let server = match (&self.sink, self.server) {
+            (Some(_), _) => None,
+            (None, Some(server)) => Some(server),
+            (None, None) if settings.jsonl_path.is_some() || settings.local_store_path.is_some() => None,
+            (None, None) if settings.disabled => None,
+            (None, None) => ServerConfig::from_env(),
+        };
+        let env_entity = std::env::var("WANDB_ENTITY").ok().filter(|e| !e.trim().is_empty());
+        let default_entity = match (&server, env_entity) {
+            (_, Some(entity)) => entity,
+            (Some(server), None) if !project_name.contains('/') && !settings.disabled => {
+                find_default_entity(server).map_err(InitError::DefaultEntity)?
+            }
+            _ => LOCAL_ENTITY.to_string(),
+        };
+        let project = ProjectId::parse(&project_name, &default_entity).map_err(InitError::InvalidProject)?;
         if settings.disabled {
             return Ok(Weave { client: None, project_id: project.to_string(), destination: Destination::Disabled });
         }
-        let (sink, destination): (Box<dyn Sink>, Destination) = match (self.sink, &settings.jsonl_path) {
-            (Some(sink), _) => {
+        let mut server_link: Option<ServerConfig> = None;
+        let (sink, destination): (Box<dyn Sink>, Destination) = match (self.sink, server, &settings.jsonl_path) {
+            (Some(sink), _, _) => {
                 let description = sink.describe();
                 (sink, Destination::Custom(description))
             }
-            (None, Some(path)) => {
+            (None, Some(server), _) => {
+                server_link = Some(server.clone());
+                let description = format!("the Weave trace server at {}", server.trace_url);
+                (Box::new(WeaveServerSink::new(server, project.to_string())), Destination::Server(description))
+            }
+            (None, None, Some(path)) => {
                 let sink = if path.as_os_str() == "-" {
                     JsonlSink::stdout(project.to_string())
                 } else {
@@ -135,7 +176,7 @@ impl InitBuilder {
                 };
                 (Box::new(sink), Destination::Jsonl(path.clone()))
             }
-            (None, None) => {
+            (None, None, None) => {
                 let path = settings.local_store_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOCAL_STORE));
                 let store = LocalStore::create(&path, project.to_string()).map_err(|e| InitError::Sink {
                     what: format!("the local store {}", path.display()),
@@ -148,8 +189,20 @@ impl InitBuilder {
         config.max_queue_size = settings.max_calls_queue_size;
         config.flush_timeout = settings.flush_timeout;
         config.enable_disk_fallback = settings.enable_disk_fallback;
+        if matches!(destination, Destination::Server(_)) {
+            // A server that is down keeps its batch waiting (retried with backoff) rather
+            // than spilling it: the calls are sent when it answers, or go to the fallback
+            // file at shutdown.
+            config.max_retries = u32::MAX;
+        }
+        let call_link = server_link.clone();
         let exporter = QueueExporter::start(sink, config);
-        let client = runtime::install(Client::new(project.clone(), settings, Arc::new(exporter)));
+        let mut client = Client::new(project.clone(), settings, Arc::new(exporter));
+        if let Some(link) = call_link {
+            let (entity, name) = (project.entity().to_string(), project.project().to_string());
+            client = client.with_call_link(move |id| Some(link.call_link(&entity, &name, &id.to_string())));
+        }
+        let client = runtime::install(client);
         Ok(Weave { client: Some(client), project_id: project.to_string(), destination })
     }
 }
@@ -160,6 +213,7 @@ enum Destination {
     Disabled,
     LocalStore(PathBuf),
     Jsonl(PathBuf),
+    Server(String),
     Custom(String),
 }
 
@@ -208,6 +262,7 @@ impl Weave {
             Destination::Disabled => "nowhere (WEAVE_DISABLED is set)".to_string(),
             Destination::LocalStore(path) => format!("the local store {}", path.display()),
             Destination::Jsonl(path) => format!("JSON lines in {}", path.display()),
+            Destination::Server(description) => format!("{description} (project {})", self.project_id),
             Destination::Custom(description) => description.clone(),
         }
     }
@@ -253,4 +308,16 @@ pub fn flush() -> Option<FlushReport> {
 pub fn finish() -> Option<FlushReport> {
     let timeout = runtime::current_client().map(|c| c.settings().flush_timeout).unwrap_or(Duration::from_secs(30));
     runtime::uninstall(timeout)
+}
+
+/// Asks W&B for the API key's default entity, on a thread of its own (the blocking HTTP
+/// client must not run on an async runtime's thread).
+fn find_default_entity(server: &ServerConfig) -> Result<String, String> {
+    let server = server.clone();
+    std::thread::Builder::new()
+        .name("weave-init".to_string())
+        .spawn(move || default_entity(&server))
+        .map_err(|e| format!("could not start a thread: {e}"))?
+        .join()
+        .unwrap_or_else(|_| Err("the look-up panicked".to_string()))
 }

@@ -19,14 +19,25 @@
 //! }
 //! ```
 //!
+//! With a W&B API key (`WANDB_API_KEY`, or `~/.netrc` for the host of `WANDB_BASE_URL`),
+//! or server settings given to [`InitBuilder::server`], calls go to the Weave trace server
+//! instead (`WF_TRACE_SERVER_URL`, else `https://trace.wandb.ai`, else
+//! `$WANDB_BASE_URL/traces`), in the Python SDK's wire format, and root calls print a
+//! `🍩` link to the call. Objects are published with [`publish`]; reactions and notes are
+//! added with [`CurrentCall::add_reaction`] and [`CurrentCall::add_note`]. What could
+//! not be delivered is kept in the fallback file and sent later by [`replay_fallback`]
+//! (`cargo run --example replay_fallback`).
+//!
 //! Before [`init`], and when `WEAVE_DISABLED=true`, ops are plain function calls that
 //! cost one atomic load.
 
 #![deny(missing_docs)]
 
 mod init;
+mod replay;
 
 pub use init::{builder, finish, flush, init, InitBuilder, InitError, Weave};
+pub use replay::{replay_fallback, replay_fallback_into, ReplayError, DEFAULT_FALLBACK_PATH};
 
 /// Marks a function as a Weave op: each call is recorded (inputs by parameter name,
 /// output, `Err`s and panics, timing, source code) as a node of the trace tree.
@@ -47,9 +58,16 @@ pub use weave_core::exception::Exception;
 pub use weave_core::export::FlushReport;
 pub use weave_core::ids::Id;
 pub use weave_core::manual::{CallBuilder, StartedCall};
+pub use weave_core::object::{publish, ObjectRef, PublishError};
 pub use weave_core::op::CallView;
 pub use weave_core::settings::Settings;
 pub use weave_core::{current_call, CurrentCall};
+
+/// Feedback on calls by id: reactions and notes (inside a call, use
+/// [`CurrentCall::add_reaction`] and [`CurrentCall::add_note`]).
+pub mod feedback {
+    pub use weave_core::feedback::{add_feedback, add_note, add_reaction, FeedbackError, MAX_NOTE_CHARS};
+}
 
 /// Capturing calls in memory, for your tests.
 pub mod testing {
@@ -64,12 +82,15 @@ pub mod store {
 /// Sinks and the exporter, for custom set-ups.
 pub mod export {
     pub use weave_core::export::{ExportItem, Exporter, FlushReport};
+    pub use weave_exporter::credentials::Secret;
+    pub use weave_exporter::fallback::ReplayReport;
+    pub use weave_exporter::http::{ServerConfig, WeaveServerSink};
     pub use weave_exporter::{DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
 }
 
 /// Low-level runtime types (the call model, digests, refs).
 pub mod core {
-    pub use weave_core::{call, exception, ids, op, project, refs, summary, system_info, time};
+    pub use weave_core::{call, exception, feedback, ids, object, op, project, refs, summary, system_info, time};
 }
 
 #[doc(hidden)]

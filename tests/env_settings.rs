@@ -57,7 +57,18 @@ fn run(scenario: &str, envs: &[(&str, &str)]) -> (Output, PathBuf, tempfile::Tem
         .current_dir(dir.path())
         .env("WEAVE_TEST_SCENARIO", scenario)
         .env("WEAVE_LOCAL_STORE_PATH", &store);
-    for var in ["WEAVE_DISABLED", "WEAVE_PROJECT", "WEAVE_CAPTURE_CODE", "WANDB_RUN_ID", "WEAVE_JSONL_PATH"] {
+    // Never reach a real W&B account from tests: no key from the environment or a netrc.
+    command.env("NETRC", "/dev/null");
+    for var in [
+        "WEAVE_DISABLED",
+        "WANDB_API_KEY",
+        "WANDB_BASE_URL",
+        "WF_TRACE_SERVER_URL",
+        "WEAVE_PROJECT",
+        "WEAVE_CAPTURE_CODE",
+        "WANDB_RUN_ID",
+        "WEAVE_JSONL_PATH",
+    ] {
         command.env_remove(var);
     }
     for (k, v) in envs {

@@ -16,7 +16,17 @@ fn run_quickstart(envs: &[(&str, &str)]) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(quickstart_binary());
     command.current_dir(dir.path());
-    for var in ["WEAVE_DISABLED", "WEAVE_PROJECT", "WEAVE_LOCAL_STORE_PATH", "WEAVE_JSONL_PATH"] {
+    // Never reach a real W&B account from tests: no key from the environment or a netrc.
+    command.env("NETRC", "/dev/null");
+    for var in [
+        "WEAVE_DISABLED",
+        "WANDB_API_KEY",
+        "WANDB_BASE_URL",
+        "WF_TRACE_SERVER_URL",
+        "WEAVE_PROJECT",
+        "WEAVE_LOCAL_STORE_PATH",
+        "WEAVE_JSONL_PATH",
+    ] {
         command.env_remove(var);
     }
     command.envs(envs.iter().copied());

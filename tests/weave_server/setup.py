@@ -105,8 +105,10 @@ def install_venv(root: Path, name: str, quiet: bool) -> float:
     env.setdefault("PIP_NO_INPUT", "1")
     env.pop("PYTHONPATH", None)
     env.pop("PYTHONHOME", None)
+    # --no-compile: pip would byte-compile every installed module (ddtrace alone has
+    # thousands), which costs more than the download. warm_up() compiles what we use.
     cmd = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-           "--progress-bar", "off"]
+           "--progress-bar", "off", "--no-compile"]
     if quiet:
         cmd.append("-q")
     files = requirement_files(name)
@@ -115,21 +117,52 @@ def install_venv(root: Path, name: str, quiet: bool) -> float:
         cmd += ["-c", str(c)]
     log(f"{name}: pip install -r {files[0].name}" + "".join(f" -c {c.name}" for c in files[1:]))
     run(cmd, env=env, quiet=quiet)
-    # Import check so that a broken install is never marked as good.
-    check = {
-        "server": "import weave.trace_server.sqlite_trace_server, "
-                  "weave.trace_server.external_to_internal_trace_server_adapter",
-        "client": "import weave, weave.trace.weave_client",
-    }[name]
-    env_check = dict(env)
-    env_check["WEAVE_DISABLED"] = "true"
-    env_check["WANDB_ERROR_REPORTING"] = "false"
-    subprocess.run([py, "-c", check], check=True, env=env_check,
-                   stdout=subprocess.DEVNULL)
+    t1 = time.monotonic()
+    warm_up(py, name, env)
+    log(f"{name}: byte-compiled and import-checked in {time.monotonic() - t1:.1f}s")
     (venv / MARKER).write_text(digest + "\n")
     dt = time.monotonic() - t0
     log(f"{name}: installed in {dt:.1f}s")
     return dt
+
+
+# Modules the harness scripts import. Importing them once with bytecode writing on
+# leaves .pyc files behind (even if PYTHONDONTWRITEBYTECODE is set later), so each
+# server/client start does not recompile them. Also a check that the install works.
+WARM_UP = {
+    "server": {
+        "compile": ["weave/trace_server", "weave/trace", "weave/shared", "weave/utils"],
+        "imports": ["weave.trace_server.sqlite_trace_server",
+                    "weave.trace_server.external_to_internal_trace_server_adapter",
+                    "weave.trace_server.errors", "weave.trace_server.trace_server_interface",
+                    "http.server", "email.parser"],
+    },
+    "client": {
+        "compile": ["weave"],
+        "imports": ["weave", "weave.trace.weave_client", "weave.trace.vals", "weave.trace.refs",
+                    "weave.trace.op_protocol", "weave.trace.serialization.op_type",
+                    "weave.trace.init_message", "weave.utils.pypi_version_check",
+                    "weave.trace_server_bindings.remote_http_trace_server",
+                    "weave.compat.wandb.wandb_thin.internal_api",
+                    "weave.wandb_interface.project_creator", "gql.transport.httpx",
+                    "sentry_sdk", "httpx", "pydantic"],
+    },
+}
+
+
+def warm_up(py: str, name: str, env: dict) -> None:
+    spec = WARM_UP[name]
+    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True, env=env).stdout.strip()
+    dirs = [str(Path(purelib) / d) for d in spec["compile"] if (Path(purelib) / d).exists()]
+    subprocess.run([py, "-m", "compileall", "-q", "-j", "0", *dirs], check=True,
+                   stdout=subprocess.DEVNULL, env=env)
+    env_imp = dict(env)
+    env_imp.pop("PYTHONDONTWRITEBYTECODE", None)
+    env_imp.update({"WEAVE_DISABLED": "true", "WANDB_ERROR_REPORTING": "false",
+                    "DD_TRACE_ENABLED": "false"})
+    code = "import importlib\nfor m in %r:\n    importlib.import_module(m)\n" % (spec["imports"],)
+    subprocess.run([py, "-c", code], check=True, env=env_imp, stdout=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
@@ -192,51 +225,113 @@ def start_server(server_py: Path, db: Path, log_file: Path):
     return proc, int(line.split()[1])
 
 
-def http(method: str, url: str, body=None):
+def http(method: str, url: str, body=None, headers=None):
+    """Tiny urllib helper: returns (status, parsed JSON or None)."""
+    import urllib.error
     import urllib.request
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        raw = r.read()
-    return json.loads(raw) if raw else None
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        return status, (json.loads(raw) if raw else None)
+    except json.JSONDecodeError:
+        return status, raw
+
+
+def run_client(py: Path, script: str, args: list[str], tmp: Path, tag: str) -> dict:
+    t0 = time.monotonic()
+    p = subprocess.run([str(py), str(HERE / script), *args],
+                       capture_output=True, text=True, timeout=600)
+    (tmp / f"{tag}.stderr").write_text(p.stderr)
+    log(f"self-test: {tag}: {script} took {time.monotonic() - t0:.1f}s")
+    if p.returncode != 0:
+        raise SystemExit(f"{script} ({tag}) failed (rc={p.returncode}):\n{p.stdout}\n"
+                         f"{p.stderr[-4000:]}")
+    doc = json.loads(p.stdout)
+    (tmp / f"{tag}.json").write_text(json.dumps(doc, indent=1))
+    if doc.get("blocked_connections"):
+        raise SystemExit(f"{tag}: client tried to reach the network: "
+                         f"{doc['blocked_connections']}")
+    return doc
 
 
 def self_test(pys: dict[str, Path], work: Path) -> None:
     import tempfile
     work.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="selftest-", dir=work))
+    t_start = time.monotonic()
     proc, port = start_server(pys["server"], tmp / "trace.db", tmp / "server.log")
     url = f"http://127.0.0.1:{port}"
-    log(f"self-test: server on {url} (log {tmp / 'server.log'})")
-    project = "test-entity/harness-selftest"
+    log(f"self-test: server on {url} after {time.monotonic() - t_start:.1f}s "
+        f"(artefacts in {tmp})")
     try:
+        # Every route with hand-written bodies, the control routes and each fault kind.
         t0 = time.monotonic()
-        w = subprocess.run([str(pys["client"]), str(HERE / "write_sample.py"),
-                            "--url", url, "--project", project],
-                           capture_output=True, text=True, timeout=300)
-        if w.returncode != 0:
-            raise SystemExit(f"write_sample.py failed:\n{w.stdout}\n{w.stderr}")
-        written = json.loads(w.stdout)
-        log(f"self-test: write_sample.py took {time.monotonic() - t0:.1f}s")
-        requests = http("GET", url + "/__requests")
-        (tmp / "requests.json").write_text(json.dumps(requests, indent=1))
-        t0 = time.monotonic()
-        r = subprocess.run([str(pys["client"]), str(HERE / "read_back.py"),
-                            "--url", url, "--project", project,
-                            "--object", written["object_ref"]],
-                           capture_output=True, text=True, timeout=300)
-        log(f"self-test: read_back.py took {time.monotonic() - t0:.1f}s")
-        if r.returncode != 0:
-            raise SystemExit(f"read_back.py failed:\n{r.stdout}\n{r.stderr}")
-        doc = json.loads(r.stdout)
-        (tmp / "read_back.json").write_text(json.dumps(doc, indent=1))
+        rc = subprocess.run([sys.executable, str(HERE / "route_check.py"), "--url", url],
+                            capture_output=True, text=True, timeout=300)
+        if rc.returncode != 0:
+            raise SystemExit(f"route_check.py failed:\n{rc.stdout}\n{rc.stderr[-4000:]}")
+        log(f"self-test: {rc.stdout.strip()} in {time.monotonic() - t0:.1f}s")
+        http("DELETE", url + "/__faults")
+
+        # The real client on each write path, read back by the real client.
+        cases = [("complete", []), ("legacy", ["--legacy"]), ("eager", ["--eager-root"])]
+        for tag, extra in cases:
+            project = f"test-entity/selftest-{tag}"
+            http("DELETE", url + "/__requests")
+            written = run_client(pys["client"], "write_sample.py",
+                                 ["--url", url, "--project", project, *extra], tmp,
+                                 f"write-{tag}")
+            _, reqs = http("GET", url + "/__requests")
+            (tmp / f"requests-{tag}.json").write_text(json.dumps(reqs, indent=1))
+            for entry in reqs["requests"]:
+                assert all(isinstance(h, str) for h in entry["headers"]), entry
+                assert entry["auth"] == "api", entry
+            doc = run_client(pys["client"], "read_back.py",
+                             ["--url", url, "--project", project,
+                              "--object", written["object_ref"]], tmp, f"read-{tag}")
+            check_sample(doc, written)
+            routes = sorted({f"{r['method']} {r['route']}" for r in reqs["requests"]})
+            log(f"self-test: {tag}: OK ({len(doc['calls'])} calls; routes {routes})")
+
+        # Fault injection: a 503 with Retry-After, then a request that is processed but
+        # whose response is lost (the client retries; the server keeps one copy).
+        project = "test-entity/selftest-faults"
+        http("DELETE", url + "/__requests")
+        _, stats0 = http("GET", url + "/__stats")
+        st, _ = http("POST", url + "/__faults", [
+            {"path_regex": r"/calls/complete$", "status": 503, "times": 1, "retry_after": 0},
+            {"path_regex": r"/calls/complete$", "drop_connection": True, "times": 1,
+             "process": True},
+        ])
+        assert st == 200
+        written = run_client(pys["client"], "write_sample.py",
+                             ["--url", url, "--project", project], tmp, "write-faults")
+        doc = run_client(pys["client"], "read_back.py",
+                         ["--url", url, "--project", project,
+                          "--object", written["object_ref"]], tmp, "read-faults")
         check_sample(doc, written)
-        # Every request must carry no secrets in the log: names only.
-        for entry in requests["requests"]:
-            assert isinstance(entry["headers"], list) and all(
-                isinstance(h, str) for h in entry["headers"]), entry
-        log(f"self-test: OK ({len(doc['calls'])} calls; artefacts in {tmp})")
+        _, reqs = http("GET", url + "/__requests")
+        (tmp / "requests-faults.json").write_text(json.dumps(reqs, indent=1))
+        complete = [r["status"] for r in reqs["requests"]
+                    if r["route"] == "/v2/{entity}/{project}/calls/complete"]
+        assert complete[:3] == [503, "dropped", 200], complete
+        _, stats = http("GET", url + "/__stats")
+        (tmp / "stats.json").write_text(json.dumps(stats, indent=1))
+        dups = set(stats["duplicate_call_ids"]) - set(stats0["duplicate_call_ids"])
+        # The retried batch (whatever the client had queued then) is stored once.
+        assert dups and dups <= set(written["call_ids"].values()), stats["duplicate_call_ids"]
+        ids = [c["id"] for c in doc["calls"]]
+        assert len(ids) == len(set(ids)) == 4, ids
+        log(f"self-test: faults: OK (calls/complete statuses {complete}; "
+            f"{len(dups)} duplicate ids absorbed)")
+        http("DELETE", url + "/__faults")
+        log(f"self-test: OK in {time.monotonic() - t_start:.1f}s (artefacts in {tmp})")
     finally:
         with contextlib.suppress(Exception):
             http("POST", url + "/__shutdown", {})
@@ -244,6 +339,7 @@ def self_test(pys: dict[str, Path], work: Path) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 def check_sample(doc: dict, written: dict) -> None:

@@ -60,6 +60,16 @@ impl CurrentCall {
         self.node.merge_user_summary(values);
     }
 
+    /// Adds a reaction (an emoji such as `"👍"`) to this call. Returns the feedback's id.
+    pub fn add_reaction(&self, emoji: &str) -> Result<Id, crate::feedback::FeedbackError> {
+        crate::feedback::send_reaction(self.node.client(), self.id(), emoji)
+    }
+
+    /// Adds a note (at most 1024 characters) to this call. Returns the feedback's id.
+    pub fn add_note(&self, note: &str) -> Result<Id, crate::feedback::FeedbackError> {
+        crate::feedback::send_note(self.node.client(), self.id(), note)
+    }
+
     /// The context of this call, to carry it somewhere else.
     pub fn context(&self) -> CallContext {
         CallContext::current()

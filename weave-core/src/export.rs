@@ -17,6 +17,10 @@ pub enum ExportItem {
     CallFinished(Box<CallRecord>),
     /// A call still open at shutdown: written as unfinished rather than lost.
     CallUnfinished(Box<CallRecord>),
+    /// A published object version (`weave::publish`).
+    Object(Box<crate::object::ObjectItem>),
+    /// Feedback on a call (a reaction, a note).
+    Feedback(Box<crate::feedback::FeedbackItem>),
 }
 
 /// What a flush or shutdown achieved.

@@ -10,6 +10,8 @@
 //! takes a process-wide lock, released when the returned guard is dropped.
 
 use crate::export::{ExportItem, Exporter, FlushReport};
+use crate::feedback::FeedbackItem;
+use crate::object::ObjectItem;
 use crate::project::ProjectId;
 use crate::runtime::{install, uninstall_if_current, Client};
 use crate::settings::Settings;
@@ -32,7 +34,12 @@ pub fn capture() -> CaptureGuard {
 /// [`capture`] with given settings (the environment is not applied).
 pub fn capture_with(settings: Settings) -> CaptureGuard {
     let lock = LOCK.lock();
-    let exporter = Arc::new(MemoryExporter { project_id: TEST_PROJECT.to_string(), items: Mutex::new(Vec::new()) });
+    let exporter = Arc::new(MemoryExporter {
+        project_id: TEST_PROJECT.to_string(),
+        items: Mutex::new(Vec::new()),
+        objects: Mutex::new(Vec::new()),
+        feedback: Mutex::new(Vec::new()),
+    });
     let project = match ProjectId::parse(TEST_PROJECT, crate::project::LOCAL_ENTITY) {
         Ok(p) => p,
         Err(e) => unreachable!("the test project name is valid: {e}"),
@@ -81,9 +88,21 @@ impl CaptureGuard {
         self.calls().into_iter().filter(|c| c.op_name() == op_name).collect()
     }
 
+    /// Objects published (`weave::publish`), in order.
+    pub fn objects(&self) -> Vec<ObjectItem> {
+        self.exporter.objects.lock().clone()
+    }
+
+    /// Feedback added (reactions, notes), in order.
+    pub fn feedback(&self) -> Vec<FeedbackItem> {
+        self.exporter.feedback.lock().clone()
+    }
+
     /// Forgets what was captured so far.
     pub fn clear(&self) {
         self.exporter.items.lock().clear();
+        self.exporter.objects.lock().clear();
+        self.exporter.feedback.lock().clear();
     }
 
     /// Shuts the client down now (open calls are captured as unfinished) and returns
@@ -103,6 +122,8 @@ impl Drop for CaptureGuard {
 struct MemoryExporter {
     project_id: String,
     items: Mutex<Vec<(CapturedKind, CapturedCall)>>,
+    objects: Mutex<Vec<ObjectItem>>,
+    feedback: Mutex<Vec<FeedbackItem>>,
 }
 
 impl Exporter for MemoryExporter {
@@ -111,6 +132,8 @@ impl Exporter for MemoryExporter {
             ExportItem::CallStarted(r) => (CapturedKind::Started, r),
             ExportItem::CallFinished(r) => (CapturedKind::Finished, r),
             ExportItem::CallUnfinished(r) => (CapturedKind::Unfinished, r),
+            ExportItem::Object(object) => return self.objects.lock().push((**object).clone()),
+            ExportItem::Feedback(feedback) => return self.feedback.lock().push((**feedback).clone()),
         };
         let wire = serde_json::to_value(record.wire(&self.project_id)).unwrap_or(Value::Null);
         let call = CapturedCall { op_name: record.start.op.name().to_string(), wire };

@@ -2,7 +2,8 @@
 //! sink failure) are appended to it as JSON lines, and [`replay`] reads them back into a
 //! sink.
 //!
-//! Each line is `{"reason":..,"project_id":..,"kind":"call_finished"|..,"item":<wire call>}`.
+//! Each line is `{"reason":..,"project_id":..,"kind":"call_finished"|..,"item":<wire item>}`,
+//! plus `"op":{name,digest,source}` on the first call of each op in the file.
 //! The file is created with permissions `0o600` on unix (it holds inputs and outputs)
 //! and rotated like Python's `RotatingFileHandler`: when it would grow past its size
 //! limit it becomes `<path>.1` (`.1` becomes `.2`, and so on), keeping
@@ -16,6 +17,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use weave_core::export::ExportItem;
+use weave_core::op::OpDef;
 
 /// How many rotated files (`<path>.1` .. `<path>.3`) are kept, as in Weave.
 pub const KEPT_ROTATED_FILES: u32 = 3;
@@ -40,8 +42,35 @@ pub struct FallbackEntry {
     pub project_id: String,
     /// Whether it was a call start, a finished call or a call left unfinished.
     pub kind: ItemKind,
-    /// The call in Weave's wire form (`calls/complete` item).
+    /// The item in Weave's wire form: a call as a `calls/complete` item, an object as
+    /// `{project_id, object_id, digest, val}`, feedback as a `/feedback/batch/create` item.
     pub item: Value,
+    /// The op of a call, on the first line of each op in a file: what replaying needs to
+    /// save the op the call's `op_name` points at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<FallbackOp>,
+}
+
+/// An op as written in the fallback file (see [`FallbackEntry::op`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FallbackOp {
+    /// The op's name (its object id).
+    pub name: String,
+    /// The op object's digest.
+    pub digest: String,
+    /// The content of its `obj.py` file.
+    pub source: String,
+}
+
+impl FallbackOp {
+    /// The fallback form of an op.
+    pub fn of(op: &OpDef) -> FallbackOp {
+        FallbackOp {
+            name: op.name().to_string(),
+            digest: op.digest().to_string(),
+            source: op.source_file().to_string(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -50,15 +79,44 @@ struct EntryOut<'a, T: Serialize> {
     project_id: &'a str,
     kind: ItemKind,
     item: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    op: Option<FallbackOp>,
 }
 
 /// Appends the fallback line of one item (with its trailing newline) to `out`. Returns
 /// false (and appends nothing) for items this version cannot encode.
 pub fn encode_entry(out: &mut Vec<u8>, reason: &str, project_id: &str, item: &ExportItem) -> bool {
-    let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else { return false };
+    encode_entry_with_op(out, reason, project_id, item, None)
+}
+
+/// [`encode_entry`], with the call's op written along (see [`FallbackEntry::op`]).
+pub fn encode_entry_with_op(
+    out: &mut Vec<u8>,
+    reason: &str,
+    project_id: &str,
+    item: &ExportItem,
+    op: Option<FallbackOp>,
+) -> bool {
+    let Some(kind) = ItemKind::of(item) else { return false };
     let start = out.len();
-    let entry = EntryOut { reason, project_id, kind, item: record.wire(project_id) };
-    if serde_json::to_writer(&mut *out, &entry).is_err() {
+    let written = match item {
+        ExportItem::Object(object) => {
+            let mut wire = object.wire();
+            wire.insert("digest".into(), Value::String(object.digest.clone()));
+            let project_id = object.project_id.as_str();
+            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: wire, op: None })
+        }
+        ExportItem::Feedback(feedback) => {
+            let project_id = feedback.project_id.as_str();
+            let entry = EntryOut { reason, project_id, kind, item: feedback.wire(), op: None };
+            serde_json::to_writer(&mut *out, &entry)
+        }
+        other => {
+            let Some(record) = record_of(other) else { return false };
+            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: record.wire(project_id), op })
+        }
+    };
+    if written.is_err() {
         out.truncate(start);
         return false;
     }
@@ -237,7 +295,12 @@ fn replay_one_batch<S: Sink + ?Sized>(sink: &mut S, batch: &mut Vec<FallbackEntr
     loop {
         match sink.replay_batch(batch) {
             Ok(()) => {
-                report.replayed += batch.len() as u64;
+                let rejected = sink.take_rejected();
+                report.replayed += (batch.len() - rejected.len().min(batch.len())) as u64;
+                report.failed += rejected.len() as u64;
+                if let Some((_, error)) = rejected.into_iter().last() {
+                    report.last_error = Some(error);
+                }
                 break;
             }
             Err(e) if e.retryable && attempt < REPLAY_ATTEMPTS => {

@@ -15,6 +15,10 @@ pub enum ItemKind {
     CallFinished,
     /// A call still open at shutdown.
     CallUnfinished,
+    /// A published object version (`item` is the `/obj/create` object).
+    Object,
+    /// Feedback on a call (`item` is the `/feedback/batch/create` item).
+    Feedback,
 }
 
 impl ItemKind {
@@ -24,17 +28,26 @@ impl ItemKind {
             ExportItem::CallStarted(_) => Some(ItemKind::CallStarted),
             ExportItem::CallFinished(_) => Some(ItemKind::CallFinished),
             ExportItem::CallUnfinished(_) => Some(ItemKind::CallUnfinished),
+            ExportItem::Object(_) => Some(ItemKind::Object),
+            ExportItem::Feedback(_) => Some(ItemKind::Feedback),
             _ => None,
         }
     }
 
-    /// `call_started`, `call_finished` or `call_unfinished`.
+    /// `call_started`, `call_finished`, `call_unfinished`, `object` or `feedback`.
     pub fn as_str(self) -> &'static str {
         match self {
             ItemKind::CallStarted => "call_started",
             ItemKind::CallFinished => "call_finished",
             ItemKind::CallUnfinished => "call_unfinished",
+            ItemKind::Object => "object",
+            ItemKind::Feedback => "feedback",
         }
+    }
+
+    /// True for the three kinds of call items.
+    pub fn is_call(self) -> bool {
+        matches!(self, ItemKind::CallStarted | ItemKind::CallFinished | ItemKind::CallUnfinished)
     }
 }
 
@@ -53,7 +66,14 @@ const CALL_OVERHEAD_BYTES: usize = 768;
 /// texts plus a fixed overhead. Used to keep batches under
 /// [`crate::ExporterConfig::max_batch_bytes`].
 pub fn estimated_bytes(item: &ExportItem) -> usize {
-    let Some(record) = record_of(item) else { return CALL_OVERHEAD_BYTES };
+    let record = match item {
+        ExportItem::Object(object) => return CALL_OVERHEAD_BYTES + json_bytes(&object.value),
+        ExportItem::Feedback(feedback) => return CALL_OVERHEAD_BYTES + 64 * feedback.payload.len(),
+        other => match record_of(other) {
+            Some(record) => record,
+            None => return CALL_OVERHEAD_BYTES,
+        },
+    };
     let start = &record.start;
     let mut bytes = CALL_OVERHEAD_BYTES + start.inputs.as_str().len();
     bytes += start.display_name.as_deref().map_or(0, str::len);
@@ -66,4 +86,21 @@ pub fn estimated_bytes(item: &ExportItem) -> usize {
         bytes += end.summary.rest.as_ref().map_or(0, |r| 128 * r.len());
     }
     bytes
+}
+
+/// The length of a value's compact JSON text.
+fn json_bytes(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }

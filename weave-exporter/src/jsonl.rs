@@ -85,7 +85,7 @@ impl Sink for JsonlSink {
     }
 
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
-        for entry in batch.iter().filter(|e| e.kind != ItemKind::CallStarted) {
+        for entry in batch.iter().filter(|e| e.kind.is_call() && e.kind != ItemKind::CallStarted) {
             let result = serde_json::to_writer(&mut self.out, &entry.item)
                 .map_err(io::Error::from)
                 .and_then(|()| self.out.write_all(b"\n"));

@@ -7,6 +7,7 @@
 //! - Sinks: the embedded [`local_store::LocalStore`] (SQLite, the default),
 //!   [`JsonlSink`] (one wire call per line), [`MemorySink`] (tests) and [`DiscardSink`]
 //!   (benchmarks).
+//!   [`http::WeaveServerSink`] writes to a Weave trace server.
 //! - [`fallback::replay`] writes what the fallback file holds into a sink.
 //!
 //! ```
@@ -25,7 +26,9 @@
 #![deny(missing_docs)]
 
 mod config;
+pub mod credentials;
 pub mod fallback;
+pub mod http;
 mod item;
 mod jsonl;
 pub mod local_store;

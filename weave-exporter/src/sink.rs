@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 use weave_core::export::ExportItem;
 
 /// A destination for batches of calls. The exporter's worker thread owns the sink and
@@ -40,6 +41,22 @@ pub trait Sink: Send + 'static {
         None
     }
 
+    /// Items of the last batch written that the sink refused one by one (their index in
+    /// the batch and why), although the batch as a whole succeeded: e.g. a server that
+    /// rejected one bad call and took the others. The worker calls this after every
+    /// successful `write_batch`, counts these items as failed and writes them to the
+    /// fallback file. The default has none.
+    fn take_rejected(&mut self) -> Vec<(usize, SinkError)> {
+        Vec::new()
+    }
+
+    /// Tells the sink when the exporter must be done (a shutdown has started): a sink
+    /// doing network I/O shortens its timeouts and waits to end by then. Called before
+    /// each write once a shutdown has started. The default ignores it.
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        let _ = deadline;
+    }
+
     /// Writes items read back from the fallback file (wire JSON, see
     /// [`crate::fallback::replay`]). Sinks that cannot take wire JSON keep the default,
     /// which refuses.
@@ -64,6 +81,12 @@ impl Sink for Box<dyn Sink> {
     }
     fn project_id(&self) -> Option<&str> {
         (**self).project_id()
+    }
+    fn take_rejected(&mut self) -> Vec<(usize, SinkError)> {
+        (**self).take_rejected()
+    }
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        (**self).set_deadline(deadline)
     }
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         (**self).replay_batch(batch)
@@ -217,7 +240,9 @@ impl Sink for MemorySink {
 
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         let mut items = self.items.0.lock();
-        items.extend(batch.iter().map(|e| MemoryItem { kind: e.kind, call: e.item.clone() }));
+        items.extend(
+            batch.iter().filter(|e| e.kind.is_call()).map(|e| MemoryItem { kind: e.kind, call: e.item.clone() }),
+        );
         Ok(())
     }
 }

@@ -9,8 +9,10 @@
 //! bound in exactly that case, and the items would not reach the disk).
 
 use crate::config::ExporterConfig;
-use crate::fallback::{encode_entry, FallbackFile};
+use crate::fallback::{encode_entry_with_op, FallbackFile, FallbackOp};
+use crate::item::record_of;
 use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use weave_core::export::ExportItem;
@@ -21,6 +23,8 @@ pub(crate) struct Spill {
     path: PathBuf,
     project_id: String,
     io_error_reported: AtomicBool,
+    /// Refs of the ops already written along with a call (once per op and process).
+    ops_written: Mutex<HashSet<String>>,
 }
 
 impl Spill {
@@ -28,7 +32,13 @@ impl Spill {
         let file = config
             .enable_disk_fallback
             .then(|| Mutex::new(FallbackFile::new(config.fallback_path.clone(), config.fallback_max_bytes)));
-        Spill { file, path: config.fallback_path.clone(), project_id, io_error_reported: AtomicBool::new(false) }
+        Spill {
+            file,
+            path: config.fallback_path.clone(),
+            project_id,
+            io_error_reported: AtomicBool::new(false),
+            ops_written: Mutex::new(HashSet::new()),
+        }
     }
 
     /// The fallback file, when the disk fallback is on.
@@ -49,7 +59,11 @@ impl Spill {
         let Some(file) = &self.file else { return };
         let mut lines = Vec::new();
         for item in items {
-            encode_entry(&mut lines, reason, &self.project_id, item);
+            let op = record_of(item).map(|r| &r.start.op).and_then(|op| {
+                let key = op.ref_uri(&self.project_id);
+                self.ops_written.lock().insert(key).then(|| FallbackOp::of(op))
+            });
+            encode_entry_with_op(&mut lines, reason, &self.project_id, item, op);
         }
         let result = file.lock().append(&lines);
         self.report(result);

@@ -142,12 +142,24 @@ impl Worker {
         let config = &self.shared.config;
         let mut attempt: u32 = 0;
         loop {
+            let deadline = *self.shared.shutdown_deadline.lock();
+            if deadline.is_some() {
+                self.sink.set_deadline(deadline);
+            }
             let result = catch_unwind(AssertUnwindSafe(|| self.sink.write_batch(batch))).unwrap_or_else(|panic| {
                 Err(SinkError::permanent(format!("the sink panicked: {}", weave_core::payload_message(&*panic))))
             });
             match result {
                 Ok(()) => {
-                    self.shared.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    let rejected = self.sink.take_rejected();
+                    self.shared
+                        .written
+                        .fetch_add((batch.len() - rejected.len().min(batch.len())) as u64, Ordering::Relaxed);
+                    for (index, error) in rejected {
+                        if let Some(item) = batch.get(index) {
+                            self.fail(std::slice::from_ref(item), &error);
+                        }
+                    }
                     break;
                 }
                 Err(e) if e.retryable && attempt < config.max_retries => {

@@ -1,4 +1,4 @@
-//! The local store's tables (shaped like Weave's `calls`, `objects` and `files`) and how
+//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`) and how
 //! a connection is opened: WAL mode, a busy timeout so several processes can write at
 //! once, the file created with permissions `0o600` on unix.
 
@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS objects (
     created_at TEXT NOT NULL,
     PRIMARY KEY (project_id, object_id, digest)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    project_id    TEXT NOT NULL,
+    id            TEXT NOT NULL PRIMARY KEY,
+    weave_ref     TEXT NOT NULL,
+    feedback_type TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_weave_ref ON feedback (weave_ref);
 CREATE TABLE IF NOT EXISTS files (
     project_id TEXT NOT NULL,
     digest     TEXT NOT NULL,

@@ -47,6 +47,9 @@ fn upsert_sql() -> String {
 const INSERT_FILE: &str = "INSERT OR IGNORE INTO files (project_id, digest, name, content) VALUES (?1, ?2, ?3, ?4)";
 const INSERT_OBJECT: &str =
     "INSERT OR IGNORE INTO objects (project_id, object_id, digest, kind, val, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_FEEDBACK: &str =
+    "INSERT OR IGNORE INTO feedback (project_id, id, weave_ref, feedback_type, payload, created_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// One row of `calls`, borrowed.
 struct Row<'a> {
@@ -163,6 +166,18 @@ impl Writer {
             let mut statements = Statements::prepare(&tx, self).map_err(to_sink_error)?;
             let mut buffers = Buffers::default();
             for item in batch {
+                match item {
+                    ExportItem::Object(object) => {
+                        save_object(&tx, &object.project_id, &object.name, &object.digest, &object.value)
+                            .map_err(to_sink_error)?;
+                        continue;
+                    }
+                    ExportItem::Feedback(feedback) => {
+                        save_feedback(&tx, &Value::Object(feedback.wire())).map_err(to_sink_error)?;
+                        continue;
+                    }
+                    _ => {}
+                }
                 let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else { continue };
                 self.write_call(&mut statements, project_id, kind, record, &mut buffers).map_err(to_sink_error)?;
             }
@@ -238,7 +253,14 @@ impl Writer {
         {
             let mut statements = Statements::prepare(&tx, self).map_err(to_sink_error)?;
             for entry in batch {
-                replay_one(&mut statements, entry).map_err(to_sink_error)?;
+                if let Some(op) = &entry.op {
+                    replay_op(&tx, &entry.project_id, op).map_err(to_sink_error)?;
+                }
+                match entry.kind {
+                    ItemKind::Object => replay_object(&tx, entry).map_err(to_sink_error)?,
+                    ItemKind::Feedback => save_feedback(&tx, &entry.item).map_err(to_sink_error)?,
+                    _ => replay_one(&mut statements, entry).map_err(to_sink_error)?,
+                }
             }
         }
         tx.commit().map_err(to_sink_error)
@@ -404,6 +426,56 @@ fn save_op(tx: &Transaction<'_>, project_id: &str, op: &OpDef) -> rusqlite::Resu
         op.digest(),
         "op",
         op.object_value().to_string(),
+        Timestamp::now().to_string()
+    ])?;
+    Ok(())
+}
+
+fn save_object(tx: &Transaction<'_>, project_id: &str, name: &str, digest: &str, val: &Value) -> rusqlite::Result<()> {
+    tx.prepare_cached(INSERT_OBJECT)?.execute(params![
+        project_id,
+        name,
+        digest,
+        "object",
+        val.to_string(),
+        Timestamp::now().to_string()
+    ])?;
+    Ok(())
+}
+
+/// Saves a feedback item given in its wire form (`/feedback/batch/create` item).
+fn save_feedback(tx: &Transaction<'_>, wire: &Value) -> rusqlite::Result<()> {
+    let text = |key: &str| wire.get(key).and_then(Value::as_str).unwrap_or_default();
+    let payload = wire.get("payload").cloned().unwrap_or(Value::Object(Default::default()));
+    tx.prepare_cached(INSERT_FEEDBACK)?.execute(params![
+        text("project_id"),
+        text("id"),
+        text("weave_ref"),
+        text("feedback_type"),
+        payload.to_string(),
+        Timestamp::now().to_string()
+    ])?;
+    Ok(())
+}
+
+fn replay_object(tx: &Transaction<'_>, entry: &FallbackEntry) -> rusqlite::Result<()> {
+    let item = &entry.item;
+    let text = |key: &str| item.get(key).and_then(Value::as_str);
+    let (Some(name), Some(digest)) = (text("object_id"), text("digest")) else { return Ok(()) };
+    let project_id = text("project_id").unwrap_or(&entry.project_id);
+    save_object(tx, project_id, name, digest, item.get("val").unwrap_or(&Value::Null))
+}
+
+fn replay_op(tx: &Transaction<'_>, project_id: &str, op: &crate::fallback::FallbackOp) -> rusqlite::Result<()> {
+    let file_digest = weave_core::refs::bytes_digest(op.source.as_bytes());
+    tx.prepare_cached(INSERT_FILE)?.execute(params![project_id, file_digest, OP_SOURCE_FILE, op.source.as_bytes()])?;
+    let val = serde_json::json!({"_type": "CustomWeaveType", "weave_type": {"type": "Op"}, "files": {OP_SOURCE_FILE: file_digest}});
+    tx.prepare_cached(INSERT_OBJECT)?.execute(params![
+        project_id,
+        op.name,
+        op.digest,
+        "op",
+        val.to_string(),
         Timestamp::now().to_string()
     ])?;
     Ok(())

@@ -1,0 +1,89 @@
+//! Replaying the fallback file: items that could not be delivered (queue full, server
+//! unreachable until shutdown, refused) are kept in `./.weave_client_dropped_items_log.jsonl`;
+//! [`replay_fallback`] sends them where `weave::init` would send calls now (the trace server
+//! when an API key is found, else the local store). Run it from a program, or with
+//! `cargo run --example replay_fallback -- [PATH]`.
+
+use std::path::{Path, PathBuf};
+use weave_exporter::fallback::{replay, FallbackEntry, ReplayReport};
+use weave_exporter::http::{ServerConfig, WeaveServerSink};
+use weave_exporter::local_store::LocalStore;
+use weave_exporter::Sink;
+
+pub use weave_exporter::DEFAULT_FALLBACK_PATH;
+
+/// Why a replay could not run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The file could not be read.
+    Io(std::io::Error),
+    /// The destination could not be opened.
+    Sink(String),
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayError::Io(e) => write!(f, "could not read the fallback file: {e}"),
+            ReplayError::Sink(e) => write!(f, "could not open the destination: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// Sends the items of the fallback file at `path` to the trace server (when an API key is
+/// found in the environment, as `weave::init` finds it) or else to the local store
+/// (`WEAVE_LOCAL_STORE_PATH`, default `.weave/weave.db`). The file is left in place:
+/// remove it once the report shows every item replayed. A missing file replays nothing.
+///
+/// Runs on a thread of its own, so it can be called from async code too.
+pub fn replay_fallback(path: impl AsRef<Path>) -> Result<ReplayReport, ReplayError> {
+    let path = path.as_ref().to_path_buf();
+    std::thread::Builder::new()
+        .name("weave-replay".to_string())
+        .spawn(move || {
+            let Some(project_id) = first_project(&path)? else { return Ok(ReplayReport::default()) };
+            let mut sink = destination(&project_id)?;
+            replay(&path, &mut sink).map_err(ReplayError::Io)
+        })
+        .map_err(|e| ReplayError::Sink(format!("could not start a thread: {e}")))?
+        .join()
+        .unwrap_or_else(|_| Err(ReplayError::Sink("the replay panicked".to_string())))
+}
+
+/// Sends the items of the fallback file at `path` to `sink`.
+pub fn replay_fallback_into(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Result<ReplayReport, ReplayError> {
+    replay(path, sink).map_err(ReplayError::Io)
+}
+
+fn destination(project_id: &str) -> Result<Box<dyn Sink>, ReplayError> {
+    if let Some(config) = ServerConfig::from_env() {
+        return Ok(Box::new(WeaveServerSink::new(config, project_id)));
+    }
+    let path = std::env::var("WEAVE_LOCAL_STORE_PATH")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::init::DEFAULT_LOCAL_STORE));
+    let store = LocalStore::create(&path, project_id).map_err(|e| ReplayError::Sink(e.to_string()))?;
+    Ok(Box::new(store))
+}
+
+/// The project of the first readable entry (`None` for a missing or empty file).
+fn first_project(path: &Path) -> Result<Option<String>, ReplayError> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ReplayError::Io(e)),
+    };
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.map_err(ReplayError::Io)?;
+        if let Ok(entry) = serde_json::from_slice::<FallbackEntry>(&line) {
+            return Ok(Some(entry.project_id));
+        }
+    }
+    Ok(None)
+}

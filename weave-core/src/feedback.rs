@@ -1,0 +1,159 @@
+//! Feedback on calls: reactions (`wandb.reaction.1`, an emoji) and notes
+//! (`wandb.note.1`), added from inside a call ([`crate::CurrentCall::add_reaction`],
+//! [`crate::CurrentCall::add_note`]) or by call id ([`add_reaction`], [`add_note`]).
+//! Feedback goes out through the exporter, like calls (`/feedback/batch/create`).
+
+use crate::call::JsonObject;
+use crate::export::ExportItem;
+use crate::ids::Id;
+use crate::refs::call_ref_uri;
+use crate::runtime::{current_client, Client};
+use serde_json::Value;
+use std::fmt;
+
+/// The feedback type of a reaction.
+pub const REACTION_TYPE: &str = "wandb.reaction.1";
+/// The feedback type of a note.
+pub const NOTE_TYPE: &str = "wandb.note.1";
+/// The longest note Weave accepts, in characters.
+pub const MAX_NOTE_CHARS: usize = 1024;
+
+/// One feedback item for the exporter (`ExportItem::Feedback`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackItem {
+    /// The feedback's id (UUIDv7).
+    pub id: Id,
+    /// The project, `entity/project`.
+    pub project_id: String,
+    /// The call the feedback is about.
+    pub call_id: Id,
+    /// `wandb.reaction.1`, `wandb.note.1`, ...
+    pub feedback_type: String,
+    /// `{"emoji": ..}`, `{"note": ..}`, ...
+    pub payload: JsonObject,
+}
+
+impl FeedbackItem {
+    /// The ref of the call the feedback is about (`weave:///e/p/call/<id>`).
+    pub fn weave_ref(&self) -> String {
+        call_ref_uri(&self.project_id, &self.call_id.to_string())
+    }
+
+    /// The item as `/feedback/batch/create` sends it.
+    pub fn wire(&self) -> JsonObject {
+        let mut obj = JsonObject::new();
+        obj.insert("id".into(), Value::String(self.id.to_string()));
+        obj.insert("project_id".into(), Value::String(self.project_id.clone()));
+        obj.insert("weave_ref".into(), Value::String(self.weave_ref()));
+        obj.insert("creator".into(), Value::Null);
+        obj.insert("feedback_type".into(), Value::String(self.feedback_type.clone()));
+        obj.insert("payload".into(), Value::Object(self.payload.clone()));
+        for key in ["annotation_ref", "runnable_ref", "call_ref", "trigger_ref", "wb_user_id"] {
+            obj.insert(key.into(), Value::Null);
+        }
+        obj
+    }
+}
+
+/// Why feedback could not be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FeedbackError {
+    /// No client is running (call `weave::init` first, and keep its guard alive).
+    NotInitialized,
+    /// The note is empty or longer than [`MAX_NOTE_CHARS`].
+    InvalidNote(String),
+    /// The reaction is empty.
+    EmptyReaction,
+}
+
+impl fmt::Display for FeedbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeedbackError::NotInitialized => f.write_str("weave is not initialized: call weave::init first"),
+            FeedbackError::InvalidNote(why) => write!(f, "invalid note: {why}"),
+            FeedbackError::EmptyReaction => f.write_str("a reaction needs an emoji"),
+        }
+    }
+}
+
+impl std::error::Error for FeedbackError {}
+
+/// Adds a reaction (an emoji such as `"👍"`) to the call `call_id` of the current
+/// project. Returns the feedback's id.
+pub fn add_reaction(call_id: Id, emoji: &str) -> Result<Id, FeedbackError> {
+    let client = current_client().ok_or(FeedbackError::NotInitialized)?;
+    send_reaction(&client, call_id, emoji)
+}
+
+/// Adds a note (at most [`MAX_NOTE_CHARS`] characters) to the call `call_id` of the
+/// current project. Returns the feedback's id.
+pub fn add_note(call_id: Id, note: &str) -> Result<Id, FeedbackError> {
+    let client = current_client().ok_or(FeedbackError::NotInitialized)?;
+    send_note(&client, call_id, note)
+}
+
+/// Adds feedback of any type (`payload` as the server expects it for that type) to the
+/// call `call_id` of the current project. Returns the feedback's id.
+pub fn add_feedback(call_id: Id, feedback_type: &str, payload: JsonObject) -> Result<Id, FeedbackError> {
+    let client = current_client().ok_or(FeedbackError::NotInitialized)?;
+    Ok(send(&client, call_id, feedback_type, payload))
+}
+
+pub(crate) fn send_reaction(client: &Client, call_id: Id, emoji: &str) -> Result<Id, FeedbackError> {
+    if emoji.trim().is_empty() {
+        return Err(FeedbackError::EmptyReaction);
+    }
+    let mut payload = JsonObject::new();
+    payload.insert("emoji".into(), Value::String(emoji.to_string()));
+    Ok(send(client, call_id, REACTION_TYPE, payload))
+}
+
+pub(crate) fn send_note(client: &Client, call_id: Id, note: &str) -> Result<Id, FeedbackError> {
+    if note.trim().is_empty() {
+        return Err(FeedbackError::InvalidNote("it is empty".to_string()));
+    }
+    let chars = note.chars().count();
+    if chars > MAX_NOTE_CHARS {
+        return Err(FeedbackError::InvalidNote(format!("{chars} characters, at most {MAX_NOTE_CHARS} are allowed")));
+    }
+    let mut payload = JsonObject::new();
+    payload.insert("note".into(), Value::String(note.to_string()));
+    Ok(send(client, call_id, NOTE_TYPE, payload))
+}
+
+fn send(client: &Client, call_id: Id, feedback_type: &str, payload: JsonObject) -> Id {
+    let id = Id::now_v7();
+    let item = FeedbackItem {
+        id,
+        project_id: client.project_id_str().to_string(),
+        call_id,
+        feedback_type: feedback_type.to_string(),
+        payload,
+    };
+    client.exporter().export(ExportItem::Feedback(Box::new(item)));
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_form_names_the_call_ref() {
+        let call_id = Id::now_v7();
+        let mut payload = JsonObject::new();
+        payload.insert("emoji".into(), Value::String("👍".into()));
+        let item = FeedbackItem {
+            id: Id::now_v7(),
+            project_id: "e/p".into(),
+            call_id,
+            feedback_type: REACTION_TYPE.into(),
+            payload,
+        };
+        let wire = Value::Object(item.wire());
+        assert_eq!(wire["weave_ref"], Value::String(format!("weave:///e/p/call/{call_id}")));
+        assert_eq!(wire["feedback_type"], "wandb.reaction.1");
+        assert_eq!(wire["payload"]["emoji"], "👍");
+    }
+}

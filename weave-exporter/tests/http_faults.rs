@@ -1,0 +1,255 @@
+//! The trace server sink under faults, against an in-process fake server on 127.0.0.1:
+//! 5xx and timeouts are retried, `Retry-After` is honoured, 413 halves a batch, 422
+//! isolates the bad call while the rest goes through, other 4xx are not retried, a
+//! server down at start-up gets every call once it is up, and what could not be sent by
+//! shutdown is in the fallback file and replays later. Every call arrives once.
+
+mod common;
+mod fake_server;
+
+use common::*;
+use fake_server::{FakeServer, Reply, Request};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use weave_core::export::{ExportItem, Exporter};
+use weave_exporter::credentials::Secret;
+use weave_exporter::fallback::replay;
+use weave_exporter::http::{ServerConfig, WeaveServerSink};
+use weave_exporter::{ExporterConfig, QueueExporter, Sink};
+
+const KEY: &str = "fault-test-key-secret";
+
+fn config(url: &str) -> ServerConfig {
+    let mut c = ServerConfig::for_urls(Secret::new(KEY), url, Some(url));
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+fn exporter(sink: WeaveServerSink, dir: &Path) -> QueueExporter {
+    QueueExporter::start(
+        Box::new(sink),
+        ExporterConfig {
+            max_batch_delay: Duration::from_millis(20),
+            fallback_path: dir.join("fallback.jsonl"),
+            max_retries: u32::MAX,
+            retry_initial_backoff: Duration::from_millis(50),
+            retry_max_backoff: Duration::from_millis(300),
+            ..ExporterConfig::default()
+        },
+    )
+}
+
+fn calls(n: u64) -> (Vec<ExportItem>, Vec<String>) {
+    let op = op("work");
+    let items: Vec<ExportItem> = (0..n).map(|i| small_call(&op, i)).collect();
+    let ids = items.iter().map(id_of).collect();
+    (items, ids)
+}
+
+/// Asserts every id was accepted exactly once.
+fn assert_each_once(server: &FakeServer, ids: &[String]) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for id in server.accepted_call_ids() {
+        *counts.entry(id).or_default() += 1;
+    }
+    for id in ids {
+        assert_eq!(counts.get(id), Some(&1), "call {id}: {:?}", server.summary());
+    }
+    assert_eq!(counts.len(), ids.len(), "{:?}", server.summary());
+}
+
+fn batch_len(r: &Request) -> usize {
+    r.json()["batch"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn server_errors_are_retried_and_every_call_arrives_once() {
+    let server = FakeServer::start();
+    server.fail("/calls/complete", 3, Reply::status(500));
+    server.fail("/server_info", 1, Reply::status(502));
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(20);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!((report.written, report.failed), (20, 0));
+    assert_each_once(&server, &ids);
+    assert!(server.requests_to("/calls/complete").iter().filter(|r| r.status == 500).count() == 3);
+    // All attempts of one logical send share a retry id.
+    let retry_ids: Vec<String> = server
+        .requests_to("/calls/complete")
+        .iter()
+        .map(|r| r.header("x-weave-retry-id").unwrap().to_string())
+        .collect();
+    assert_eq!(retry_ids[0], retry_ids[1]);
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let server = FakeServer::start();
+    server.fail("/calls/complete", 1, Reply::status(429).header("Retry-After", "1"));
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT);
+    let (items, ids) = calls(2);
+    sink.write_batch(&items).unwrap();
+    let attempts = server.requests_to("/calls/complete");
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0].status, 429);
+    let waited = attempts[1].at.duration_since(attempts[0].at);
+    assert!(waited >= Duration::from_millis(950), "waited only {waited:?}");
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn a_413_splits_the_batch_in_halves() {
+    let server = FakeServer::start();
+    server.respond(|r| (r.path.contains("/calls/complete") && batch_len(r) > 2).then(|| Reply::status(413)));
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT);
+    let (items, ids) = calls(8);
+    sink.write_batch(&items).unwrap();
+    assert!(sink.take_rejected().is_empty());
+    let sizes: Vec<usize> = server.requests_to("/calls/complete").iter().map(batch_len).collect();
+    assert_eq!(sizes, vec![8, 4, 2, 2, 4, 2, 2]);
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn batches_respect_the_item_and_byte_limits() {
+    let server = FakeServer::start();
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT).with_request_limits(3, 1 << 20);
+    let (items, ids) = calls(7);
+    sink.write_batch(&items).unwrap();
+    let sizes: Vec<usize> = server.requests_to("/calls/complete").iter().map(batch_len).collect();
+    assert_eq!(sizes, vec![3, 3, 1]);
+    assert_each_once(&server, &ids);
+
+    let server = FakeServer::start();
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT).with_request_limits(1000, 2000);
+    let (items, ids) = calls(6);
+    sink.write_batch(&items).unwrap();
+    let requests = server.requests_to("/calls/complete");
+    assert!(requests.len() > 1 && requests.iter().all(|r| r.body.len() <= 2000 || batch_len(r) == 1));
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn a_422_isolates_the_bad_call_and_the_rest_goes_through() {
+    let server = FakeServer::start();
+    server.respond(|r| {
+        let bad = r.json()["batch"].as_array().is_some_and(|b| b.iter().any(|c| c["inputs"]["i"] == 5));
+        (r.path.contains("/calls/complete") && bad).then(|| Reply::status(422))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(16);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed);
+    assert_eq!((report.written, report.failed), (15, 1), "{:?}", server.summary());
+    let good: Vec<String> = ids.iter().enumerate().filter(|(i, _)| *i != 5).map(|(_, id)| id.clone()).collect();
+    assert_each_once(&server, &good);
+    let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap();
+    let lines: Vec<Value> = fallback.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["item"]["id"], ids[5].as_str());
+    let reason = lines[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&ids[5]) && reason.contains("422"), "{reason}");
+    assert!(!fallback.contains(KEY));
+}
+
+#[test]
+fn other_client_errors_are_not_retried_and_the_calls_go_to_the_fallback_file() {
+    let server = FakeServer::start();
+    server.respond(|r| r.path.contains("/calls/complete").then(|| Reply::status(403)));
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(3);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(10));
+    assert_eq!((report.written, report.failed), (0, 3));
+    assert_eq!(server.requests_to("/calls/complete").len(), 1, "a 403 is not retried");
+    let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap();
+    for id in &ids {
+        assert!(fallback.contains(id.as_str()));
+    }
+    assert!(fallback.contains("403") && fallback.contains("WANDB_API_KEY"));
+    assert!(!fallback.contains(KEY), "the key must never reach the fallback file");
+}
+
+#[test]
+fn a_slow_server_is_retried_after_the_timeout_and_every_call_arrives_once() {
+    let server = FakeServer::start();
+    // Answers too late (and refuses, as a server that gave up would).
+    server.fail("/calls/complete", 1, Reply::status(503).delay(Duration::from_millis(1500)));
+    let mut c = config(&server.url());
+    c.timeout = Duration::from_millis(500);
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(c, PROJECT), dir.path());
+    let (items, ids) = calls(5);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed && report.written == 5, "{report:?}");
+    server.wait_for(Duration::from_secs(5), |s| s.requests_to("/calls/complete").len() >= 2);
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn a_server_down_at_start_up_gets_every_call_once_it_is_up() {
+    let addr = FakeServer::unused_addr();
+    let url = format!("http://{addr}");
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let exporter = exporter(WeaveServerSink::new(config(&url), PROJECT), dir.path());
+    let (items, ids) = calls(10);
+    for item in items {
+        exporter.export(item);
+    }
+    assert!(started.elapsed() < Duration::from_millis(500), "export must not wait for the server");
+    std::thread::sleep(Duration::from_millis(800));
+    let server = FakeServer::start_at(addr);
+    let report = exporter.flush(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
+    assert!(!dir.path().join("fallback.jsonl").exists());
+    assert_eq!(server.requests()[0].path, "/server_info");
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn calls_not_delivered_by_shutdown_are_in_the_fallback_file_and_replay_later() {
+    let server = FakeServer::start();
+    server.set_down(true);
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(4);
+    for item in items {
+        exporter.export(item);
+    }
+    let started = Instant::now();
+    let report = exporter.shutdown(Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(6), "shutdown must respect its timeout");
+    assert_eq!(report.written, 0, "{report:?}");
+    let path = dir.path().join("fallback.jsonl");
+    let fallback = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(fallback.lines().count(), 4);
+    assert!(fallback.contains("\"op\":{"), "the op travels with its first call");
+    assert!(!fallback.contains(KEY));
+
+    server.set_down(false);
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT);
+    let replayed = replay(&path, &mut sink).unwrap();
+    assert_eq!((replayed.lines, replayed.replayed, replayed.failed), (4, 4, 0), "{:?}", replayed.last_error);
+    assert_each_once(&server, &ids);
+    let files = server.requests_to("/file/create");
+    assert!(files.iter().any(|r| r.status == 200), "replay saves the op");
+}
