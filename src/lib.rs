@@ -54,6 +54,10 @@ pub use weave_core::context::{
 };
 #[cfg(feature = "tokio")]
 pub use weave_core::context::{spawn, spawn_blocking};
+/// Evaluations: [`Dataset`], [`Model`], [`Scorer`], [`Evaluation`], [`EvaluationLogger`],
+/// and [`eval::compare`] to put several models side by side.
+pub use weave_core::eval;
+pub use weave_core::eval::{Dataset, Evaluation, EvaluationLogger, Model, Scorer};
 pub use weave_core::exception::Exception;
 pub use weave_core::export::FlushReport;
 pub use weave_core::ids::Id;

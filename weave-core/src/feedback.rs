@@ -31,6 +31,10 @@ pub struct FeedbackItem {
     pub feedback_type: String,
     /// `{"emoji": ..}`, `{"note": ..}`, ...
     pub payload: JsonObject,
+    /// For `wandb.runnable.*` feedback (a scorer's result): the scorer's op or object ref.
+    pub runnable_ref: Option<String>,
+    /// For `wandb.runnable.*` feedback: the ref of the call that produced it.
+    pub call_ref: Option<String>,
 }
 
 impl FeedbackItem {
@@ -48,9 +52,12 @@ impl FeedbackItem {
         obj.insert("creator".into(), Value::Null);
         obj.insert("feedback_type".into(), Value::String(self.feedback_type.clone()));
         obj.insert("payload".into(), Value::Object(self.payload.clone()));
-        for key in ["annotation_ref", "runnable_ref", "call_ref", "trigger_ref", "wb_user_id"] {
+        for key in ["annotation_ref", "trigger_ref", "wb_user_id"] {
             obj.insert(key.into(), Value::Null);
         }
+        let optional = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
+        obj.insert("runnable_ref".into(), optional(&self.runnable_ref));
+        obj.insert("call_ref".into(), optional(&self.call_ref));
         obj
     }
 }
@@ -65,6 +72,8 @@ pub enum FeedbackError {
     InvalidNote(String),
     /// The reaction is empty.
     EmptyReaction,
+    /// A runnable ref that is not a `weave:///` op or object ref.
+    InvalidRunnableRef(String),
 }
 
 impl fmt::Display for FeedbackError {
@@ -73,6 +82,7 @@ impl fmt::Display for FeedbackError {
             FeedbackError::NotInitialized => f.write_str("weave is not initialized: call weave::init first"),
             FeedbackError::InvalidNote(why) => write!(f, "invalid note: {why}"),
             FeedbackError::EmptyReaction => f.write_str("a reaction needs an emoji"),
+            FeedbackError::InvalidRunnableRef(r) => write!(f, "{r:?} is not a weave:/// op or object ref"),
         }
     }
 }
@@ -98,6 +108,42 @@ pub fn add_note(call_id: Id, note: &str) -> Result<Id, FeedbackError> {
 pub fn add_feedback(call_id: Id, feedback_type: &str, payload: JsonObject) -> Result<Id, FeedbackError> {
     let client = current_client().ok_or(FeedbackError::NotInitialized)?;
     Ok(send(&client, call_id, feedback_type, payload))
+}
+
+/// The feedback type prefix of a scorer's result (`wandb.runnable.<scorer name>`).
+pub const RUNNABLE_TYPE_PREFIX: &str = "wandb.runnable";
+
+/// Adds a scorer's result to the call `call_id` as Weave does for every score:
+/// `wandb.runnable.<name>` feedback with payload `{"output": output}`, where `runnable_ref`
+/// is the scorer's op or object ref (its name names the type) and `score_call_id` the
+/// call that produced the score. Returns the feedback's id.
+pub fn add_runnable_feedback(
+    call_id: Id,
+    runnable_ref: &str,
+    score_call_id: Id,
+    output: Value,
+) -> Result<Id, FeedbackError> {
+    let client = current_client().ok_or(FeedbackError::NotInitialized)?;
+    let name = runnable_ref
+        .split_once("/op/")
+        .or_else(|| runnable_ref.split_once("/object/"))
+        .and_then(|(_, tail)| tail.split(['/', ':']).next())
+        .filter(|name| runnable_ref.starts_with("weave:///") && !name.is_empty())
+        .ok_or_else(|| FeedbackError::InvalidRunnableRef(runnable_ref.to_string()))?;
+    let mut payload = JsonObject::new();
+    payload.insert("output".into(), output);
+    let id = Id::now_v7();
+    let item = FeedbackItem {
+        id,
+        project_id: client.project_id_str().to_string(),
+        call_id,
+        feedback_type: format!("{RUNNABLE_TYPE_PREFIX}.{name}"),
+        payload,
+        runnable_ref: Some(runnable_ref.to_string()),
+        call_ref: Some(call_ref_uri(client.project_id_str(), &score_call_id.to_string())),
+    };
+    client.exporter().export(ExportItem::Feedback(Box::new(item)));
+    Ok(id)
 }
 
 pub(crate) fn send_reaction(client: &Client, call_id: Id, emoji: &str) -> Result<Id, FeedbackError> {
@@ -130,6 +176,8 @@ fn send(client: &Client, call_id: Id, feedback_type: &str, payload: JsonObject) 
         call_id,
         feedback_type: feedback_type.to_string(),
         payload,
+        runnable_ref: None,
+        call_ref: None,
     };
     client.exporter().export(ExportItem::Feedback(Box::new(item)));
     id
@@ -150,6 +198,8 @@ mod tests {
             call_id,
             feedback_type: REACTION_TYPE.into(),
             payload,
+            runnable_ref: None,
+            call_ref: None,
         };
         let wire = Value::Object(item.wire());
         assert_eq!(wire["weave_ref"], Value::String(format!("weave:///e/p/call/{call_id}")));

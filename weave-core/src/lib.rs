@@ -9,6 +9,7 @@ pub mod call;
 pub mod capture;
 pub mod context;
 mod current;
+pub mod eval;
 pub mod exception;
 pub mod export;
 pub mod feedback;

@@ -200,6 +200,8 @@ fn published_objects_and_feedback_are_sent() {
         call_id,
         feedback_type: "wandb.reaction.1".into(),
         payload,
+        runnable_ref: None,
+        call_ref: None,
     };
     sink.write_batch(&[ExportItem::Object(Box::new(object.clone())), ExportItem::Feedback(Box::new(feedback.clone()))])
         .unwrap();
@@ -231,6 +233,8 @@ fn feedback_falls_back_to_single_creates_when_the_batch_route_is_missing() {
         call_id: Id::now_v7(),
         feedback_type: "wandb.note.1".into(),
         payload: serde_json::Map::from_iter([("note".to_string(), json!("hi"))]),
+        runnable_ref: None,
+        call_ref: None,
     };
     sink.write_batch(&[ExportItem::Feedback(Box::new(feedback))]).unwrap();
     let single = server.requests_to("/feedback/create");

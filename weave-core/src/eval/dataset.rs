@@ -1,0 +1,450 @@
+//! Datasets: a name and rows. A row is a JSON object ([`Row`]) whose columns are read by
+//! name; rows come from any `Serialize` values, a JSONL file or a CSV file.
+
+use crate::call::JsonObject;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+/// One row of a dataset: a JSON object of columns.
+///
+/// ```
+/// use weave_core::eval::Row;
+/// let row = Row::new().with("question", "2+2?").with("expected", 4);
+/// assert_eq!(row.get::<u32>("expected").unwrap(), 4);
+/// assert_eq!(row.str("question"), Some("2+2?"));
+/// assert!(row.get::<u32>("missing").is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Row(JsonObject);
+
+impl Row {
+    /// An empty row.
+    pub fn new() -> Row {
+        Row(JsonObject::new())
+    }
+
+    /// A row from a JSON object.
+    pub fn from_object(columns: JsonObject) -> Row {
+        Row(columns)
+    }
+
+    /// A row from any value that serializes to a JSON object.
+    pub fn from_serialize(value: &(impl Serialize + ?Sized)) -> Result<Row, DatasetError> {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(map)) => Ok(Row(map)),
+            Ok(other) => Err(DatasetError::NotAnObject { index: 0, found: kind_of(&other) }),
+            Err(e) => Err(DatasetError::Serialize(e.to_string())),
+        }
+    }
+
+    /// This row with one more column (a value that cannot be serialized becomes `null`).
+    pub fn with(mut self, column: impl Into<String>, value: impl Serialize) -> Row {
+        self.insert(column, value);
+        self
+    }
+
+    /// Sets a column (a value that cannot be serialized becomes `null`).
+    pub fn insert(&mut self, column: impl Into<String>, value: impl Serialize) {
+        self.0.insert(column.into(), serde_json::to_value(value).unwrap_or(Value::Null));
+    }
+
+    /// A column, deserialized into `T`.
+    pub fn get<T: DeserializeOwned>(&self, column: &str) -> Result<T, ColumnError> {
+        let value = self.0.get(column).ok_or_else(|| ColumnError::missing(column, &self.0))?;
+        T::deserialize(value).map_err(|e| ColumnError::Type { column: column.to_string(), message: e.to_string() })
+    }
+
+    /// A column's JSON value.
+    pub fn value(&self, column: &str) -> Option<&Value> {
+        self.0.get(column)
+    }
+
+    /// A string column.
+    pub fn str(&self, column: &str) -> Option<&str> {
+        self.0.get(column).and_then(Value::as_str)
+    }
+
+    /// The columns as a JSON object.
+    pub fn as_object(&self) -> &JsonObject {
+        &self.0
+    }
+
+    /// The columns, by value.
+    pub fn into_object(self) -> JsonObject {
+        self.0
+    }
+}
+
+impl Deref for Row {
+    type Target = JsonObject;
+
+    fn deref(&self) -> &JsonObject {
+        &self.0
+    }
+}
+
+impl From<JsonObject> for Row {
+    fn from(columns: JsonObject) -> Row {
+        Row(columns)
+    }
+}
+
+/// A column that is missing, or does not have the type asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColumnError {
+    /// The row has no such column.
+    Missing {
+        /// The column asked for.
+        column: String,
+        /// The columns the row has.
+        available: Vec<String>,
+    },
+    /// The column's value does not deserialize into the type asked for.
+    Type {
+        /// The column asked for.
+        column: String,
+        /// What serde said.
+        message: String,
+    },
+}
+
+impl ColumnError {
+    pub(crate) fn missing(column: &str, row: &JsonObject) -> ColumnError {
+        ColumnError::Missing { column: column.to_string(), available: row.keys().cloned().collect() }
+    }
+}
+
+impl fmt::Display for ColumnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnError::Missing { column, available } => {
+                write!(f, "column `{column}` not found (available columns: {})", available.join(", "))
+            }
+            ColumnError::Type { column, message } => write!(f, "column `{column}`: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ColumnError {}
+
+/// Why a dataset could not be built or loaded.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// A row is not a JSON object.
+    NotAnObject {
+        /// The row's index (0-based).
+        index: usize,
+        /// What it is instead (`"string"`, `"array"`, ...).
+        found: &'static str,
+    },
+    /// A row could not be serialized.
+    Serialize(String),
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// A line of a JSONL file, or a record of a CSV file, is malformed.
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for DatasetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatasetError::NotAnObject { index, found } => {
+                write!(f, "row {index} is {found}, not a JSON object (rows are objects of columns)")
+            }
+            DatasetError::Serialize(e) => write!(f, "a row could not be serialized: {e}"),
+            DatasetError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            DatasetError::Parse { path, line, message } => write!(f, "{}:{line}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for DatasetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DatasetError::Io { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A named collection of rows (Weave's `Dataset`).
+///
+/// ```
+/// use weave_core::eval::Dataset;
+/// #[derive(serde::Serialize)]
+/// struct Qa { question: &'static str, expected: &'static str }
+/// let dataset = Dataset::from_rows("qa", vec![Qa { question: "2+2?", expected: "4" }]).unwrap();
+/// assert_eq!(dataset.len(), 1);
+/// assert_eq!(dataset.rows()[0].str("expected"), Some("4"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dataset {
+    name: Option<String>,
+    description: Option<String>,
+    rows: Vec<Row>,
+}
+
+impl Dataset {
+    /// A dataset named `name` from rows of any type that serializes to JSON objects.
+    pub fn from_rows<T: Serialize>(
+        name: impl Into<String>,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<Dataset, DatasetError> {
+        let rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| match serde_json::to_value(&row) {
+                Ok(Value::Object(map)) => Ok(Row(map)),
+                Ok(other) => Err(DatasetError::NotAnObject { index, found: kind_of(&other) }),
+                Err(e) => Err(DatasetError::Serialize(e.to_string())),
+            })
+            .collect::<Result<Vec<Row>, DatasetError>>()?;
+        Ok(Dataset { name: Some(name.into()), description: None, rows })
+    }
+
+    /// A dataset from rows that are already [`Row`]s.
+    pub fn new(name: impl Into<String>, rows: Vec<Row>) -> Dataset {
+        Dataset { name: Some(name.into()), description: None, rows }
+    }
+
+    /// A dataset without a name (an evaluation of it is then named `Evaluation`).
+    pub fn unnamed(rows: Vec<Row>) -> Dataset {
+        Dataset { name: None, description: None, rows }
+    }
+
+    /// Loads a JSON Lines file: one JSON object per line (blank lines are skipped). The
+    /// dataset is named after the file's stem.
+    pub fn from_jsonl(path: impl AsRef<Path>) -> Result<Dataset, DatasetError> {
+        let path = path.as_ref();
+        let text = read(path)?;
+        let mut rows = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let parse_error = |message: String| DatasetError::Parse { path: path.to_path_buf(), line: i + 1, message };
+            match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(map)) => rows.push(Row(map)),
+                Ok(other) => return Err(parse_error(format!("expected a JSON object, found {}", kind_of(&other)))),
+                Err(e) => return Err(parse_error(e.to_string())),
+            }
+        }
+        Ok(Dataset { name: Some(file_stem(path)), description: None, rows })
+    }
+
+    /// Loads a CSV file (RFC 4180: a header line, comma-separated fields, quotes around
+    /// fields holding commas, quotes or line breaks). Every value is a string. The dataset
+    /// is named after the file's stem.
+    pub fn from_csv(path: impl AsRef<Path>) -> Result<Dataset, DatasetError> {
+        let path = path.as_ref();
+        let text = read(path)?;
+        let records = parse_csv(&text).map_err(|(line, message)| DatasetError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        })?;
+        let mut records = records.into_iter();
+        let Some((_, header)) = records.next() else {
+            return Ok(Dataset { name: Some(file_stem(path)), description: None, rows: Vec::new() });
+        };
+        let mut rows = Vec::new();
+        for (line, fields) in records {
+            if fields.len() == 1 && fields[0].is_empty() {
+                continue;
+            }
+            if fields.len() != header.len() {
+                return Err(DatasetError::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    message: format!("{} fields, the header has {}", fields.len(), header.len()),
+                });
+            }
+            let map: JsonObject = header.iter().cloned().zip(fields.into_iter().map(Value::String)).collect();
+            rows.push(Row(map));
+        }
+        Ok(Dataset { name: Some(file_stem(path)), description: None, rows })
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Dataset {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Dataset {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The name.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The description.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    /// The object as Weave stores it (`_type: "Dataset"`). The rows are inline until
+    /// tables can be published (Weave stores them as a table ref).
+    pub fn object_value(&self) -> Value {
+        let mut fields = JsonObject::new();
+        fields.insert("rows".into(), Value::Array(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect()));
+        super::objects::object_value(
+            "Dataset",
+            self.name.as_deref(),
+            self.description.as_deref(),
+            fields,
+            &["Object", "BaseModel"],
+        )
+    }
+
+    /// Publishes the dataset as a versioned object (named after the dataset, else
+    /// `Dataset`): the same rows give the same version.
+    pub fn publish(&self) -> Result<crate::object::ObjectRef, crate::object::PublishError> {
+        crate::object::publish(self.name.as_deref().unwrap_or("Dataset"), &self.object_value())
+    }
+}
+
+impl<T: Into<Row>> FromIterator<T> for Dataset {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Dataset {
+        Dataset::unnamed(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+fn read(path: &Path) -> Result<String, DatasetError> {
+    std::fs::read_to_string(path).map_err(|error| DatasetError::Io { path: path.to_path_buf(), error })
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".to_string())
+}
+
+/// A CSV record: the line it starts on, and its fields.
+type Record = (usize, Vec<String>);
+
+/// Splits CSV text into records; an error is the line and what is wrong.
+fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
+    let mut records = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut field_was_quoted = false;
+    let mut line = 1;
+    let mut record_line = 1;
+    let mut chars = text.strip_prefix('\u{feff}').unwrap_or(text).chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() && !field_was_quoted => {
+                in_quotes = true;
+                field_was_quoted = true;
+            }
+            '"' => return Err((line, "a quote inside an unquoted field".to_string())),
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                field_was_quoted = false;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                fields.push(std::mem::take(&mut field));
+                field_was_quoted = false;
+                records.push((record_line, std::mem::take(&mut fields)));
+                line += 1;
+                record_line = line;
+            }
+            _ if field_was_quoted => return Err((line, "text after a closing quote".to_string())),
+            _ => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err((record_line, "a quoted field is not closed".to_string()));
+    }
+    if !field.is_empty() || field_was_quoted || !fields.is_empty() {
+        fields.push(field);
+        records.push((record_line, fields));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_commas_and_line_breaks() {
+        let text = "q,a\r\n\"x, y\",\"say \"\"hi\"\"\"\n\"multi\nline\",2\n";
+        let records = parse_csv(text).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[1].1, vec!["x, y".to_string(), "say \"hi\"".to_string()]);
+        assert_eq!(records[2], (3, vec!["multi\nline".to_string(), "2".to_string()]));
+        assert!(parse_csv("a\n\"open").is_err());
+    }
+}

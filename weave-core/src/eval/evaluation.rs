@@ -1,0 +1,622 @@
+//! The evaluation itself: runs a model over every row (× trials), scores each output,
+//! and summarizes, recording Weave's call tree (`Evaluation.evaluate` →
+//! `Evaluation.predict_and_score` → predict and score calls, then `Evaluation.summarize`).
+
+use super::model::{finish_call, model_input, run_predict};
+use super::objects::{object_value, ObjectInput};
+use super::progress::Progress;
+use super::scorer::select_columns;
+use super::{auto_summarize, AnyModel, AnyScorer, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY};
+use crate::call::JsonObject;
+use crate::context::{CallContext, FutureExt as _};
+use crate::ids::Id;
+use crate::manual::CallBuilder;
+use crate::op::OpDef;
+use futures_util::stream::StreamExt as _;
+use futures_util::FutureExt as _;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+type Preprocess = Arc<dyn Fn(&Row) -> Row + Send + Sync>;
+
+/// An evaluation: a dataset, scorers, and how to run them. Build it with
+/// [`Evaluation::builder`], run it with [`Evaluation::evaluate`].
+pub struct Evaluation {
+    dataset: Dataset,
+    scorers: Vec<Box<dyn AnyScorer>>,
+    name: Option<String>,
+    description: Option<String>,
+    display_name: Option<String>,
+    trials: usize,
+    preprocess: Option<Preprocess>,
+    concurrency: Option<usize>,
+    metadata: Option<Value>,
+    progress: Option<bool>,
+}
+
+impl fmt::Debug for Evaluation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evaluation")
+            .field("name", &self.name())
+            .field("rows", &self.dataset.len())
+            .field("scorers", &self.scorer_names())
+            .field("trials", &self.trials)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Evaluation`].
+#[must_use]
+pub struct EvaluationBuilder {
+    evaluation: Evaluation,
+}
+
+impl fmt::Debug for EvaluationBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("EvaluationBuilder").field(&self.evaluation).finish()
+    }
+}
+
+impl EvaluationBuilder {
+    /// Adds a scorer (a [`Scorer`](super::Scorer) type or a [`scorer_fn`](super::scorer_fn)).
+    pub fn scorer(mut self, scorer: impl IntoScorer) -> EvaluationBuilder {
+        self.evaluation.scorers.push(scorer.into_scorer());
+        self
+    }
+
+    /// The evaluation's object name (default: `<dataset name>-evaluation`).
+    pub fn name(mut self, name: impl Into<String>) -> EvaluationBuilder {
+        self.evaluation.name = Some(name.into());
+        self
+    }
+
+    /// A description of the evaluation object.
+    pub fn description(mut self, description: impl Into<String>) -> EvaluationBuilder {
+        self.evaluation.description = Some(description.into());
+        self
+    }
+
+    /// The display name of its runs (Weave's `evaluation_name`; default:
+    /// `eval-YYYY-MM-DD-<adjective>-<noun>`, new for each run).
+    pub fn display_name(mut self, display_name: impl Into<String>) -> EvaluationBuilder {
+        self.evaluation.display_name = Some(display_name.into());
+        self
+    }
+
+    /// Runs each row `trials` times, each scored on its own (default 1).
+    pub fn trials(mut self, trials: usize) -> EvaluationBuilder {
+        self.evaluation.trials = trials;
+        self
+    }
+
+    /// Turns each row into the model's input (scorers still see the raw row).
+    pub fn preprocess_model_input(mut self, f: impl Fn(&Row) -> Row + Send + Sync + 'static) -> EvaluationBuilder {
+        self.evaluation.preprocess = Some(Arc::new(f));
+        self
+    }
+
+    /// How many rows run at once (default: `WEAVE_PARALLELISM` of the running client,
+    /// else 20).
+    pub fn concurrency(mut self, rows: usize) -> EvaluationBuilder {
+        self.evaluation.concurrency = Some(rows);
+        self
+    }
+
+    /// Metadata stored with the evaluation object.
+    pub fn metadata(mut self, metadata: Value) -> EvaluationBuilder {
+        self.evaluation.metadata = Some(metadata);
+        self
+    }
+
+    /// Shows (or hides) the progress line on stderr (default: shown when stderr is a
+    /// terminal).
+    pub fn progress(mut self, show: bool) -> EvaluationBuilder {
+        self.evaluation.progress = Some(show);
+        self
+    }
+
+    /// The evaluation.
+    pub fn build(self) -> Evaluation {
+        self.evaluation
+    }
+}
+
+/// What one row (one trial) gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowResult {
+    /// The row's index in the dataset.
+    pub row_index: usize,
+    /// The trial (0-based).
+    pub trial: usize,
+    /// The row as the scorers saw it.
+    pub row: Row,
+    /// The model output (`null` when the model failed).
+    pub output: Value,
+    /// The scores by scorer name (a scorer that failed, or did not run, is absent).
+    pub scores: JsonObject,
+    /// Seconds spent in `predict`.
+    pub model_latency: f64,
+    /// The model's error, when it failed.
+    pub model_error: Option<String>,
+    /// The scorers' errors, by scorer name.
+    pub scorer_errors: BTreeMap<String, String>,
+}
+
+/// The result of [`Evaluation::evaluate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationOutcome {
+    /// The summary, exactly as Weave's: one entry per scorer, plus `output` (when the
+    /// outputs summarize) and `model_latency`.
+    pub summary: Value,
+    /// Every row × trial, in dataset order (trial by trial).
+    pub rows: Vec<RowResult>,
+    /// The model's name.
+    pub model_name: String,
+    /// The model's version (its object ref), when published.
+    pub model_ref: Option<String>,
+    /// The run's display name.
+    pub display_name: String,
+    /// The `Evaluation.evaluate` call, when recorded.
+    pub call_id: Option<Id>,
+}
+
+impl EvaluationOutcome {
+    /// How many rows the model failed on.
+    pub fn model_errors(&self) -> usize {
+        self.rows.iter().filter(|r| r.model_error.is_some()).count()
+    }
+
+    /// How many scores failed.
+    pub fn scorer_errors(&self) -> usize {
+        self.rows.iter().map(|r| r.scorer_errors.len()).sum()
+    }
+}
+
+/// An evaluation that cannot run as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// Two scorers have the same name (their scores would overwrite each other).
+    DuplicateScorer(String),
+    /// A column map renames a column the scorer does not ask for.
+    InvalidColumnMap {
+        /// The scorer.
+        scorer: String,
+        /// The column map key.
+        column: String,
+    },
+    /// Concurrency 0.
+    ZeroConcurrency,
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::DuplicateScorer(name) => write!(f, "two scorers are named `{name}`"),
+            EvalError::InvalidColumnMap { scorer, column } => write!(
+                f,
+                "scorer `{scorer}`: its column_map renames `{column}`, which is not one of the columns it asks for"
+            ),
+            EvalError::ZeroConcurrency => f.write_str("concurrency must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+/// Everything one run shares.
+struct Run<'a> {
+    evaluation: &'a Evaluation,
+    model: &'a dyn AnyModel,
+    evaluation_input: Value,
+    model_input: ObjectInput,
+    scorers: Vec<ScorerRun>,
+    context: CallContext,
+}
+
+/// A scorer's part of a run: its `self` input (types), its score op, and the ref its
+/// score feedback names (the published scorer, else the score op).
+struct ScorerRun {
+    self_input: Option<Value>,
+    op: Option<Arc<OpDef>>,
+    runnable_ref: Option<String>,
+}
+
+impl ScorerRun {
+    fn new(scorer: &dyn AnyScorer) -> ScorerRun {
+        let published = scorer.scorer_object().map(|object| ObjectInput::publish(&scorer.scorer_name(), object));
+        let client = crate::runtime::current_client();
+        let op = client.as_ref().map(|client| {
+            let name = scorer.score_op_name();
+            let kind = scorer.is_type().then_some("scorer");
+            let source = format!("// op `{name}` (created at run time)\n");
+            Arc::new(OpDef::new(&name, &source, client.settings().capture_code, kind, false))
+        });
+        let runnable_ref = match (&published, &op, &client) {
+            (Some(ObjectInput { object_ref: Some(object_ref), .. }), _, _) => Some(object_ref.uri()),
+            (_, Some(op), Some(client)) => Some(op.ref_uri(client.project_id_str())),
+            _ => None,
+        };
+        ScorerRun { self_input: published.map(|p| p.value), op, runnable_ref }
+    }
+}
+
+impl Evaluation {
+    /// Starts building an evaluation of `dataset`.
+    pub fn builder(dataset: Dataset) -> EvaluationBuilder {
+        EvaluationBuilder {
+            evaluation: Evaluation {
+                dataset,
+                scorers: Vec::new(),
+                name: None,
+                description: None,
+                display_name: None,
+                trials: 1,
+                preprocess: None,
+                concurrency: None,
+                metadata: None,
+                progress: None,
+            },
+        }
+    }
+
+    /// The object name: the one given, else `<dataset name>-evaluation`, else `Evaluation`.
+    pub fn name(&self) -> String {
+        match (&self.name, self.dataset.name()) {
+            (Some(name), _) => name.clone(),
+            (None, Some(dataset)) => format!("{dataset}-evaluation"),
+            (None, None) => "Evaluation".to_string(),
+        }
+    }
+
+    /// The dataset.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// The scorers' names, in order.
+    pub fn scorer_names(&self) -> Vec<String> {
+        self.scorers.iter().map(|s| s.scorer_name()).collect()
+    }
+
+    /// The number of trials.
+    pub fn trials(&self) -> usize {
+        self.trials
+    }
+
+    fn validate(&self) -> Result<(), EvalError> {
+        if self.concurrency == Some(0) {
+            return Err(EvalError::ZeroConcurrency);
+        }
+        let mut seen = Vec::new();
+        for scorer in &self.scorers {
+            let name = scorer.scorer_name();
+            if seen.contains(&name) {
+                return Err(EvalError::DuplicateScorer(name));
+            }
+            if let Columns::Only(columns) = scorer.scorer_columns() {
+                if let Some(column) = scorer.scorer_column_map().into_keys().find(|k| !columns.contains(k)) {
+                    return Err(EvalError::InvalidColumnMap { scorer: name, column });
+                }
+            }
+            seen.push(name);
+        }
+        Ok(())
+    }
+
+    fn parallelism(&self) -> usize {
+        self.concurrency
+            .or_else(|| crate::runtime::current_client().map(|c| c.settings().parallelism))
+            .unwrap_or(20)
+            .max(1)
+    }
+
+    /// The evaluation as a Weave object (inline: it holds its dataset's and scorers' refs).
+    fn object(&self, dataset: &ObjectInput, scorers: &[ScorerRun]) -> Value {
+        let mut fields = JsonObject::new();
+        fields.insert("dataset".into(), dataset.value.clone());
+        let scorers = self
+            .scorers
+            .iter()
+            .zip(scorers)
+            .map(|(s, run)| {
+                let as_ref = run.self_input.clone().or_else(|| run.runnable_ref.clone().map(Value::String));
+                as_ref.unwrap_or_else(|| Value::String(s.score_op_name()))
+            })
+            .collect();
+        fields.insert("scorers".into(), Value::Array(scorers));
+        fields.insert("preprocess_model_input".into(), self.preprocess.as_ref().map_or(Value::Null, |_| json!("fn")));
+        fields.insert("trials".into(), Value::from(self.trials));
+        fields.insert("metadata".into(), self.metadata.clone().unwrap_or(Value::Null));
+        fields.insert("evaluation_name".into(), self.display_name.clone().map_or(Value::Null, Value::String));
+        object_value("Evaluation", Some(&self.name()), self.description.as_deref(), fields, &["Object", "BaseModel"])
+    }
+
+    /// Runs `model` over every row × trial, scores the outputs and summarizes them.
+    /// Rows run concurrently, at most `concurrency` at once. A model error on a row is
+    /// recorded on that row (output `null`, no scores); a scorer error on that score.
+    pub async fn evaluate<M: AnyModel>(&self, model: &M) -> Result<EvaluationOutcome, EvalError> {
+        self.run(model, None).await
+    }
+
+    /// [`Evaluation::evaluate`] with a display name for this run.
+    pub async fn evaluate_named<M: AnyModel>(
+        &self,
+        model: &M,
+        display_name: impl Into<String>,
+    ) -> Result<EvaluationOutcome, EvalError> {
+        self.run(model, Some(display_name.into())).await
+    }
+
+    pub(crate) async fn run(
+        &self,
+        model: &dyn AnyModel,
+        display_name: Option<String>,
+    ) -> Result<EvaluationOutcome, EvalError> {
+        self.validate()?;
+        let display_name =
+            display_name.or_else(|| self.display_name.clone()).unwrap_or_else(super::names::default_display_name);
+        let dataset = ObjectInput::publish(self.dataset.name().unwrap_or("Dataset"), self.dataset.object_value());
+        let scorers: Vec<ScorerRun> = self.scorers.iter().map(|s| ScorerRun::new(&**s)).collect();
+        let evaluation_input = self.object(&dataset, &scorers);
+        let model_input = model_input(model);
+        let call = CallBuilder::new("Evaluation.evaluate")
+            .eager(true)
+            .display_name(display_name.clone())
+            .input("self", &evaluation_input)
+            .input("model", &model_input.value)
+            .start();
+        let call_id = call.id();
+        let mut meta = JsonObject::new();
+        meta.insert(EVAL_META_KEY.into(), json!({"declarative": true}));
+        let context = call.context().with_attributes(meta);
+        let run = Run { evaluation: self, model, evaluation_input, model_input, scorers, context };
+
+        let jobs: Vec<(usize, usize, &Row)> = (0..self.trials)
+            .flat_map(|trial| self.dataset.rows().iter().enumerate().map(move |(index, row)| (index, trial, row)))
+            .collect();
+        let mut progress = Progress::new(&display_name, jobs.len(), self.progress);
+        let mut results: Vec<(usize, RowResult)> = Vec::with_capacity(jobs.len());
+        let mut stream = futures_util::stream::iter(jobs.into_iter().enumerate())
+            .map(|(order, (index, trial, row))| {
+                let run = &run;
+                async move { (order, run.predict_and_score(index, trial, row).await) }
+            })
+            .buffer_unordered(self.parallelism());
+        while let Some((order, result)) = stream.next().await {
+            progress.row_done(result.model_error.is_some() || !result.scorer_errors.is_empty());
+            results.push((order, result));
+        }
+        drop(stream);
+        progress.finish();
+        results.sort_by_key(|(order, _)| *order);
+        let rows: Vec<RowResult> = results.into_iter().map(|(_, r)| r).collect();
+
+        let summary = run.summarize(&rows);
+        call.finish(&summary);
+        Ok(EvaluationOutcome {
+            summary,
+            rows,
+            model_name: model.model_name(),
+            model_ref: run.model_input.object_ref.as_ref().map(|r| r.uri()),
+            display_name,
+            call_id,
+        })
+    }
+}
+
+impl Run<'_> {
+    async fn predict_and_score(&self, row_index: usize, trial: usize, row: &Row) -> RowResult {
+        let call = CallBuilder::new("Evaluation.predict_and_score")
+            .parent(self.context.clone())
+            .input("self", &self.evaluation_input)
+            .input("model", &self.model_input.value)
+            .input("example", row)
+            .start();
+        let context = call.context();
+        let preprocessed;
+        let model_row = match &self.evaluation.preprocess {
+            Some(preprocess) => {
+                preprocessed = preprocess(row);
+                &preprocessed
+            }
+            None => row,
+        };
+        let self_input = self.model.model_object().map(|_| &self.model_input.value);
+        let prediction = run_predict(self.model, self_input, model_row, context.clone()).await;
+        let mut result = RowResult {
+            row_index,
+            trial,
+            row: row.clone(),
+            output: Value::Null,
+            scores: JsonObject::new(),
+            model_latency: prediction.latency,
+            model_error: None,
+            scorer_errors: BTreeMap::new(),
+        };
+        match prediction.output {
+            Err(error) => result.model_error = Some(error),
+            Ok(output) => {
+                let scored = futures_util::future::join_all(
+                    self.evaluation
+                        .scorers
+                        .iter()
+                        .zip(&self.scorers)
+                        .map(|(scorer, run)| self.score(&**scorer, run, &output, row, &context)),
+                );
+                let scored = scored.await;
+                for ((scorer, run), (score, score_call)) in
+                    self.evaluation.scorers.iter().zip(&self.scorers).zip(scored)
+                {
+                    let name = scorer.scorer_name();
+                    match score {
+                        Ok(value) => {
+                            if let (Some(predict_call), Some(score_call), Some(runnable_ref)) =
+                                (prediction.call_id, score_call, &run.runnable_ref)
+                            {
+                                let _ = crate::feedback::add_runnable_feedback(
+                                    predict_call,
+                                    runnable_ref,
+                                    score_call,
+                                    value.clone(),
+                                );
+                            }
+                            result.scores.insert(name, value);
+                        }
+                        Err(error) => {
+                            result.scorer_errors.insert(name, error);
+                        }
+                    }
+                }
+                result.output = output;
+            }
+        }
+        call.finish(&json!({
+            "output": result.output,
+            "scores": result.scores,
+            "model_latency": result.model_latency,
+        }));
+        result
+    }
+
+    /// Runs one scorer on one output: its result and its score call.
+    async fn score(
+        &self,
+        scorer: &dyn AnyScorer,
+        run: &ScorerRun,
+        output: &Value,
+        row: &Row,
+        parent: &CallContext,
+    ) -> (Result<Value, String>, Option<Id>) {
+        let columns = select_columns(&scorer.scorer_columns(), &scorer.scorer_column_map(), row);
+        if scorer.score_traces_itself() {
+            let columns = match columns {
+                Ok(columns) => columns,
+                Err(e) => return (Err(e.to_string()), None),
+            };
+            let input = ScorerInput::new(output.clone(), columns, row.clone());
+            let result = AssertUnwindSafe(scorer.score_json(input).in_context(parent.clone())).catch_unwind().await;
+            let result = match result {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(payload) => Err(format!("panic: {}", crate::payload_message(&*payload))),
+            };
+            return (result, None);
+        }
+        let mut builder = match &run.op {
+            Some(op) => CallBuilder::for_op(Arc::clone(op)),
+            None => CallBuilder::new(scorer.score_op_name()),
+        }
+        .parent(parent.clone());
+        if let Some(self_value) = &run.self_input {
+            builder = builder.input("self", self_value);
+        }
+        if let Ok(columns) = &columns {
+            for (name, value) in columns.iter() {
+                if name != "output" && name != "self" {
+                    builder = builder.input(name.clone(), value);
+                }
+            }
+        }
+        let call = builder.input("output", output).start();
+        let call_id = call.id();
+        let columns = match columns {
+            Ok(columns) => columns,
+            Err(error) => {
+                let message = error.to_string();
+                call.fail(crate::exception::Exception::new("ColumnError", message.clone()));
+                return (Err(message), call_id);
+            }
+        };
+        let input = ScorerInput::new(output.clone(), columns, row.clone());
+        let result = AssertUnwindSafe(scorer.score_json(input).in_context(call.context())).catch_unwind().await;
+        (finish_call(call, result), call_id)
+    }
+
+    /// Weave's `Evaluation.summarize`: each scorer's summary (its own `summarize`, traced
+    /// for scorer types; `auto_summarize` for functions), then the other columns
+    /// (`output`, `model_latency`) when they summarize to something.
+    fn summarize(&self, rows: &[RowResult]) -> Value {
+        let names = self.evaluation.scorer_names();
+        let table: Vec<Value> = rows.iter().map(|row| table_row(row, &names)).collect();
+        let eval_table = object_value(
+            "EvaluationResults",
+            None,
+            None,
+            fields([("rows", Value::Array(table))]),
+            &["Object", "BaseModel"],
+        );
+        let call = CallBuilder::new("Evaluation.summarize")
+            .parent(self.context.clone())
+            .input("self", &self.evaluation_input)
+            .input("eval_table", &eval_table)
+            .start();
+        let context = call.context();
+        let mut summary = JsonObject::new();
+        if rows.is_empty() {
+            call.finish(&summary);
+            return Value::Object(summary);
+        }
+        let outputs: Vec<Value> = rows.iter().map(|r| r.output.clone()).collect();
+        if let Some(output_summary) = auto_summarize(&outputs).filter(non_empty) {
+            summary.insert("output".into(), output_summary);
+        }
+        for (scorer, run) in self.evaluation.scorers.iter().zip(&self.scorers) {
+            let name = scorer.scorer_name();
+            let scores: Vec<Value> =
+                rows.iter().map(|r| r.scores.get(&name).cloned().unwrap_or_else(|| json!({}))).collect();
+            // Run first, then record: the op name depends on whether the scorer has its own
+            // summarize (`<Type>.summarize`) or Weave's default (`Scorer.summarize`).
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| scorer.summarize_json(&scores)));
+            let (scorer_summary, failure, op) = match result {
+                Ok((value, op)) => (value, None, op),
+                Err(payload) => {
+                    let mut exception = crate::panic::current_panic();
+                    exception.message = crate::payload_message(&*payload);
+                    let op = scorer.is_type().then(|| scorer.score_op_name().replace(".score", ".summarize"));
+                    (None, Some(exception), op)
+                }
+            };
+            if let Some(op) = op {
+                let mut builder = CallBuilder::new(op).parent(context.clone());
+                if let Some(self_value) = &run.self_input {
+                    builder = builder.input("self", self_value);
+                }
+                let call = builder.input("score_rows", &scores).start();
+                match failure {
+                    Some(exception) => call.fail(exception),
+                    None => call.finish(&scorer_summary),
+                }
+            }
+            summary.insert(name, scorer_summary.unwrap_or(Value::Null));
+        }
+        let latencies: Vec<Value> = rows.iter().map(|r| json!(r.model_latency)).collect();
+        if let Some(latency_summary) = auto_summarize(&latencies).filter(non_empty) {
+            summary.insert("model_latency".into(), latency_summary);
+        }
+        call.finish(&summary);
+        Value::Object(summary)
+    }
+}
+
+fn non_empty(value: &Value) -> bool {
+    !matches!(value, Value::Object(map) if map.is_empty())
+}
+
+fn fields<const N: usize>(entries: [(&str, Value); N]) -> JsonObject {
+    entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A row of Weave's `EvaluationResults` table: `{"output", "scores", "model_latency"}`,
+/// with `{}` for each scorer that gave no score.
+fn table_row(row: &RowResult, scorer_names: &[String]) -> Value {
+    let mut scores = row.scores.clone();
+    for name in scorer_names {
+        scores.entry(name.as_str()).or_insert_with(|| json!({}));
+    }
+    json!({"output": row.output, "scores": scores, "model_latency": row.model_latency})
+}

@@ -1,0 +1,316 @@
+//! Models: what an evaluation evaluates. A [`Model`] is a type with an async `predict`
+//! whose fields (its `Serialize` form) are its attributes, so two configurations of one
+//! model are two versions; a plain function is a model too ([`model_fn`], [`op_model`]).
+
+use super::objects::{fields_of, name_field_or_type, object_value, ObjectInput};
+use super::{BoxError, ColumnError, Row};
+use crate::context::{CallContext, FutureExt as _};
+use crate::exception::Exception;
+use crate::ids::Id;
+use crate::manual::CallBuilder;
+use crate::op::short_type_name;
+use futures_util::FutureExt as _;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::time::Instant;
+
+/// A boxed, `Send` future.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A model: an async `predict` over one (preprocessed) dataset row, and fields that are
+/// its versioned attributes.
+///
+/// The evaluation records each prediction as a call of `<Type>.predict` (see
+/// [`Model::op_name`]) with the model (its ref once published) as `self` and the row's
+/// columns as inputs; calls made inside `predict` are its children.
+///
+/// ```
+/// use serde::Serialize;
+/// use weave_core::eval::{BoxError, Model, Row};
+///
+/// #[derive(Serialize)]
+/// struct Shouter { exclamations: usize }
+///
+/// impl Model for Shouter {
+///     type Output = String;
+///     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
+///         let question: String = input.get("question")?;
+///         Ok(format!("{}{}", question.to_uppercase(), "!".repeat(self.exclamations)))
+///     }
+/// }
+/// ```
+pub trait Model: Serialize + Send + Sync {
+    /// What `predict` returns (recorded as the call's output and scored).
+    type Output: Serialize + Send;
+
+    /// Predicts the output for one row.
+    fn predict(&self, input: &Row) -> impl Future<Output = Result<Self::Output, BoxError>> + Send;
+
+    /// The model's name (its object name): a `name` field if it has one, else the type's
+    /// name.
+    fn name(&self) -> String {
+        name_field_or_type(self)
+    }
+
+    /// The op name of its predictions: `<Type>.predict`.
+    fn op_name(&self) -> String {
+        format!("{}.predict", type_name_of::<Self>())
+    }
+
+    /// The model as a Weave object (`{"_type": <Type>, "name", <fields>, ...}`), or
+    /// `None` for a plain function (no `self` input).
+    fn object(&self) -> Option<Value> {
+        let fields = fields_of(serde_json::to_value(self).unwrap_or(Value::Null));
+        let class = type_name_of::<Self>();
+        Some(object_value(&class, Some(&self.name()), None, fields, &["Model", "Object", "BaseModel"]))
+    }
+
+    /// True when `predict` records its own call (it is an `#[op]`, or calls one that
+    /// stands for the prediction): the evaluation then records no call around it.
+    fn traces_itself(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) fn type_name_of<T: ?Sized>() -> String {
+    short_type_name(std::any::type_name::<T>()).to_string()
+}
+
+/// Any [`Model`], behind a trait object: what [`Evaluation::evaluate`] and [`compare`]
+/// take (`&[&model_a, &model_b]` coerces to `&[&dyn AnyModel]`). Implemented for every
+/// `Model`.
+///
+/// [`Evaluation::evaluate`]: super::Evaluation::evaluate
+/// [`compare`]: super::compare
+pub trait AnyModel: Send + Sync {
+    /// [`Model::name`].
+    fn model_name(&self) -> String;
+    /// [`Model::op_name`].
+    fn predict_op_name(&self) -> String;
+    /// [`Model::object`].
+    fn model_object(&self) -> Option<Value>;
+    /// [`Model::traces_itself`].
+    fn predict_traces_itself(&self) -> bool;
+    /// [`Model::predict`], with the output as JSON.
+    fn predict_json<'a>(&'a self, input: &'a Row)
+        -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>>;
+}
+
+impl<M: Model> AnyModel for M {
+    fn model_name(&self) -> String {
+        Model::name(self)
+    }
+
+    fn predict_op_name(&self) -> String {
+        Model::op_name(self)
+    }
+
+    fn model_object(&self) -> Option<Value> {
+        Model::object(self)
+    }
+
+    fn predict_traces_itself(&self) -> bool {
+        Model::traces_itself(self)
+    }
+
+    fn predict_json<'a>(
+        &'a self,
+        input: &'a Row,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>> {
+        Box::pin(async move {
+            let output = Model::predict(self, input).await?;
+            serde_json::to_value(&output).map_err(|e| format!("the model output could not be serialized: {e}").into())
+        })
+    }
+}
+
+/// A model that is a function of the row (see [`model_fn`] and [`op_model`]).
+pub struct FnModel<F> {
+    name: String,
+    f: F,
+    traces_itself: bool,
+}
+
+impl<F> std::fmt::Debug for FnModel<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnModel").field("name", &self.name).field("traces_itself", &self.traces_itself).finish()
+    }
+}
+
+impl<F> Serialize for FnModel<F> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+/// A model from an async function of the row; each prediction is recorded as a call of
+/// the op `name` (as Weave records a plain op model).
+///
+/// ```
+/// use weave_core::eval::{model_fn, BoxError, Row};
+/// let model = model_fn("echo", |row: Row| async move { Ok::<_, BoxError>(row.get::<String>("q")?) });
+/// ```
+pub fn model_fn<F, Fut, O, E>(name: impl Into<String>, f: F) -> FnModel<F>
+where
+    F: Fn(Row) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<O, E>> + Send,
+    O: Serialize + Send,
+    E: Into<BoxError>,
+{
+    FnModel { name: name.into(), f, traces_itself: false }
+}
+
+/// A model from a function that calls an `#[op]` function: that op's own call is the
+/// prediction's call (no call is recorded around it).
+///
+/// ```
+/// use weave_core::eval::{op_model, BoxError, Row};
+/// # async fn answer(q: String) -> String { q }  // an #[op] in real code
+/// let model = op_model("answer", |row: Row| async move {
+///     Ok::<_, BoxError>(answer(row.get("question")?).await)
+/// });
+/// ```
+pub fn op_model<F, Fut, O, E>(name: impl Into<String>, f: F) -> FnModel<F>
+where
+    F: Fn(Row) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<O, E>> + Send,
+    O: Serialize + Send,
+    E: Into<BoxError>,
+{
+    FnModel { name: name.into(), f, traces_itself: true }
+}
+
+impl<F, Fut, O, E> Model for FnModel<F>
+where
+    F: Fn(Row) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<O, E>> + Send,
+    O: Serialize + Send,
+    E: Into<BoxError>,
+{
+    type Output = O;
+
+    fn predict(&self, input: &Row) -> impl Future<Output = Result<O, BoxError>> + Send {
+        let future = (self.f)(input.clone());
+        async move { future.await.map_err(Into::into) }
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn op_name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn object(&self) -> Option<Value> {
+        None
+    }
+
+    fn traces_itself(&self) -> bool {
+        self.traces_itself
+    }
+}
+
+/// One prediction: the output or the error, the wall time around `predict` in seconds,
+/// and the predict call (when recorded).
+pub(crate) struct Prediction {
+    pub(crate) output: Result<Value, String>,
+    pub(crate) latency: f64,
+    pub(crate) call_id: Option<Id>,
+}
+
+/// The model as a call input (`self` of its predictions, `model` of the evaluation).
+pub(crate) fn model_input<M: AnyModel + ?Sized>(model: &M) -> ObjectInput {
+    match model.model_object() {
+        Some(object) => ObjectInput::publish(&model.model_name(), object),
+        None => ObjectInput::inline(Value::String(model.model_name())),
+    }
+}
+
+/// Runs one prediction as a call of the model's predict op under `parent` (or, for a
+/// model that traces itself, directly in `parent`). Errors and panics are recorded on
+/// the call and returned as the message.
+pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
+    model: &M,
+    self_input: Option<&Value>,
+    input: &Row,
+    parent: CallContext,
+) -> Prediction {
+    if model.predict_traces_itself() {
+        let started = Instant::now();
+        let result = AssertUnwindSafe(model.predict_json(input).in_context(parent)).catch_unwind().await;
+        let latency = started.elapsed().as_secs_f64();
+        let output = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(payload) => Err(format!("panic: {}", crate::payload_message(&*payload))),
+        };
+        return Prediction { output, latency, call_id: None };
+    }
+    let mut builder = CallBuilder::new(model.predict_op_name()).parent(parent);
+    if let Some(self_value) = self_input {
+        builder = builder.input("self", self_value);
+    }
+    for (column, value) in input.iter() {
+        if column != "self" {
+            builder = builder.input(column.clone(), value);
+        }
+    }
+    let call = builder.start();
+    let call_id = call.id();
+    let started = Instant::now();
+    let result = AssertUnwindSafe(model.predict_json(input).in_context(call.context())).catch_unwind().await;
+    let latency = started.elapsed().as_secs_f64();
+    let output = finish_call(call, result);
+    Prediction { output, latency, call_id }
+}
+
+/// Ends a call with what its future gave: the value, the error, or the panic.
+pub(crate) fn finish_call(
+    call: crate::manual::StartedCall,
+    result: Result<Result<Value, BoxError>, Box<dyn std::any::Any + Send>>,
+) -> Result<Value, String> {
+    match result {
+        Ok(Ok(value)) => {
+            call.finish(&value);
+            Ok(value)
+        }
+        Ok(Err(error)) => {
+            let message = error.to_string();
+            call.fail(Exception::new(error_kind(&*error), message.clone()));
+            Err(message)
+        }
+        Err(payload) => {
+            let mut exception = crate::panic::current_panic();
+            exception.message = crate::payload_message(&*payload);
+            let message = format!("panic: {}", exception.message);
+            call.fail(exception);
+            Err(message)
+        }
+    }
+}
+
+fn error_kind(error: &(dyn std::error::Error + Send + Sync + 'static)) -> &'static str {
+    if error.is::<ColumnError>() {
+        "ColumnError"
+    } else if error.is::<serde_json::Error>() {
+        "serde_json::Error"
+    } else if error.is::<std::io::Error>() {
+        "io::Error"
+    } else {
+        "Error"
+    }
+}
+
+/// Runs `model` on `input` as a traced prediction under the current call (a call of
+/// `<Model>.predict`), e.g. a second model inside a scorer, or a judge model.
+pub async fn predict<M: AnyModel + ?Sized>(model: &M, input: &Row) -> Result<Value, BoxError> {
+    let parent = CallContext::current();
+    let self_input = model_input(model);
+    let self_value = model.model_object().map(|_| self_input.value);
+    let prediction = run_predict(model, self_value.as_ref(), input, parent).await;
+    prediction.output.map_err(Into::into)
+}
