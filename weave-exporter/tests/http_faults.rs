@@ -14,31 +14,18 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use weave_core::export::{ExportItem, Exporter};
-use weave_exporter::credentials::Secret;
 use weave_exporter::fallback::replay;
 use weave_exporter::http::{ServerConfig, WeaveServerSink};
-use weave_exporter::{ExporterConfig, QueueExporter, Sink};
+use weave_exporter::{QueueExporter, Sink};
 
 const KEY: &str = "fault-test-key-secret";
 
 fn config(url: &str) -> ServerConfig {
-    let mut c = ServerConfig::for_urls(Secret::new(KEY), url, Some(url));
-    c.timeout = Duration::from_secs(5);
-    c
+    fake_server::server_config(KEY, url)
 }
 
 fn exporter(sink: WeaveServerSink, dir: &Path) -> QueueExporter {
-    QueueExporter::start(
-        Box::new(sink),
-        ExporterConfig {
-            max_batch_delay: Duration::from_millis(20),
-            fallback_path: dir.join("fallback.jsonl"),
-            max_retries: u32::MAX,
-            retry_initial_backoff: Duration::from_millis(50),
-            retry_max_backoff: Duration::from_millis(300),
-            ..ExporterConfig::default()
-        },
-    )
+    fake_server::fast_retry_exporter(sink, dir, Duration::from_millis(300))
 }
 
 fn calls(n: u64) -> (Vec<ExportItem>, Vec<String>) {

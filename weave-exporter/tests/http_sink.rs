@@ -17,30 +17,17 @@ use weave_core::feedback::FeedbackItem;
 use weave_core::ids::Id;
 use weave_core::object::ObjectItem;
 use weave_core::time::Timestamp;
-use weave_exporter::credentials::Secret;
 use weave_exporter::http::{ServerConfig, WeaveServerSink};
-use weave_exporter::{ExporterConfig, QueueExporter, Sink};
+use weave_exporter::{QueueExporter, Sink};
 
 const KEY: &str = "test-key-0123456789";
 
 fn config(url: &str) -> ServerConfig {
-    let mut c = ServerConfig::for_urls(Secret::new(KEY), url, Some(url));
-    c.timeout = Duration::from_secs(5);
-    c
+    fake_server::server_config(KEY, url)
 }
 
 fn exporter(sink: WeaveServerSink, dir: &Path) -> QueueExporter {
-    QueueExporter::start(
-        Box::new(sink),
-        ExporterConfig {
-            max_batch_delay: Duration::from_millis(20),
-            fallback_path: dir.join("fallback.jsonl"),
-            max_retries: u32::MAX,
-            retry_initial_backoff: Duration::from_millis(50),
-            retry_max_backoff: Duration::from_millis(400),
-            ..ExporterConfig::default()
-        },
-    )
+    fake_server::fast_retry_exporter(sink, dir, Duration::from_millis(400))
 }
 
 #[test]

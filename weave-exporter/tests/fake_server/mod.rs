@@ -408,3 +408,31 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
     }
     out
 }
+
+/// A server configuration pointing every URL at the fake server, with a 5 s timeout.
+pub fn server_config(key: &str, url: &str) -> weave_exporter::http::ServerConfig {
+    let mut c =
+        weave_exporter::http::ServerConfig::for_urls(weave_exporter::credentials::Secret::new(key), url, Some(url));
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+/// An exporter over `sink` with short batching delays and fast, unbounded retries, its
+/// fallback file in `dir`.
+pub fn fast_retry_exporter(
+    sink: weave_exporter::http::WeaveServerSink,
+    dir: &std::path::Path,
+    retry_max_backoff: Duration,
+) -> weave_exporter::QueueExporter {
+    weave_exporter::QueueExporter::start(
+        Box::new(sink),
+        weave_exporter::ExporterConfig {
+            max_batch_delay: Duration::from_millis(20),
+            fallback_path: dir.join("fallback.jsonl"),
+            max_retries: u32::MAX,
+            retry_initial_backoff: Duration::from_millis(50),
+            retry_max_backoff,
+            ..weave_exporter::ExporterConfig::default()
+        },
+    )
+}
