@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use weave::eval::{scorer_fn, BoxError, Columns, Dataset, Evaluation, Model, Row, Scorer, ScorerInput};
-use weave::export::{ExporterConfig, Secret, ServerConfig};
+use weave::export::ExporterConfig;
 use weave::Settings;
 
 #[derive(Serialize)]
@@ -152,11 +152,9 @@ fn without_latency(summary: &Value) -> Value {
 }
 
 fn init(server: &WeaveServer, project: &str, dir: &std::path::Path) -> weave::Weave {
-    let mut config = ServerConfig::for_urls(Secret::new("harness-test-key"), &server.url(), Some(&server.url()));
-    config.timeout = Duration::from_secs(10);
     weave::builder()
         .project(project)
-        .server(config)
+        .server(server.rust_server_config())
         .settings(Settings { print_call_link: false, ..Settings::default() })
         .exporter_config(ExporterConfig {
             fallback_path: dir.join("fallback.jsonl"),

@@ -23,16 +23,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-use weave::export::{ExporterConfig, Secret, ServerConfig};
+use weave::export::{ExporterConfig, ServerConfig};
 use weave::{ObjectRef, Settings};
 
 /// The client is process-global: tests that install one run one at a time.
 static CLIENT_LOCK: Mutex<()> = Mutex::new(());
 
 fn server_config(server: &WeaveServer) -> ServerConfig {
-    let mut config = ServerConfig::for_urls(Secret::new("harness-test-key"), &server.url(), Some(&server.url()));
-    config.timeout = Duration::from_secs(10);
-    config
+    server.rust_server_config()
 }
 
 fn init(server: &WeaveServer, project: &str, config: ServerConfig, dir: &std::path::Path) -> weave::Weave {

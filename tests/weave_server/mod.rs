@@ -133,6 +133,15 @@ impl WeaveServer {
         self.port
     }
 
+    /// A Rust client configuration pointing at this server (a test key, 10 s timeout).
+    pub fn rust_server_config(&self) -> weave::export::ServerConfig {
+        let url = self.url();
+        let key = weave::export::Secret::new("harness-test-key");
+        let mut config = weave::export::ServerConfig::for_urls(key, &url, Some(&url));
+        config.timeout = Duration::from_secs(10);
+        config
+    }
+
     /// `http://127.0.0.1:<port>`: both the trace server URL and the W&B base URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
