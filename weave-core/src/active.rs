@@ -24,8 +24,12 @@ use std::task::{Context as TaskContext, Poll};
 const MAX_DISPLAY_NAME_CHARS: usize = 1024;
 
 /// A call that has started and not yet ended.
+///
+/// One allocation per call: the start is kept inline (its `inputs` field holds a
+/// placeholder; the captured inputs wait in the state and move into the record when the
+/// call ends), and the record sent to the exporter is a value, not a box.
 pub(crate) struct CallNode {
-    start: Arc<CallStart>,
+    start: CallStart,
     client: Arc<Client>,
     parent: Option<Arc<CallNode>>,
     info: &'static OpStatic,
@@ -41,14 +45,27 @@ impl std::fmt::Debug for CallNode {
 #[derive(Default)]
 struct NodeState {
     finished: bool,
+    /// The captured inputs, until the call ends.
+    inputs: Option<RawJson>,
     children: Option<Summary>,
     display_name: Option<String>,
     user_summary: Option<JsonObject>,
 }
 
 impl CallNode {
-    pub(crate) fn start(&self) -> &Arc<CallStart> {
+    /// The start, without its inputs (see [`CallNode::start_with_inputs`]).
+    pub(crate) fn start(&self) -> &CallStart {
         &self.start
+    }
+
+    /// A copy of the start with the inputs (for a call still open, or an eager start).
+    pub(crate) fn start_with_inputs(&self) -> CallStart {
+        let inputs = self.state.lock().inputs.clone();
+        self.start_carrying(inputs)
+    }
+
+    fn start_carrying(&self, inputs: Option<RawJson>) -> CallStart {
+        CallStart { inputs: inputs.unwrap_or_else(RawJson::null), ..self.start.clone() }
     }
 
     pub(crate) fn client(&self) -> &Arc<Client> {
@@ -84,13 +101,13 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        let (children, display_name, user_summary) = {
+        let (inputs, children, display_name, user_summary) = {
             let mut state = self.state.lock();
             if state.finished {
                 return;
             }
             state.finished = true;
-            (state.children.take(), state.display_name.take(), state.user_summary.take())
+            (state.inputs.take(), state.children.take(), state.display_name.take(), state.user_summary.take())
         };
         let (output, exception, status) = match exception {
             Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
@@ -110,11 +127,10 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        self.client.unregister_open(&self.start.id, self.info.is_async);
+        self.client.unregister_open(self, self.info.is_async);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
-        self.client
-            .exporter()
-            .export(ExportItem::CallFinished(Box::new(CallRecord { start: Arc::clone(&self.start), end: Some(end) })));
+        let start = self.start_carrying(inputs);
+        self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
     }
 }
 
@@ -217,7 +233,7 @@ pub(crate) fn start_node(
             Some(Arc::new(merged))
         }
     };
-    let start = Arc::new(CallStart {
+    let start = CallStart {
         id,
         trace_id,
         parent_id,
@@ -228,22 +244,22 @@ pub(crate) fn start_node(
         },
         op,
         started_at,
-        inputs,
+        inputs: RawJson::null(),
         display_name,
         thread_id,
         turn_id,
         wb_run_id: client.wb_run_id(),
-    });
-    client.register_open(&start, info.is_async);
+    };
     if start.op.eager_call_start() {
-        client
-            .exporter()
-            .export(ExportItem::CallStarted(Box::new(CallRecord { start: Arc::clone(&start), end: None })));
+        let eager = CallStart { inputs: inputs.clone(), ..start.clone() };
+        client.exporter().export(ExportItem::CallStarted(CallRecord { start: eager, end: None }));
     }
     if parent.is_none() {
         client.print_call_link(&id);
     }
-    let node = Arc::new(CallNode { start, client, parent, info, state: Mutex::new(NodeState::default()) });
+    let state = NodeState { inputs: Some(inputs), ..NodeState::default() };
+    let node = Arc::new(CallNode { start, client, parent, info, state: Mutex::new(state) });
+    node.client.register_open(&node, info.is_async);
     let context = CallContext {
         call: Some(Arc::clone(&node)),
         attributes: parent_context.attributes,

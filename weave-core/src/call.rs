@@ -13,9 +13,10 @@ use std::sync::Arc;
 /// A JSON object.
 pub type JsonObject = Map<String, Value>;
 
-/// What is known when a call starts. Shared (behind an `Arc`) between the running call,
-/// the records sent to the exporter, and the registry of open calls.
-#[derive(Debug)]
+/// What is known when a call starts. The running call keeps it; the records sent to the
+/// exporter carry a copy (cheap: ids, shared `Arc`s, and the inputs, which the running call
+/// hands over when it ends).
+#[derive(Debug, Clone)]
 pub struct CallStart {
     /// The call's id (UUIDv7).
     pub id: Id,
@@ -61,7 +62,7 @@ pub struct CallEnd {
 #[derive(Debug)]
 pub struct CallRecord {
     /// The start half.
-    pub start: Arc<CallStart>,
+    pub start: CallStart,
     /// The end half; `None` for a call that has started but not ended (an eager start, or
     /// a call still open at shutdown).
     pub end: Option<CallEnd>,
@@ -121,7 +122,7 @@ pub struct WireCall<'a> {
 
 impl Serialize for WireCall<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let start = &*self.record.start;
+        let start = &self.record.start;
         let end = self.record.end.as_ref();
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("project_id", self.project_id)?;

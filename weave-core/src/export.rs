@@ -11,12 +11,12 @@ use std::time::Duration;
 pub enum ExportItem {
     /// A call has started and should be visible as running before it ends (eager start,
     /// for long-running calls). A `CallFinished` for the same call follows.
-    CallStarted(Box<CallRecord>),
+    CallStarted(CallRecord),
     /// A call has ended. The record holds the start too, so a sink that ignores
     /// `CallStarted` can write it as one complete call.
-    CallFinished(Box<CallRecord>),
+    CallFinished(CallRecord),
     /// A call still open at shutdown: written as unfinished rather than lost.
-    CallUnfinished(Box<CallRecord>),
+    CallUnfinished(CallRecord),
     /// A published object version (`weave::publish`).
     Object(Box<crate::object::ObjectItem>),
     /// Feedback on a call (a reaction, a note).

@@ -5,7 +5,7 @@
 //! that thread (an uncontended lock, a push, and a pop from the end). Async calls may end
 //! on another thread: they go into a map sharded by call id.
 
-use crate::call::CallStart;
+use crate::active::CallNode;
 use crate::ids::Id;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -13,7 +13,9 @@ use std::sync::{Arc, Weak};
 
 const SHARDS: usize = 16;
 
-type Entry = (usize, Arc<CallStart>);
+/// The client's key and the call (weak: a call that ends is dropped from the list, and
+/// the list must not keep the client alive through the call).
+type Entry = (usize, Weak<CallNode>);
 
 struct ThreadList {
     calls: Mutex<Vec<Entry>>,
@@ -34,7 +36,7 @@ thread_local! {
 /// The open async calls of one client, and the way to reach the per-thread lists.
 pub(crate) struct OpenCalls {
     key: usize,
-    async_calls: [Mutex<HashMap<Id, Arc<CallStart>>>; SHARDS],
+    async_calls: [Mutex<HashMap<Id, Weak<CallNode>>>; SHARDS],
 }
 
 impl OpenCalls {
@@ -48,26 +50,28 @@ impl OpenCalls {
     }
 
     /// Registers a call that started.
-    pub(crate) fn register(&self, start: &Arc<CallStart>, is_async: bool) {
+    pub(crate) fn register(&self, node: &Arc<CallNode>, is_async: bool) {
+        let id = node.start().id;
         if is_async {
-            self.async_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
+            self.async_calls[Self::shard(&id)].lock().insert(id, Arc::downgrade(node));
             return;
         }
-        let entry = (self.key, Arc::clone(start));
+        let entry = (self.key, Arc::downgrade(node));
         let pushed = THIS_THREAD.try_with(|list| list.calls.lock().push(entry)).is_ok();
         if !pushed {
             // The thread is exiting: fall back to the shared map.
-            self.async_calls[Self::shard(&start.id)].lock().insert(start.id, Arc::clone(start));
+            self.async_calls[Self::shard(&id)].lock().insert(id, Arc::downgrade(node));
         }
     }
 
     /// Unregisters a call that ended.
-    pub(crate) fn unregister(&self, id: &Id, is_async: bool) {
+    pub(crate) fn unregister(&self, node: &CallNode, is_async: bool) {
+        let id = &node.start().id;
         if !is_async {
             let removed = THIS_THREAD
                 .try_with(|list| {
                     let mut calls = list.calls.lock();
-                    match calls.iter().rposition(|(_, s)| s.id == *id) {
+                    match calls.iter().rposition(|(_, entry)| std::ptr::eq(entry.as_ptr(), node)) {
                         Some(i) => {
                             calls.swap_remove(i);
                             true
@@ -84,10 +88,10 @@ impl OpenCalls {
     }
 
     /// Takes every call of this client still open, on any thread.
-    pub(crate) fn drain(&self) -> Vec<Arc<CallStart>> {
+    pub(crate) fn drain(&self) -> Vec<Arc<CallNode>> {
         let mut open = Vec::new();
         for shard in &self.async_calls {
-            open.extend(shard.lock().drain().map(|(_, v)| v));
+            open.extend(shard.lock().drain().filter_map(|(_, v)| v.upgrade()));
         }
         let lists: Vec<Arc<ThreadList>> = THREAD_LISTS.lock().iter().filter_map(Weak::upgrade).collect();
         for list in lists {
@@ -95,7 +99,7 @@ impl OpenCalls {
             let mut i = 0;
             while i < calls.len() {
                 if calls[i].0 == self.key {
-                    open.push(calls.swap_remove(i).1);
+                    open.extend(calls.swap_remove(i).1.upgrade());
                 } else {
                     i += 1;
                 }

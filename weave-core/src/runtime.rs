@@ -4,7 +4,8 @@
 //! disabled), anything else is the generation of the installed client. Each thread caches
 //! the client of the generation it last saw, so the hot path takes no lock.
 
-use crate::call::{CallRecord, CallStart, JsonObject};
+use crate::active::CallNode;
+use crate::call::{CallRecord, JsonObject};
 use crate::capture::CaptureConfig;
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::ids::Id;
@@ -136,18 +137,18 @@ impl Client {
         }
     }
 
-    pub(crate) fn register_open(&self, start: &Arc<CallStart>, is_async: bool) {
-        self.open_calls.register(start, is_async);
+    pub(crate) fn register_open(&self, node: &Arc<CallNode>, is_async: bool) {
+        self.open_calls.register(node, is_async);
     }
 
-    pub(crate) fn unregister_open(&self, id: &Id, is_async: bool) {
-        self.open_calls.unregister(id, is_async);
+    pub(crate) fn unregister_open(&self, node: &CallNode, is_async: bool) {
+        self.open_calls.unregister(node, is_async);
     }
 
     /// Writes every call still open as unfinished (so it is not lost at shutdown).
     fn export_open_calls(&self) {
-        for start in self.open_calls.drain() {
-            self.exporter.export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
+        for node in self.open_calls.drain() {
+            self.exporter.export(ExportItem::CallUnfinished(CallRecord { start: node.start_with_inputs(), end: None }));
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod local_store;
 mod queue;
 mod sink;
 mod spill;
+mod thread_buffer;
 mod worker;
 
 pub use config::{ExporterConfig, DEFAULT_FALLBACK_MAX_BYTES, DEFAULT_FALLBACK_PATH, DEFAULT_MAX_BATCH_BYTES};

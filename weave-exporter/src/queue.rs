@@ -3,12 +3,19 @@
 //! it to the fallback file); one background thread, `weave-exporter`, writes batches to a
 //! [`Sink`]. `flush` and `shutdown` wait on a reply channel with a timeout, so they work
 //! from any thread, inside a tokio runtime too.
+//!
+//! Finished calls first gather in a small buffer of the thread that made them
+//! ([`crate::thread_buffer`]) and reach the queue a batch at a time; other items (eager
+//! call starts, objects, feedback) go to the queue at once, behind what their thread
+//! buffers. So each thread's items reach the sink in the order it exported them, and a
+//! call's eager start always arrives before its end.
 
 use crate::config::ExporterConfig;
 use crate::fallback::reason;
 use crate::sink::Sink;
+use crate::thread_buffer::Pushed;
 use crate::worker::{Msg, Shared, Worker};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +58,7 @@ impl std::fmt::Debug for QueueExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueueExporter")
             .field("sink", &self.description)
-            .field("queued", &self.tx.len())
+            .field("queued", &self.queued())
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .field("report", &self.report(false))
             .finish()
@@ -61,10 +68,9 @@ impl std::fmt::Debug for QueueExporter {
 impl QueueExporter {
     /// Starts the worker thread (`weave-exporter`) writing to `sink`.
     pub fn start(sink: Box<dyn Sink>, config: ExporterConfig) -> QueueExporter {
-        let (tx, rx) = match config.max_queue_size {
-            0 => crossbeam_channel::unbounded(),
-            n => crossbeam_channel::bounded(n),
-        };
+        // The bound is kept by counting items (`Shared::queued`), not by the channel, which
+        // carries batches.
+        let (tx, rx) = crossbeam_channel::unbounded();
         let description = sink.describe();
         let supports_call_start = sink.supports_call_start();
         let project_id = sink.project_id().unwrap_or_default().to_string();
@@ -105,9 +111,10 @@ impl QueueExporter {
         self.shared.spill.path()
     }
 
-    /// Items waiting in the queue.
+    /// Items waiting in the queue (not counting the few that application threads still
+    /// buffer).
     pub fn queued(&self) -> usize {
-        self.tx.len()
+        self.shared.queued.load(Ordering::Relaxed)
     }
 
     /// The counters so far (`completed` is true).
@@ -124,16 +131,20 @@ impl QueueExporter {
         }
     }
 
-    /// Counts a dropped item, writes it to the fallback file, warns on the 1st and every
+    /// Counts dropped items, writes them to the fallback file, warns on the 1st and every
     /// 1000th drop.
-    fn reject(&self, item: &ExportItem, why: &str) {
-        let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        self.shared.spill.write(why, [item]);
+    fn reject(&self, items: &[ExportItem], why: &str) {
+        if items.is_empty() {
+            return;
+        }
+        let before = self.shared.dropped.fetch_add(items.len() as u64, Ordering::Relaxed);
+        let n = before + items.len() as u64;
+        self.shared.spill.write(why, items);
         if why == reason::SHUTDOWN {
             // No flush or worker will come along to push it to the file.
             self.shared.spill.flush();
         }
-        if n == 1 || n % 1000 == 0 {
+        if before == 0 || before / 1000 != n / 1000 {
             let cause = if why == reason::QUEUE_FULL {
                 format!("the export queue is full ({} items)", self.shared.config.max_queue_size)
             } else {
@@ -146,12 +157,52 @@ impl QueueExporter {
         }
     }
 
-    /// Takes back what is still queued (the worker is gone or out of time) and spills it.
+    /// Puts a batch on the queue, or drops it if the queue has no room for it.
+    fn hand_off(&self, items: Vec<ExportItem>) {
+        let n = items.len();
+        let bound = self.shared.config.max_queue_size;
+        if bound != 0 {
+            let before = self.shared.queued.fetch_add(n, Ordering::AcqRel);
+            if before + n > bound {
+                self.shared.queued.fetch_sub(n, Ordering::AcqRel);
+                return self.reject(&items, reason::QUEUE_FULL);
+            }
+        } else {
+            self.shared.queued.fetch_add(n, Ordering::AcqRel);
+        }
+        match self.tx.send(Msg::Batch(items)) {
+            Ok(()) => {
+                // A shutdown finished between the check in `export` and the send: nobody
+                // will read the queue any more, so take the items back.
+                if self.worker_gone.load(Ordering::SeqCst) {
+                    self.drain_leftovers();
+                }
+            }
+            Err(crossbeam_channel::SendError(msg)) => {
+                if let Msg::Batch(items) = msg {
+                    self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
+                    self.reject(&items, reason::SHUTDOWN);
+                }
+            }
+        }
+    }
+
+    /// Hands every thread's buffered items to the queue (before a flush or shutdown marker).
+    fn sweep_threads(&self) {
+        self.shared.buffers.sweep(|items| self.hand_off(items));
+    }
+
+    /// Takes back what is still queued or buffered (the worker is gone or out of time) and
+    /// spills it.
     fn drain_leftovers(&self) {
         let mut spilled = Vec::new();
+        self.shared.buffers.sweep(|items| spilled.extend(items));
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
-                Msg::Item(item) => spilled.push(item),
+                Msg::Batch(items) => {
+                    self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
+                    spilled.extend(items);
+                }
                 // Dropping the reply tells a waiting flush that it did not complete.
                 Msg::Flush(_) | Msg::Shutdown(_) => {}
             }
@@ -181,21 +232,26 @@ impl QueueExporter {
 impl Exporter for QueueExporter {
     fn export(&self, item: ExportItem) {
         if self.closed.load(Ordering::SeqCst) {
-            self.reject(&item, reason::SHUTDOWN);
+            self.reject(std::slice::from_ref(&item), reason::SHUTDOWN);
             return;
         }
-        match self.tx.try_send(Msg::Item(item)) {
-            Ok(()) => {
-                // A shutdown finished between the check above and the send: nobody will
-                // read the queue any more, so take the item back.
-                if self.worker_gone.load(Ordering::SeqCst) {
-                    self.drain_leftovers();
-                }
-            }
-            Err(TrySendError::Full(Msg::Item(item)) | TrySendError::Disconnected(Msg::Item(item))) => {
-                self.reject(&item, reason::QUEUE_FULL);
-            }
-            Err(_) => {}
+        if !matches!(item, ExportItem::CallFinished(_)) {
+            // Rarer items go at once, after what this thread buffers: each thread's items
+            // reach the sink in the order it exported them.
+            let mut items = self.shared.buffers.take_own();
+            items.push(item);
+            return self.hand_off(items);
+        }
+        match self.shared.buffers.push(item) {
+            Pushed::Buffered => {}
+            Pushed::Full(items) => self.hand_off(items),
+            Pushed::Unbuffered(item) => self.hand_off(vec![*item]),
+        }
+        // A shutdown started while the item went into this thread's buffer, maybe after
+        // its sweep took the buffers: take the item back (the buffer's lock orders the two).
+        if self.closed.load(Ordering::SeqCst) {
+            let own = self.shared.buffers.take_own();
+            self.reject(&own, reason::SHUTDOWN);
         }
     }
 
@@ -204,6 +260,7 @@ impl Exporter for QueueExporter {
             self.shared.spill.flush();
             return self.report(self.worker_gone.load(Ordering::SeqCst) && self.tx.is_empty());
         }
+        self.sweep_threads();
         let completed = self.round_trip(Msg::Flush, Instant::now().checked_add(timeout));
         self.shared.spill.flush();
         self.report(completed)
@@ -216,6 +273,7 @@ impl Exporter for QueueExporter {
         }
         let deadline = Instant::now().checked_add(timeout);
         *self.shared.shutdown_deadline.lock() = deadline;
+        self.sweep_threads();
         let completed = self.round_trip(Msg::Shutdown, deadline);
         if completed {
             if let Some(handle) = self.worker.lock().take() {

@@ -3,8 +3,10 @@
 //! exponential backoff, spilling the batch to the fallback file after that), and answers
 //! flush and shutdown markers once everything queued before them is written.
 //!
-//! Batching: block for the first item, then take what is queued up to the item and byte
-//! limits; if the batch is not full, wait for more until `max_batch_delay` after the
+//! Batching: items arrive in batches (a thread's full buffer, see
+//! [`crate::thread_buffer`]) or alone; the worker also sweeps the threads' buffers every
+//! `max_batch_delay`. Once it has an item it takes what is queued up to the item and byte
+//! limits; if the batch is not full, it waits for more until `max_batch_delay` after the
 //! first item. A flush or shutdown marker ends the batch at once.
 
 use crate::config::ExporterConfig;
@@ -12,20 +14,25 @@ use crate::fallback::reason;
 use crate::item::estimated_bytes;
 use crate::sink::{Sink, SinkError};
 use crate::spill::Spill;
+use crate::thread_buffer::ThreadBuffers;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use parking_lot::Mutex;
 use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weave_core::export::ExportItem;
 
+/// The shortest interval between two sweeps of the threads' buffers.
+const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(1);
+
 /// What travels through the queue.
 pub(crate) enum Msg {
-    /// An item to write.
-    Item(ExportItem),
+    /// Items to write (counted in [`Shared::queued`] until the worker takes them).
+    Batch(Vec<ExportItem>),
     /// Reply once everything queued before this marker is written.
     Flush(Sender<()>),
     /// Write everything queued before this marker, reply, and stop.
@@ -38,6 +45,11 @@ pub(crate) struct Shared {
     pub(crate) dropped: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) written: AtomicU64,
+    /// Items handed to the queue and not yet taken by the worker (the queue's bound
+    /// applies to this count).
+    pub(crate) queued: AtomicUsize,
+    /// The application threads' buffers.
+    pub(crate) buffers: ThreadBuffers,
     pub(crate) spill: Spill,
     /// Set when a shutdown starts: retries that would end after it are given up.
     pub(crate) shutdown_deadline: Mutex<Option<Instant>>,
@@ -47,11 +59,14 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: ExporterConfig, project_id: String) -> Shared {
         let spill = Spill::new(&config, project_id);
+        let buffers = ThreadBuffers::for_config(&config);
         Shared {
             config,
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+            buffers,
             spill,
             shutdown_deadline: Mutex::new(None),
             failed_batches: AtomicU64::new(0),
@@ -66,72 +81,138 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// Items taken off the queue and not yet written, with their estimated sizes.
+#[derive(Default)]
+struct Pending {
+    items: VecDeque<(ExportItem, usize)>,
+    bytes: usize,
+}
+
+impl Pending {
+    fn extend(&mut self, items: Vec<ExportItem>) {
+        for item in items {
+            let bytes = estimated_bytes(&item);
+            self.bytes += bytes;
+            self.items.push_back((item, bytes));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// True when it holds at least one batch.
+    fn holds_a_batch(&self, config: &ExporterConfig) -> bool {
+        self.items.len() >= config.max_batch_items.max(1) || self.bytes >= config.max_batch_bytes.max(1)
+    }
+}
+
+/// A flush or shutdown marker.
+enum Control {
+    Flush(Sender<()>),
+    Shutdown(Sender<()>),
+}
+
 impl Worker {
     /// Runs until a shutdown marker arrives or every sender is gone.
     pub(crate) fn run(mut self) {
         let config = self.shared.config.clone();
-        let max_items = config.max_batch_items.max(1);
-        let max_bytes = config.max_batch_bytes.max(1);
-        let mut batch: Vec<ExportItem> = Vec::with_capacity(max_items.min(4096));
-        let mut carry: Option<(ExportItem, usize)> = None;
+        let sweep_every = config.max_batch_delay.max(MIN_SWEEP_INTERVAL);
+        let mut pending = Pending::default();
+        let mut batch: Vec<ExportItem> = Vec::with_capacity(config.max_batch_items.clamp(1, 4096));
+        let mut last_sweep = Instant::now();
         loop {
-            // The first item of a batch: one carried over from the last batch, or wait.
-            let (first, first_bytes) = match carry.take() {
-                Some(carried) => carried,
-                None => match self.rx.recv() {
-                    Ok(Msg::Item(item)) => {
-                        let bytes = estimated_bytes(&item);
-                        (item, bytes)
-                    }
-                    Ok(Msg::Flush(reply)) => {
-                        self.flush(reply);
-                        continue;
-                    }
-                    Ok(Msg::Shutdown(reply)) => return self.stop(reply),
-                    Err(_) => return self.stop_disconnected(),
-                },
-            };
-            batch.push(first);
-            let mut bytes = first_bytes;
-            let fill_until = Instant::now().checked_add(config.max_batch_delay);
-            let mut control = None;
-            while batch.len() < max_items && bytes < max_bytes {
-                let msg = match self.rx.try_recv() {
-                    Ok(msg) => msg,
-                    Err(TryRecvError::Disconnected) => break,
-                    Err(TryRecvError::Empty) => {
-                        let Some(until) = fill_until.filter(|u| *u > Instant::now()) else { break };
-                        match self.rx.recv_deadline(until) {
-                            Ok(msg) => msg,
-                            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                        }
-                    }
-                };
-                match msg {
-                    Msg::Item(item) => {
-                        let item_bytes = estimated_bytes(&item);
-                        if bytes + item_bytes > max_bytes {
-                            carry = Some((item, item_bytes));
-                            break;
-                        }
-                        bytes += item_bytes;
-                        batch.push(item);
-                    }
-                    other => {
-                        control = Some(other);
-                        break;
+            if last_sweep.elapsed() >= sweep_every {
+                self.sweep(&mut pending);
+                last_sweep = Instant::now();
+            }
+            let control = if pending.is_empty() {
+                // Wait for the first item, or the next sweep.
+                let wait = sweep_every.saturating_sub(last_sweep.elapsed());
+                match self.rx.recv_timeout(wait) {
+                    // Give a batch that came alone the chance to fill up.
+                    Ok(msg) => self
+                        .accept(msg, &mut pending)
+                        .or_else(|| self.fill(&mut pending, Instant::now().checked_add(config.max_batch_delay))),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.sweep(&mut pending);
+                        self.write_all(&mut pending, &mut batch);
+                        return self.stop_disconnected();
                     }
                 }
-            }
-            self.write(&mut batch);
+            } else {
+                self.fill(&mut pending, None)
+            };
+            self.write_all(&mut pending, &mut batch);
             // Items the application dropped meanwhile reach the file within a batch.
             self.shared.spill.flush();
             match control {
-                Some(Msg::Flush(reply)) => self.flush(reply),
-                Some(Msg::Shutdown(reply)) => return self.stop(reply),
-                Some(Msg::Item(_)) | None => {}
+                Some(Control::Flush(reply)) => self.flush(reply),
+                Some(Control::Shutdown(reply)) => return self.stop(reply),
+                None => {}
             }
         }
+    }
+
+    /// Takes a message off the queue: items go to `pending`, a marker is returned.
+    fn accept(&self, msg: Msg, pending: &mut Pending) -> Option<Control> {
+        match msg {
+            Msg::Batch(items) => {
+                self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
+                pending.extend(items);
+                None
+            }
+            Msg::Flush(reply) => Some(Control::Flush(reply)),
+            Msg::Shutdown(reply) => Some(Control::Shutdown(reply)),
+        }
+    }
+
+    /// Takes what is queued into `pending` until it holds a batch or a marker comes; with
+    /// `until`, waits for more until then.
+    fn fill(&self, pending: &mut Pending, until: Option<Instant>) -> Option<Control> {
+        while !pending.holds_a_batch(&self.shared.config) {
+            let msg = match self.rx.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {
+                    let until = until.filter(|u| *u > Instant::now())?;
+                    match self.rx.recv_deadline(until) {
+                        Ok(msg) => msg,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+                    }
+                }
+            };
+            if let Some(control) = self.accept(msg, pending) {
+                return Some(control);
+            }
+        }
+        None
+    }
+
+    /// Takes what the application threads buffer.
+    fn sweep(&self, pending: &mut Pending) {
+        self.shared.buffers.sweep(|items| pending.extend(items));
+    }
+
+    /// Writes everything pending, in batches within the item and byte limits.
+    fn write_all(&mut self, pending: &mut Pending, batch: &mut Vec<ExportItem>) {
+        let max_items = self.shared.config.max_batch_items.max(1);
+        let max_bytes = self.shared.config.max_batch_bytes.max(1);
+        while let Some((first, first_bytes)) = pending.items.pop_front() {
+            let mut bytes = first_bytes;
+            batch.push(first);
+            while batch.len() < max_items {
+                match pending.items.front() {
+                    Some((_, next_bytes)) if bytes + next_bytes <= max_bytes => bytes += next_bytes,
+                    _ => break,
+                }
+                batch.extend(pending.items.pop_front().map(|(item, _)| item));
+            }
+            pending.bytes = pending.bytes.saturating_sub(bytes);
+            self.write(batch);
+        }
+        pending.bytes = 0;
     }
 
     /// Writes one batch, retrying retryable errors, then spilling it.

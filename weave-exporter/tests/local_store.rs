@@ -374,14 +374,14 @@ fn write_throughput_of_small_calls() {
     let weave_attrs = user_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk", "os_name": "Linux"}));
     let make = |i: u64| {
         let started_at = Timestamp::now();
-        let call = Arc::new(CallStart {
+        let call = CallStart {
             attributes: CallAttributes { user: None, weave: weave_attrs.clone(), kind: None },
             ..Arc::try_unwrap(start(&op, None, json!({"a": i, "b": "hello"}), started_at)).unwrap()
-        });
-        ExportItem::CallFinished(Box::new(CallRecord {
+        };
+        ExportItem::CallFinished(CallRecord {
             start: call,
             end: Some(end(plus(started_at, 3), Some(json!(i + 5)), None, 0)),
-        }))
+        })
     };
     for batch_size in [1000usize, 10_000] {
         let mut store = LocalStore::create(dir.path().join(format!("bench{batch_size}.db")), PROJECT).unwrap();

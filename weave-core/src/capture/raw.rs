@@ -41,8 +41,12 @@ impl RawJson {
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            // Inline bytes are copied from a `&str` at a whole-string boundary.
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("null"),
+            Repr::Inline { len, bytes } => {
+                let text = bytes.get(..*len as usize).unwrap_or_default();
+                // SAFETY: `Inline` is only built by `from_text`, which copies a whole `&str`
+                // (valid UTF-8) into `bytes[..len]`; the fields are private and never changed.
+                unsafe { std::str::from_utf8_unchecked(text) }
+            }
             Repr::Heap(text) => text,
         }
     }

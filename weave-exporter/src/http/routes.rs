@@ -212,7 +212,7 @@ struct StartWire<'a> {
 
 impl Serialize for StartWire<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let start = &*self.record.start;
+        let start = &self.record.start;
         let mut map = serializer.serialize_map(Some(START_FIELDS.len()))?;
         map.serialize_entry("project_id", self.project_id)?;
         map.serialize_entry("id", &start.id)?;
@@ -240,7 +240,7 @@ struct EndWire<'a> {
 
 impl Serialize for EndWire<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let start = &*self.record.start;
+        let start = &self.record.start;
         let end = self.record.end.as_ref();
         let has_eval_meta = start.attributes.user.as_ref().is_some_and(|u| u.contains_key(EVAL_META));
         let mut map = serializer.serialize_map(Some(10))?;

@@ -199,7 +199,7 @@ impl Writer {
         record: &CallRecord,
         buffers: &mut Buffers,
     ) -> rusqlite::Result<()> {
-        let start = &*record.start;
+        let start = &record.start;
         let op_key = Arc::as_ptr(&start.op) as usize;
         let op_ref = match self.ops.get(&op_key) {
             Some(cached) => cached.ref_uri.as_str(),

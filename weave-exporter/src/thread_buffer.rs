@@ -1,0 +1,276 @@
+//! Per-thread hand-off buffers: finished calls are gathered in a small buffer owned by the
+//! thread that made them and handed to the worker as one batch, so the application pays
+//! one channel send (and one cross-core cache transfer) per batch instead of per call.
+//!
+//! Each buffer sits behind its own mutex, which only its thread takes on the hot path (an
+//! uncontended lock). The worker takes a buffer's items when it sweeps (every
+//! [`crate::ExporterConfig::max_batch_delay`], so a thread that makes a few calls and then
+//! goes idle is not left holding them), and `flush` and `shutdown` sweep every buffer from
+//! the calling thread before they send their marker, so "everything exported before the
+//! flush" includes what threads still buffer. A thread that exits marks its buffer orphaned;
+//! the next sweep takes what is left and forgets the buffer.
+
+use crate::config::ExporterConfig;
+use crate::item::estimated_bytes;
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use weave_core::export::ExportItem;
+
+/// Items a thread buffers at most, with a large enough queue.
+pub(crate) const MAX_THREAD_BATCH: usize = 64;
+
+/// Identifies the exporter a thread's buffer belongs to.
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+
+struct ThreadBuffer {
+    items: Mutex<Items>,
+    /// Set when the owning thread no longer uses this buffer (it exited, or it now exports
+    /// to another exporter): the buffer is forgotten once a sweep has emptied it.
+    orphaned: AtomicBool,
+}
+
+/// A buffer's items and their estimated size.
+#[derive(Default)]
+struct Items {
+    items: Vec<ExportItem>,
+    bytes: usize,
+}
+
+impl Items {
+    fn take(&mut self) -> Vec<ExportItem> {
+        self.bytes = 0;
+        std::mem::take(&mut self.items)
+    }
+}
+
+/// This thread's buffer, for the exporter `owner`.
+struct Slot {
+    owner: u64,
+    buffer: Arc<ThreadBuffer>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.buffer.orphaned.store(true, Ordering::Release);
+    }
+}
+
+thread_local! {
+    static SLOT: RefCell<Option<Slot>> = const { RefCell::new(None) };
+}
+
+/// What became of a pushed item.
+pub(crate) enum Pushed {
+    /// It waits in this thread's buffer.
+    Buffered,
+    /// The buffer is full: here is its content (the item included), to hand off.
+    Full(Vec<ExportItem>),
+    /// This thread cannot buffer (it is exiting): hand the item off alone.
+    Unbuffered(Box<ExportItem>),
+}
+
+/// The per-thread buffers of one exporter.
+pub(crate) struct ThreadBuffers {
+    owner: u64,
+    capacity: usize,
+    max_bytes: usize,
+    registry: Mutex<Vec<Arc<ThreadBuffer>>>,
+}
+
+impl ThreadBuffers {
+    /// Buffers handed off at `capacity` items (at least 1; 1 hands every item off at once)
+    /// or `max_bytes` estimated bytes.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> ThreadBuffers {
+        ThreadBuffers {
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
+            registry: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The buffers for an exporter's config: a buffer holds at most a 64th of the queue
+    /// (so a full buffer never overflows a queue that has room for most of it, and tiny
+    /// queues hand every item off at once), at most one batch, and at most
+    /// [`MAX_THREAD_BATCH`] items.
+    pub(crate) fn for_config(config: &ExporterConfig) -> ThreadBuffers {
+        let by_queue = match config.max_queue_size {
+            0 => MAX_THREAD_BATCH,
+            n => n / MAX_THREAD_BATCH,
+        };
+        let capacity = by_queue.min(config.max_batch_items).clamp(1, MAX_THREAD_BATCH);
+        ThreadBuffers::new(capacity, config.max_batch_bytes)
+    }
+
+    /// Adds `item` to this thread's buffer.
+    pub(crate) fn push(&self, item: ExportItem) -> Pushed {
+        if self.capacity == 1 {
+            return Pushed::Unbuffered(Box::new(item));
+        }
+        let mut item = Some(item);
+        let full = SLOT
+            .try_with(|slot| {
+                let mut slot = slot.try_borrow_mut().ok()?;
+                if slot.as_ref().is_none_or(|s| s.owner != self.owner) {
+                    *slot = Some(self.register());
+                }
+                let buffer = &slot.as_ref()?.buffer;
+                let mut items = buffer.items.lock();
+                let item = item.take()?;
+                let bytes = estimated_bytes(&item);
+                // An item that would take the buffer past one batch's bytes starts the next.
+                let full = (!items.items.is_empty() && items.bytes + bytes > self.max_bytes)
+                    .then(|| std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)));
+                if full.is_some() {
+                    items.bytes = 0;
+                }
+                items.bytes += bytes;
+                items.items.push(item);
+                if full.is_some() || items.items.len() < self.capacity {
+                    return full;
+                }
+                items.bytes = 0;
+                Some(std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)))
+            })
+            .ok()
+            .flatten();
+        match (item, full) {
+            (Some(item), _) => Pushed::Unbuffered(Box::new(item)),
+            (None, Some(batch)) => Pushed::Full(batch),
+            (None, None) => Pushed::Buffered,
+        }
+    }
+
+    /// Takes what this thread buffers for this exporter.
+    pub(crate) fn take_own(&self) -> Vec<ExportItem> {
+        SLOT.try_with(|slot| {
+            let slot = slot.try_borrow().ok()?;
+            let own = slot.as_ref().filter(|s| s.owner == self.owner)?;
+            let items = own.buffer.items.lock().take();
+            Some(items)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    }
+
+    /// Takes what every thread buffers, handing each non-empty buffer's items to `out`, and
+    /// forgets the buffers of threads that are gone.
+    pub(crate) fn sweep(&self, mut out: impl FnMut(Vec<ExportItem>)) {
+        let buffers: Vec<Arc<ThreadBuffer>> = {
+            let mut registry = self.registry.lock();
+            // An orphaned buffer gets no new items: after this sweep empties it, it is done.
+            let all = registry.clone();
+            registry.retain(|b| !b.orphaned.load(Ordering::Acquire));
+            all
+        };
+        for buffer in buffers {
+            let items = buffer.items.lock().take();
+            if !items.is_empty() {
+                out(items);
+            }
+        }
+    }
+
+    fn register(&self) -> Slot {
+        let buffer = Arc::new(ThreadBuffer {
+            items: Mutex::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
+            orphaned: AtomicBool::new(false),
+        });
+        self.registry.lock().push(Arc::clone(&buffer));
+        Slot { owner: self.owner, buffer }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weave_core::feedback::FeedbackItem;
+    use weave_core::ids::Id;
+
+    fn item() -> ExportItem {
+        ExportItem::Feedback(Box::new(FeedbackItem {
+            id: Id::new_v7(0),
+            project_id: "e/p".to_string(),
+            call_id: Id::new_v7(0),
+            feedback_type: "wandb.note.1".to_string(),
+            payload: Default::default(),
+            runnable_ref: None,
+            call_ref: None,
+        }))
+    }
+
+    #[test]
+    fn capacity_follows_the_queue_bound_and_the_batch_size() {
+        let capacity = |max_queue_size, max_batch_items| {
+            let config = ExporterConfig { max_queue_size, max_batch_items, ..ExporterConfig::default() };
+            ThreadBuffers::for_config(&config).capacity
+        };
+        assert_eq!(capacity(0, 1000), MAX_THREAD_BATCH);
+        assert_eq!(capacity(100_000, 1000), MAX_THREAD_BATCH);
+        assert_eq!(capacity(1000, 1000), 15);
+        assert_eq!(capacity(5, 1000), 1);
+        assert_eq!(capacity(100_000, 10), 10);
+    }
+
+    #[test]
+    fn a_buffer_is_handed_off_at_the_byte_limit() {
+        let one = estimated_bytes(&item());
+        let buffers = ThreadBuffers::new(64, 2 * one + one / 2);
+        assert!(matches!(buffers.push(item()), Pushed::Buffered));
+        assert!(matches!(buffers.push(item()), Pushed::Buffered));
+        match buffers.push(item()) {
+            Pushed::Full(batch) => assert_eq!(batch.len(), 2, "the third item starts the next buffer"),
+            _ => panic!("expected the byte limit to hand the buffer off"),
+        }
+        assert_eq!(buffers.take_own().len(), 1);
+    }
+
+    #[test]
+    fn a_full_buffer_is_handed_off_and_a_sweep_takes_the_rest() {
+        let buffers = ThreadBuffers::new(3, usize::MAX);
+        assert!(matches!(buffers.push(item()), Pushed::Buffered));
+        assert!(matches!(buffers.push(item()), Pushed::Buffered));
+        match buffers.push(item()) {
+            Pushed::Full(batch) => assert_eq!(batch.len(), 3),
+            _ => panic!("expected a full buffer"),
+        }
+        assert!(matches!(buffers.push(item()), Pushed::Buffered));
+        let mut swept = Vec::new();
+        buffers.sweep(|items| swept.push(items.len()));
+        assert_eq!(swept, vec![1]);
+        assert!(buffers.take_own().is_empty());
+    }
+
+    #[test]
+    fn a_thread_that_exits_leaves_its_items_for_the_next_sweep() {
+        let buffers = Arc::new(ThreadBuffers::new(8, usize::MAX));
+        let shared = Arc::clone(&buffers);
+        std::thread::spawn(move || {
+            for _ in 0..5 {
+                assert!(matches!(shared.push(item()), Pushed::Buffered));
+            }
+        })
+        .join()
+        .expect("thread");
+        let mut swept = 0;
+        buffers.sweep(|items| swept += items.len());
+        assert_eq!(swept, 5);
+        assert!(buffers.registry.lock().is_empty(), "the exited thread's buffer is forgotten");
+    }
+
+    #[test]
+    fn switching_exporters_leaves_the_old_buffer_to_its_exporter() {
+        let first = ThreadBuffers::new(8, usize::MAX);
+        let second = ThreadBuffers::new(8, usize::MAX);
+        assert!(matches!(first.push(item()), Pushed::Buffered));
+        assert!(matches!(second.push(item()), Pushed::Buffered));
+        assert!(first.take_own().is_empty(), "this thread now buffers for the second exporter");
+        let mut swept = 0;
+        first.sweep(|items| swept += items.len());
+        assert_eq!(swept, 1);
+        assert_eq!(second.take_own().len(), 1);
+    }
+}
