@@ -96,7 +96,12 @@ impl fmt::Debug for Id {
 
 impl serde::Serialize for Id {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let mut buf = [0u8; 36];
+        self.encode(&mut buf);
+        match std::str::from_utf8(&buf) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(self),
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub mod summary;
 pub mod system_info;
 pub mod testing;
 pub mod time;
+pub mod wire;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -93,7 +93,19 @@ impl Serialize for Summary {
                 map.serialize_entry(k, v)?;
             }
         }
-        map.serialize_entry("status_counts", &serde_json::json!({"success": self.success, "error": self.error}))?;
+        map.serialize_entry("status_counts", &StatusCounts(self))?;
+        map.end()
+    }
+}
+
+/// `{"error": .., "success": ..}` (sorted keys, as a JSON object of serde_json writes them).
+struct StatusCounts<'a>(&'a Summary);
+
+impl Serialize for StatusCounts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("error", &self.0.error)?;
+        map.serialize_entry("success", &self.0.success)?;
         map.end()
     }
 }

@@ -71,8 +71,44 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) into `out`; `false` (and nothing
+    /// written) for a year outside 0..=9999, which needs more digits or a sign.
+    pub fn encode(self, out: &mut [u8; 27]) -> bool {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        if !(0..=9999).contains(&y) {
+            return false;
+        }
+        let rem = secs.rem_euclid(86_400);
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, i64::from(m));
+        put(8, 2, i64::from(d));
+        put(11, 2, rem / 3600);
+        put(14, 2, (rem % 3600) / 60);
+        put(17, 2, rem % 60);
+        put(20, 6, micros);
+        for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+            out[at] = c;
+        }
+        true
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 27];
+        if self.encode(&mut buf) {
+            // ASCII digits and separators only.
+            return f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?);
+        }
         let secs = self.0.div_euclid(1_000_000);
         let micros = self.0.rem_euclid(1_000_000);
         let days = secs.div_euclid(86_400);
@@ -100,6 +136,12 @@ impl fmt::Debug for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 27];
+        if self.encode(&mut buf) {
+            if let Ok(text) = std::str::from_utf8(&buf) {
+                return serializer.serialize_str(text);
+            }
+        }
         serializer.collect_str(self)
     }
 }
@@ -147,5 +189,15 @@ mod tests {
         }
         assert_eq!(Timestamp::parse("2026-11-23T14:33:58.49"), Timestamp::parse("2026-11-23T14:33:58.490000Z"));
         assert_eq!(Timestamp::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn years_outside_four_digits_still_format() {
+        let far = Timestamp::from_unix_micros(300_000_000_000_000_000);
+        assert!(!far.encode(&mut [0u8; 27]));
+        assert!(far.to_string().starts_with("11476-"), "{far}");
+        let before = Timestamp::from_unix_micros(-62_200_000_000_000_000);
+        assert!(before.to_string().starts_with('-'), "{before}");
+        assert_eq!(serde_json::to_string(&Timestamp::from_unix_micros(0)).unwrap(), "\"1970-01-01T00:00:00.000000Z\"");
     }
 }

@@ -13,11 +13,14 @@ use crate::item::{record_of, ItemKind};
 use crate::sink::{Sink, SinkError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use weave_core::export::ExportItem;
 use weave_core::op::OpDef;
+use weave_core::wire::WireEncoder;
 
 /// How many rotated files (`<path>.1` .. `<path>.3`) are kept, as in Weave.
 pub const KEPT_ROTATED_FILES: u32 = 3;
@@ -122,6 +125,59 @@ pub fn encode_entry_with_op(
     }
     out.push(b'\n');
     true
+}
+
+/// Encodes fallback lines for one project (what the exporter's spill uses): calls go
+/// through a [`WireEncoder`], and each op is written along with its first call in the file.
+pub(crate) struct FallbackEncoder {
+    wire: WireEncoder,
+    project_json: Vec<u8>,
+    /// Ops already written, by address (kept alive so the address stays theirs) ...
+    ops_seen: HashMap<usize, Arc<OpDef>>,
+    /// ... and by ref, so two definitions of one op version are written once.
+    refs_written: HashSet<String>,
+}
+
+impl FallbackEncoder {
+    pub(crate) fn new(project_id: &str) -> FallbackEncoder {
+        let mut project_json = Vec::new();
+        // Infallible for a `str`.
+        let _ = serde_json::to_writer(&mut project_json, project_id);
+        FallbackEncoder {
+            wire: WireEncoder::new(project_id),
+            project_json,
+            ops_seen: HashMap::new(),
+            refs_written: HashSet::new(),
+        }
+    }
+
+    /// Appends the line of `item` (with its newline) to `out`; false (nothing appended) for
+    /// items this version cannot encode.
+    pub(crate) fn encode(&mut self, out: &mut Vec<u8>, reason: &str, item: &ExportItem) -> bool {
+        let (Some(kind), Some(record)) = (ItemKind::of(item), record_of(item)) else {
+            return encode_entry(out, reason, self.wire.project_id(), item);
+        };
+        let op = &record.start.op;
+        let first_of_op = !self.ops_seen.contains_key(&(Arc::as_ptr(op) as usize)) && {
+            self.ops_seen.insert(Arc::as_ptr(op) as usize, Arc::clone(op));
+            self.refs_written.insert(op.ref_uri(self.wire.project_id()))
+        };
+        out.extend_from_slice(b"{\"reason\":");
+        // Infallible for a `str`.
+        let _ = serde_json::to_writer(&mut *out, reason);
+        out.extend_from_slice(b",\"project_id\":");
+        out.extend_from_slice(&self.project_json);
+        out.extend_from_slice(b",\"kind\":\"");
+        out.extend_from_slice(kind.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"item\":");
+        self.wire.encode(record, out);
+        if first_of_op {
+            out.extend_from_slice(b",\"op\":");
+            let _ = serde_json::to_writer(&mut *out, &FallbackOp::of(op));
+        }
+        out.extend_from_slice(b"}\n");
+        true
+    }
 }
 
 /// The path of the `n`th rotated file: `<path>.<n>`.

@@ -10,17 +10,23 @@ use crate::sink::{Sink, SinkError};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use weave_core::export::ExportItem;
+use weave_core::wire::WireEncoder;
 
 /// Writes one wire call per line.
 pub struct JsonlSink {
     out: BufWriter<Box<dyn Write + Send>>,
-    project_id: String,
+    encoder: WireEncoder,
+    /// The line being written (reused).
+    line: Vec<u8>,
     description: String,
 }
 
 impl std::fmt::Debug for JsonlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonlSink").field("project_id", &self.project_id).field("to", &self.description).finish()
+        f.debug_struct("JsonlSink")
+            .field("project_id", &self.encoder.project_id())
+            .field("to", &self.description)
+            .finish()
     }
 }
 
@@ -42,7 +48,8 @@ impl JsonlSink {
     pub fn writer(out: impl Write + Send + 'static, project_id: impl Into<String>, description: String) -> JsonlSink {
         JsonlSink {
             out: BufWriter::with_capacity(64 * 1024, Box::new(out)),
-            project_id: project_id.into(),
+            encoder: WireEncoder::new(project_id),
+            line: Vec::new(),
             description,
         }
     }
@@ -60,9 +67,10 @@ impl Sink for JsonlSink {
                 continue;
             }
             let Some(record) = record_of(item) else { continue };
-            let result = serde_json::to_writer(&mut self.out, &record.wire(&self.project_id))
-                .map_err(io::Error::from)
-                .and_then(|()| self.out.write_all(b"\n"));
+            self.line.clear();
+            self.encoder.encode(record, &mut self.line);
+            self.line.push(b'\n');
+            let result = self.out.write_all(&self.line);
             result.map_err(|e| self.io_error(e))?;
         }
         self.out.flush().map_err(|e| self.io_error(e))
@@ -81,7 +89,7 @@ impl Sink for JsonlSink {
     }
 
     fn project_id(&self) -> Option<&str> {
-        Some(&self.project_id)
+        Some(self.encoder.project_id())
     }
 
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {

@@ -133,16 +133,18 @@ impl QueueExporter {
 
     /// Counts dropped items, writes them to the fallback file, warns on the 1st and every
     /// 1000th drop.
-    fn reject(&self, items: &[ExportItem], why: &str) {
+    fn reject(&self, items: Vec<ExportItem>, why: &'static str) {
         if items.is_empty() {
             return;
         }
         let before = self.shared.dropped.fetch_add(items.len() as u64, Ordering::Relaxed);
         let n = before + items.len() as u64;
-        self.shared.spill.write(why, items);
         if why == reason::SHUTDOWN {
+            self.shared.spill.write(why, &items);
             // No flush or worker will come along to push it to the file.
             self.shared.spill.flush();
+        } else {
+            self.shared.spill.write_in_background(why, items);
         }
         if before == 0 || before / 1000 != n / 1000 {
             let cause = if why == reason::QUEUE_FULL {
@@ -165,7 +167,7 @@ impl QueueExporter {
             let before = self.shared.queued.fetch_add(n, Ordering::AcqRel);
             if before + n > bound {
                 self.shared.queued.fetch_sub(n, Ordering::AcqRel);
-                return self.reject(&items, reason::QUEUE_FULL);
+                return self.reject(items, reason::QUEUE_FULL);
             }
         } else {
             self.shared.queued.fetch_add(n, Ordering::AcqRel);
@@ -181,7 +183,7 @@ impl QueueExporter {
             Err(crossbeam_channel::SendError(msg)) => {
                 if let Msg::Batch(items) = msg {
                     self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
-                    self.reject(&items, reason::SHUTDOWN);
+                    self.reject(items, reason::SHUTDOWN);
                 }
             }
         }
@@ -232,7 +234,7 @@ impl QueueExporter {
 impl Exporter for QueueExporter {
     fn export(&self, item: ExportItem) {
         if self.closed.load(Ordering::SeqCst) {
-            self.reject(std::slice::from_ref(&item), reason::SHUTDOWN);
+            self.reject(vec![item], reason::SHUTDOWN);
             return;
         }
         if !matches!(item, ExportItem::CallFinished(_)) {
@@ -251,7 +253,7 @@ impl Exporter for QueueExporter {
         // its sweep took the buffers: take the item back (the buffer's lock orders the two).
         if self.closed.load(Ordering::SeqCst) {
             let own = self.shared.buffers.take_own();
-            self.reject(&own, reason::SHUTDOWN);
+            self.reject(own, reason::SHUTDOWN);
         }
     }
 
@@ -261,9 +263,10 @@ impl Exporter for QueueExporter {
             return self.report(self.worker_gone.load(Ordering::SeqCst) && self.tx.is_empty());
         }
         self.sweep_threads();
-        let completed = self.round_trip(Msg::Flush, Instant::now().checked_add(timeout));
-        self.shared.spill.flush();
-        self.report(completed)
+        let deadline = Instant::now().checked_add(timeout);
+        let completed = self.round_trip(Msg::Flush, deadline);
+        let spilled = self.shared.spill.drain(deadline);
+        self.report(completed && spilled)
     }
 
     fn shutdown(&self, timeout: Duration) -> FlushReport {
@@ -284,6 +287,9 @@ impl Exporter for QueueExporter {
         }
         // Items that raced with the shutdown, or everything still queued if it timed out.
         self.drain_leftovers();
+        // What the spill thread holds goes to the local disk: waited for without a deadline
+        // (it is bounded, and nothing else would save it).
+        self.shared.spill.stop(None);
         let report = self.report(completed);
         if report.dropped > 0 {
             eprintln!(

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use weave_core::export::ExportItem;
+use weave_core::wire::WireEncoder;
 
 /// A destination for batches of calls. The exporter's worker thread owns the sink and
 /// calls it from that one thread, so a sink needs `Send` but not `Sync`.
@@ -131,7 +132,7 @@ impl std::error::Error for SinkError {}
 #[derive(Debug, Default)]
 pub struct DiscardSink {
     written: Arc<AtomicU64>,
-    encode_for: Option<String>,
+    encoder: Option<WireEncoder>,
     buffer: Vec<u8>,
 }
 
@@ -144,7 +145,7 @@ impl DiscardSink {
     /// A sink that encodes every call as wire JSON for `project_id` (into a reused
     /// buffer), then drops it: measures the encoding cost too.
     pub fn encoding(project_id: impl Into<String>) -> DiscardSink {
-        DiscardSink { encode_for: Some(project_id.into()), ..DiscardSink::default() }
+        DiscardSink { encoder: Some(WireEncoder::new(project_id)), ..DiscardSink::default() }
     }
 
     /// The number of items written so far (shared; readable while the exporter runs).
@@ -155,11 +156,10 @@ impl DiscardSink {
 
 impl Sink for DiscardSink {
     fn write_batch(&mut self, batch: &[ExportItem]) -> Result<(), SinkError> {
-        if let Some(project_id) = &self.encode_for {
+        if let Some(encoder) = &mut self.encoder {
             for record in batch.iter().filter_map(record_of) {
                 self.buffer.clear();
-                serde_json::to_writer(&mut self.buffer, &record.wire(project_id))
-                    .map_err(|e| SinkError::permanent(format!("could not encode a call: {e}")))?;
+                encoder.encode(record, &mut self.buffer);
             }
         }
         self.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -171,7 +171,7 @@ impl Sink for DiscardSink {
     }
 
     fn project_id(&self) -> Option<&str> {
-        self.encode_for.as_deref()
+        self.encoder.as_ref().map(WireEncoder::project_id)
     }
 
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {

@@ -25,7 +25,7 @@ mod inputs;
 mod keys;
 mod raw;
 mod serializer;
-mod write;
+pub(crate) mod write;
 
 #[cfg(test)]
 mod tests;

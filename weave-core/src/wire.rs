@@ -1,0 +1,262 @@
+//! [`WireEncoder`]: a call's wire form (the fields of Weave's `calls/complete` item, the
+//! same JSON as serializing [`crate::call::WireCall`]) written straight into a byte buffer.
+//!
+//! This is the exporter's hot path (every sink that writes JSON, and the fallback file), so
+//! it avoids the generic serializer's per-field overhead: ids and timestamps are formatted
+//! on the stack, captured JSON is copied verbatim (it is valid JSON by construction), and
+//! the op ref and the attributes, shared by most calls, are encoded once per op and
+//! attribute set and cached by pointer.
+
+use crate::call::{CallAttributes, CallRecord, JsonObject};
+use crate::capture::write::string as write_string;
+use crate::ids::Id;
+use crate::op::OpDef;
+use crate::time::Timestamp;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Cached entries are dropped past this many (different ops or attribute sets).
+const MAX_CACHED: usize = 4096;
+
+type AttributesKey = (usize, usize, Option<&'static str>);
+
+/// Encodes calls of one project as wire JSON. Keep one per sink or thread: it caches the
+/// encoded op refs and attributes.
+///
+/// ```
+/// use weave_core::wire::WireEncoder;
+/// let mut encoder = WireEncoder::new("my-team/my-project");
+/// assert_eq!(encoder.project_id(), "my-team/my-project");
+/// // encoder.encode(&record, &mut out) for each call record.
+/// ```
+pub struct WireEncoder {
+    project_id: String,
+    project_json: Vec<u8>,
+    /// Keeps the op alive so that its address keys only this entry.
+    ops: HashMap<usize, (Arc<OpDef>, Box<[u8]>)>,
+    /// Keeps the attribute maps alive for the same reason.
+    attributes: HashMap<AttributesKey, (CallAttributes, Box<[u8]>)>,
+}
+
+impl std::fmt::Debug for WireEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireEncoder").field("project_id", &self.project_id).finish_non_exhaustive()
+    }
+}
+
+impl WireEncoder {
+    /// An encoder for calls of the project `entity/project`.
+    pub fn new(project_id: impl Into<String>) -> WireEncoder {
+        let project_id = project_id.into();
+        let mut project_json = Vec::new();
+        write_string(&mut project_json, &project_id);
+        WireEncoder { project_id, project_json, ops: HashMap::new(), attributes: HashMap::new() }
+    }
+
+    /// The project calls are encoded for.
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// Appends the call's wire JSON object to `out`.
+    pub fn encode(&mut self, record: &CallRecord, out: &mut Vec<u8>) {
+        let start = &record.start;
+        let end = record.end.as_ref();
+        out.extend_from_slice(b"{\"project_id\":");
+        out.extend_from_slice(&self.project_json);
+        out.extend_from_slice(b",\"id\":");
+        id(out, start.id);
+        out.extend_from_slice(b",\"trace_id\":");
+        id(out, start.trace_id);
+        out.extend_from_slice(b",\"op_name\":");
+        out.extend_from_slice(self.op_ref(&start.op));
+        out.extend_from_slice(b",\"started_at\":");
+        timestamp(out, start.started_at);
+        out.extend_from_slice(b",\"ended_at\":");
+        match end {
+            Some(end) => timestamp(out, end.ended_at),
+            None => null(out),
+        }
+        out.extend_from_slice(b",\"display_name\":");
+        optional_string(out, record.display_name());
+        out.extend_from_slice(b",\"parent_id\":");
+        optional_id(out, start.parent_id);
+        out.extend_from_slice(b",\"thread_id\":");
+        optional_string(out, start.thread_id.as_deref());
+        out.extend_from_slice(b",\"turn_id\":");
+        optional_id(out, start.turn_id);
+        out.extend_from_slice(b",\"attributes\":");
+        out.extend_from_slice(self.attributes(&start.attributes));
+        out.extend_from_slice(b",\"inputs\":");
+        out.extend_from_slice(start.inputs.as_str().as_bytes());
+        out.extend_from_slice(b",\"output\":");
+        match end.and_then(|e| e.output.as_ref()) {
+            Some(output) => out.extend_from_slice(output.as_str().as_bytes()),
+            None => null(out),
+        }
+        out.extend_from_slice(b",\"summary\":");
+        match end {
+            Some(end) if end.summary.rest.is_none() => {
+                out.extend_from_slice(b"{\"status_counts\":{\"error\":");
+                write_u64(out, end.summary.error);
+                out.extend_from_slice(b",\"success\":");
+                write_u64(out, end.summary.success);
+                out.extend_from_slice(b"}}");
+            }
+            Some(end) => {
+                if serde_json::to_writer(&mut *out, &end.summary).is_err() {
+                    out.extend_from_slice(b"{}");
+                }
+            }
+            None => out.extend_from_slice(b"{}"),
+        }
+        out.extend_from_slice(b",\"exception\":");
+        optional_string(out, end.and_then(|e| e.exception.as_deref()));
+        out.extend_from_slice(b",\"otel_dump\":null,\"wb_user_id\":null,\"wb_run_id\":");
+        optional_string(out, start.wb_run_id.as_deref());
+        out.extend_from_slice(b",\"wb_run_step\":null,\"wb_run_step_end\":null}");
+    }
+
+    fn op_ref(&mut self, op: &Arc<OpDef>) -> &[u8] {
+        if self.ops.len() > MAX_CACHED {
+            self.ops.clear();
+        }
+        let project_id = &self.project_id;
+        let (_, json) = self.ops.entry(Arc::as_ptr(op) as usize).or_insert_with(|| {
+            let mut json = Vec::new();
+            write_string(&mut json, &op.ref_uri(project_id));
+            (Arc::clone(op), json.into_boxed_slice())
+        });
+        json
+    }
+
+    fn attributes(&mut self, attributes: &CallAttributes) -> &[u8] {
+        if self.attributes.len() > MAX_CACHED {
+            self.attributes.clear();
+        }
+        let key = (pointer(&attributes.user), pointer(&attributes.weave), attributes.kind);
+        let (_, json) = self.attributes.entry(key).or_insert_with(|| {
+            let json = serde_json::to_vec(&attributes.to_json()).unwrap_or_else(|_| b"{}".to_vec());
+            (attributes.clone(), json.into_boxed_slice())
+        });
+        json
+    }
+}
+
+fn pointer(map: &Option<Arc<JsonObject>>) -> usize {
+    map.as_ref().map_or(0, |m| Arc::as_ptr(m) as usize)
+}
+
+fn null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"null");
+}
+
+fn id(out: &mut Vec<u8>, id: Id) {
+    let mut buf = [0u8; 36];
+    id.encode(&mut buf);
+    out.push(b'"');
+    out.extend_from_slice(&buf);
+    out.push(b'"');
+}
+
+fn optional_id(out: &mut Vec<u8>, value: Option<Id>) {
+    match value {
+        Some(value) => id(out, value),
+        None => null(out),
+    }
+}
+
+fn timestamp(out: &mut Vec<u8>, t: Timestamp) {
+    let mut buf = [0u8; 27];
+    if t.encode(&mut buf) {
+        out.push(b'"');
+        out.extend_from_slice(&buf);
+        out.push(b'"');
+    } else {
+        write_string(out, &t.to_string());
+    }
+}
+
+fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(value) => write_string(out, value),
+        None => null(out),
+    }
+}
+
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    crate::capture::write::uint(out, v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{CallEnd, CallStart};
+    use crate::capture::RawJson;
+    use crate::op::OpDef;
+    use crate::summary::Summary;
+    use serde_json::{json, Value};
+
+    fn record(end: Option<CallEnd>, user: Option<Arc<JsonObject>>) -> CallRecord {
+        let op = Arc::new(OpDef::new("say \"hi\"", "fn f() {}", true, None, false));
+        let started_at = Timestamp::from_unix_micros(1_795_790_038_493_548);
+        let mut weave = JsonObject::new();
+        weave.insert("client_version".into(), json!("0.1.0"));
+        let start = CallStart {
+            id: Id::new_v7(1),
+            trace_id: Id::new_v7(2),
+            parent_id: Some(Id::new_v7(3)),
+            op,
+            started_at,
+            inputs: RawJson::from_value(&json!({"a": 1, "text": "x\ny"})),
+            attributes: CallAttributes { user, weave: Some(Arc::new(weave)), kind: Some("llm") },
+            display_name: Some("tab\there".to_string()),
+            thread_id: Some(Arc::from("thread-1")),
+            turn_id: None,
+            wb_run_id: Some(Arc::from("e/p/run")),
+        };
+        CallRecord { start, end }
+    }
+
+    fn same_as_serde(record: &CallRecord) {
+        let mut encoder = WireEncoder::new("my-team/\"proj\"");
+        let mut fast = Vec::new();
+        encoder.encode(record, &mut fast);
+        // Twice, to go through the caches.
+        let mut again = Vec::new();
+        encoder.encode(record, &mut again);
+        let slow = serde_json::to_vec(&record.wire("my-team/\"proj\"")).expect("serde");
+        assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+        assert_eq!(fast, again);
+        let _: Value = serde_json::from_slice(&fast).expect("valid JSON");
+    }
+
+    #[test]
+    fn writes_the_same_text_as_the_serde_wire_form() {
+        let mut user = JsonObject::new();
+        user.insert("env".into(), json!("prod"));
+        let mut rest = JsonObject::new();
+        rest.insert("usage".into(), json!({"gpt": {"requests": 1}}));
+        let ends = [
+            None,
+            Some(CallEnd {
+                ended_at: Timestamp::from_unix_micros(1_795_790_038_600_000),
+                output: Some(RawJson::from_value(&json!("ok"))),
+                exception: None,
+                summary: Summary { success: 1, error: 0, rest: None },
+                display_name: None,
+            }),
+            Some(CallEnd {
+                ended_at: Timestamp::from_unix_micros(1_795_790_038_600_000),
+                output: None,
+                exception: Some("{\"exc_type\": \"ValueError\"}".to_string()),
+                summary: Summary { success: 2, error: 1, rest: Some(Box::new(rest)) },
+                display_name: Some("renamed".to_string()),
+            }),
+        ];
+        for end in ends {
+            same_as_serde(&record(end, Some(Arc::new(user.clone()))));
+        }
+        same_as_serde(&record(None, None));
+    }
+}
