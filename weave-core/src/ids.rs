@@ -66,15 +66,14 @@ impl Id {
     /// Writes the lowercase hyphenated form into a 36-byte buffer.
     pub fn encode(self, out: &mut [u8; 36]) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut pos = 0;
-        for nibble in 0..32 {
-            if matches!(nibble, 8 | 12 | 16 | 20) {
-                out[pos] = b'-';
-                pos += 1;
-            }
-            let shift = 124 - nibble * 4;
-            out[pos] = HEX[((self.0 >> shift) & 0xF) as usize];
-            pos += 1;
+        /// Where each byte's two digits go.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+        for (byte, at) in self.0.to_be_bytes().into_iter().zip(AT) {
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0xF)];
+        }
+        for dash in [8, 13, 18, 23] {
+            out[dash] = b'-';
         }
     }
 }

@@ -76,29 +76,32 @@ impl Timestamp {
     /// written) for a year outside 0..=9999, which needs more digits or a sign.
     pub fn encode(self, out: &mut [u8; 27]) -> bool {
         let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         if !(0..=9999).contains(&y) {
             return false;
         }
-        let rem = secs.rem_euclid(86_400);
-        let mut put = |at: usize, width: usize, mut v: i64| {
-            for i in (at..at + width).rev() {
-                out[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        put(0, 4, y);
-        put(5, 2, i64::from(m));
-        put(8, 2, i64::from(d));
-        put(11, 2, rem / 3600);
-        put(14, 2, (rem % 3600) / 60);
-        put(17, 2, rem % 60);
-        put(20, 6, micros);
+        let rem = secs.rem_euclid(86_400) as u32;
+        fixed_width_digits(&mut out[0..4], y as u32);
+        fixed_width_digits(&mut out[5..7], m);
+        fixed_width_digits(&mut out[8..10], d);
+        fixed_width_digits(&mut out[11..13], rem / 3600);
+        fixed_width_digits(&mut out[14..16], (rem % 3600) / 60);
+        fixed_width_digits(&mut out[17..19], rem % 60);
+        fixed_width_digits(&mut out[20..26], micros);
         for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
             out[at] = c;
         }
         true
+    }
+}
+
+/// Writes `v` in decimal into all of `out`, zero-padded (the leading digits are cut if it
+/// does not fit).
+fn fixed_width_digits(out: &mut [u8], mut v: u32) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 

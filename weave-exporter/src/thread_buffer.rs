@@ -106,41 +106,45 @@ impl ThreadBuffers {
 
     /// Adds `item` to this thread's buffer.
     pub(crate) fn push(&self, item: ExportItem) -> Pushed {
-        if self.capacity == 1 {
-            return Pushed::Unbuffered(Box::new(item));
+        // The buffer is looked up first and the item moved once, into it (items are a few
+        // hundred bytes; every move is a copy).
+        let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten();
+        let Some(buffer) = buffer else { return Pushed::Unbuffered(Box::new(item)) };
+        let mut items = buffer.items.lock();
+        let bytes = estimated_bytes(&item);
+        // An item that would take the buffer past one batch's bytes starts the next.
+        if !items.items.is_empty() && items.bytes + bytes > self.max_bytes {
+            let full = std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity));
+            items.bytes = bytes;
+            items.items.push(item);
+            return Pushed::Full(full);
         }
-        let mut item = Some(item);
-        let full = SLOT
-            .try_with(|slot| {
-                let mut slot = slot.try_borrow_mut().ok()?;
-                if slot.as_ref().is_none_or(|s| s.owner != self.owner) {
-                    *slot = Some(self.register());
-                }
-                let buffer = &slot.as_ref()?.buffer;
-                let mut items = buffer.items.lock();
-                let item = item.take()?;
-                let bytes = estimated_bytes(&item);
-                // An item that would take the buffer past one batch's bytes starts the next.
-                let full = (!items.items.is_empty() && items.bytes + bytes > self.max_bytes)
-                    .then(|| std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)));
-                if full.is_some() {
-                    items.bytes = 0;
-                }
-                items.bytes += bytes;
-                items.items.push(item);
-                if full.is_some() || items.items.len() < self.capacity {
-                    return full;
-                }
-                items.bytes = 0;
-                Some(std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)))
-            })
-            .ok()
-            .flatten();
-        match (item, full) {
-            (Some(item), _) => Pushed::Unbuffered(Box::new(item)),
-            (None, Some(batch)) => Pushed::Full(batch),
-            (None, None) => Pushed::Buffered,
+        items.bytes += bytes;
+        items.items.push(item);
+        if items.items.len() < self.capacity {
+            return Pushed::Buffered;
         }
+        items.bytes = 0;
+        Pushed::Full(std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)))
+    }
+
+    /// This thread's buffer for this exporter (registered on first use); `None` while the
+    /// thread exits.
+    fn this_thread(&self) -> Option<Arc<ThreadBuffer>> {
+        SLOT.try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            match &*slot {
+                Some(s) if s.owner == self.owner => Some(Arc::clone(&s.buffer)),
+                _ => {
+                    let fresh = self.register();
+                    let buffer = Arc::clone(&fresh.buffer);
+                    *slot = Some(fresh);
+                    Some(buffer)
+                }
+            }
+        })
+        .ok()
+        .flatten()
     }
 
     /// Takes what this thread buffers for this exporter.

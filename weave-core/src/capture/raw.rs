@@ -79,6 +79,10 @@ impl RawJson {
 
     /// Copies the finished capture buffer (valid JSON by construction).
     pub(crate) fn from_buffer(buf: &[u8]) -> RawJson {
+        if buf.is_ascii() {
+            // SAFETY: ASCII is valid UTF-8 (checked just above, word at a time).
+            return RawJson::from_text(unsafe { std::str::from_utf8_unchecked(buf) });
+        }
         match std::str::from_utf8(buf) {
             Ok(s) => RawJson::from_text(s),
             Err(_) => RawJson::from_text("\"[weave: capture produced invalid UTF-8]\""),

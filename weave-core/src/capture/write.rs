@@ -100,6 +100,14 @@ fn cut(buf: &mut Vec<u8>, s: &str, start: usize, at: usize) -> usize {
 /// Appends `s` as a complete JSON string, cut at `limit` with the marker
 /// `…[weave: truncated N bytes]`. Returns whether it was cut.
 pub(crate) fn string_limited(buf: &mut Vec<u8>, s: &str, limit: usize) -> bool {
+    // Most strings are short and need no escapes: one scan, one copy.
+    if buf.len().saturating_add(s.len()).saturating_add(1) <= limit && !s.bytes().any(|b| ESCAPE[b as usize] != 0) {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        return false;
+    }
     buf.push(b'"');
     let cut = match escaped_limited(buf, s, limit) {
         Ok(()) => false,
