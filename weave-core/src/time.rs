@@ -75,24 +75,33 @@ impl Timestamp {
     /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) into `out`; `false` (and nothing
     /// written) for a year outside 0..=9999, which needs more digits or a sign.
     pub fn encode(self, out: &mut [u8; 27]) -> bool {
-        let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000) as u32;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let (y, m, d) = civil_from_days(self.0.div_euclid(1_000_000).div_euclid(86_400));
         if !(0..=9999).contains(&y) {
             return false;
         }
-        let rem = secs.rem_euclid(86_400) as u32;
         fixed_width_digits(&mut out[0..4], y as u32);
         fixed_width_digits(&mut out[5..7], m);
         fixed_width_digits(&mut out[8..10], d);
+        for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T')] {
+            out[at] = c;
+        }
+        self.encode_time_of_day(out);
+        true
+    }
+
+    /// Writes only the time-of-day part, `HH:MM:SS.ffffffZ`, at `out[11..]` (for a caller
+    /// that already has the date).
+    pub(crate) fn encode_time_of_day(self, out: &mut [u8; 27]) {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
+        let rem = secs.rem_euclid(86_400) as u32;
         fixed_width_digits(&mut out[11..13], rem / 3600);
         fixed_width_digits(&mut out[14..16], (rem % 3600) / 60);
         fixed_width_digits(&mut out[17..19], rem % 60);
         fixed_width_digits(&mut out[20..26], micros);
-        for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+        for (at, c) in [(13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
             out[at] = c;
         }
-        true
     }
 }
 

@@ -33,9 +33,14 @@ pub struct WireEncoder {
     project_id: String,
     project_json: Vec<u8>,
     /// Keeps the op alive so that its address keys only this entry.
-    ops: HashMap<usize, (Arc<OpDef>, Box<[u8]>)>,
+    ops: HashMap<usize, (Arc<OpDef>, Arc<[u8]>)>,
     /// Keeps the attribute maps alive for the same reason.
-    attributes: HashMap<AttributesKey, (CallAttributes, Box<[u8]>)>,
+    attributes: HashMap<AttributesKey, (CallAttributes, Arc<[u8]>)>,
+    /// The entries used last (most calls in a batch share them): no hashing for those.
+    last_op: Option<(usize, Arc<[u8]>)>,
+    last_attributes: Option<(AttributesKey, Arc<[u8]>)>,
+    /// The date part (`"YYYY-MM-DDT`) of the last timestamp written, by day.
+    last_day: Option<(i64, [u8; 12])>,
 }
 
 impl std::fmt::Debug for WireEncoder {
@@ -50,7 +55,15 @@ impl WireEncoder {
         let project_id = project_id.into();
         let mut project_json = Vec::new();
         write_string(&mut project_json, &project_id);
-        WireEncoder { project_id, project_json, ops: HashMap::new(), attributes: HashMap::new() }
+        WireEncoder {
+            project_id,
+            project_json,
+            ops: HashMap::new(),
+            attributes: HashMap::new(),
+            last_op: None,
+            last_attributes: None,
+            last_day: None,
+        }
     }
 
     /// The project calls are encoded for.
@@ -69,12 +82,13 @@ impl WireEncoder {
         out.extend_from_slice(b",\"trace_id\":");
         id(out, start.trace_id);
         out.extend_from_slice(b",\"op_name\":");
-        out.extend_from_slice(self.op_ref(&start.op));
+        let op_ref = self.op_ref(&start.op);
+        out.extend_from_slice(&op_ref);
         out.extend_from_slice(b",\"started_at\":");
-        timestamp(out, start.started_at);
+        self.timestamp(out, start.started_at);
         out.extend_from_slice(b",\"ended_at\":");
         match end {
-            Some(end) => timestamp(out, end.ended_at),
+            Some(end) => self.timestamp(out, end.ended_at),
             None => null(out),
         }
         out.extend_from_slice(b",\"display_name\":");
@@ -86,7 +100,8 @@ impl WireEncoder {
         out.extend_from_slice(b",\"turn_id\":");
         optional_id(out, start.turn_id);
         out.extend_from_slice(b",\"attributes\":");
-        out.extend_from_slice(self.attributes(&start.attributes));
+        let attributes = self.attributes(&start.attributes);
+        out.extend_from_slice(&attributes);
         out.extend_from_slice(b",\"inputs\":");
         out.extend_from_slice(start.inputs.as_str().as_bytes());
         out.extend_from_slice(b",\"output\":");
@@ -117,29 +132,69 @@ impl WireEncoder {
         out.extend_from_slice(b",\"wb_run_step\":null,\"wb_run_step_end\":null}");
     }
 
-    fn op_ref(&mut self, op: &Arc<OpDef>) -> &[u8] {
+    fn op_ref(&mut self, op: &Arc<OpDef>) -> Arc<[u8]> {
+        let key = Arc::as_ptr(op) as usize;
+        if let Some((last, json)) = &self.last_op {
+            if *last == key {
+                return Arc::clone(json);
+            }
+        }
         if self.ops.len() > MAX_CACHED {
             self.ops.clear();
         }
         let project_id = &self.project_id;
-        let (_, json) = self.ops.entry(Arc::as_ptr(op) as usize).or_insert_with(|| {
+        let (_, json) = self.ops.entry(key).or_insert_with(|| {
             let mut json = Vec::new();
             write_string(&mut json, &op.ref_uri(project_id));
-            (Arc::clone(op), json.into_boxed_slice())
+            (Arc::clone(op), Arc::from(json))
         });
+        let json = Arc::clone(json);
+        self.last_op = Some((key, Arc::clone(&json)));
         json
     }
 
-    fn attributes(&mut self, attributes: &CallAttributes) -> &[u8] {
+    fn attributes(&mut self, attributes: &CallAttributes) -> Arc<[u8]> {
+        let key = (pointer(&attributes.user), pointer(&attributes.weave), attributes.kind);
+        if let Some((last, json)) = &self.last_attributes {
+            if *last == key {
+                return Arc::clone(json);
+            }
+        }
         if self.attributes.len() > MAX_CACHED {
             self.attributes.clear();
         }
-        let key = (pointer(&attributes.user), pointer(&attributes.weave), attributes.kind);
         let (_, json) = self.attributes.entry(key).or_insert_with(|| {
             let json = serde_json::to_vec(&attributes.to_json()).unwrap_or_else(|_| b"{}".to_vec());
-            (attributes.clone(), json.into_boxed_slice())
+            (attributes.clone(), Arc::from(json))
         });
+        let json = Arc::clone(json);
+        self.last_attributes = Some((key, Arc::clone(&json)));
         json
+    }
+
+    /// A timestamp as a JSON string; the date part is reused while the day is the same.
+    fn timestamp(&mut self, out: &mut Vec<u8>, t: Timestamp) {
+        let day = t.unix_micros().div_euclid(86_400_000_000);
+        let mut buf = [0u8; 27];
+        match &self.last_day {
+            Some((last, date)) if *last == day => {
+                t.encode_time_of_day(&mut buf);
+                buf[..11].copy_from_slice(&date[1..]);
+                out.push(b'"');
+            }
+            _ => {
+                if !t.encode(&mut buf) {
+                    return timestamp(out, t);
+                }
+                let mut date = [0u8; 12];
+                date[0] = b'"';
+                date[1..].copy_from_slice(&buf[..11]);
+                self.last_day = Some((day, date));
+                out.push(b'"');
+            }
+        }
+        out.extend_from_slice(&buf);
+        out.push(b'"');
     }
 }
 
@@ -254,7 +309,11 @@ mod tests {
                 display_name: Some("renamed".to_string()),
             }),
         ];
-        for end in ends {
+        let next_day = CallEnd {
+            ended_at: Timestamp::from_unix_micros(1_795_790_038_493_548 + 86_400_000_000 + 7),
+            ..CallEnd::default()
+        };
+        for end in ends.into_iter().chain([Some(next_day)]) {
             same_as_serde(&record(end, Some(Arc::new(user.clone()))));
         }
         same_as_serde(&record(None, None));

@@ -22,6 +22,9 @@ use weave_core::export::ExportItem;
 use weave_core::op::OpDef;
 use weave_core::wire::WireEncoder;
 
+/// Appends at least this long skip the write buffer.
+const DIRECT_WRITE_BYTES: usize = 16 * 1024;
+
 /// How many rotated files (`<path>.1` .. `<path>.3`) are kept, as in Weave.
 pub const KEPT_ROTATED_FILES: u32 = 3;
 
@@ -136,6 +139,10 @@ pub(crate) struct FallbackEncoder {
     ops_seen: HashMap<usize, Arc<OpDef>>,
     /// ... and by ref, so two definitions of one op version are written once.
     refs_written: HashSet<String>,
+    /// The op of the last line (already in `ops_seen`), by address.
+    last_op: usize,
+    /// The last reason and its JSON.
+    last_reason: (String, Vec<u8>),
 }
 
 impl FallbackEncoder {
@@ -148,6 +155,8 @@ impl FallbackEncoder {
             project_json,
             ops_seen: HashMap::new(),
             refs_written: HashSet::new(),
+            last_op: 0,
+            last_reason: (String::new(), b"\"\"".to_vec()),
         }
     }
 
@@ -158,13 +167,20 @@ impl FallbackEncoder {
             return encode_entry(out, reason, self.wire.project_id(), item);
         };
         let op = &record.start.op;
-        let first_of_op = !self.ops_seen.contains_key(&(Arc::as_ptr(op) as usize)) && {
-            self.ops_seen.insert(Arc::as_ptr(op) as usize, Arc::clone(op));
+        let key = Arc::as_ptr(op) as usize;
+        let first_of_op = self.last_op != key && !self.ops_seen.contains_key(&key) && {
+            self.ops_seen.insert(key, Arc::clone(op));
             self.refs_written.insert(op.ref_uri(self.wire.project_id()))
         };
+        self.last_op = key;
         out.extend_from_slice(b"{\"reason\":");
-        // Infallible for a `str`.
-        let _ = serde_json::to_writer(&mut *out, reason);
+        if self.last_reason.0 != reason {
+            self.last_reason.0 = reason.to_string();
+            self.last_reason.1.clear();
+            // Infallible for a `str`.
+            let _ = serde_json::to_writer(&mut self.last_reason.1, reason);
+        }
+        out.extend_from_slice(&self.last_reason.1);
         out.extend_from_slice(b",\"project_id\":");
         out.extend_from_slice(&self.project_json);
         out.extend_from_slice(b",\"kind\":\"");
@@ -230,7 +246,13 @@ impl FallbackFile {
                 self.writer.insert(BufWriter::with_capacity(64 * 1024, file))
             }
         };
-        writer.write_all(lines)?;
+        if lines.len() >= DIRECT_WRITE_BYTES {
+            // A whole batch: one `write`, without a copy into the buffer.
+            writer.flush()?;
+            writer.get_mut().write_all(lines)?;
+        } else {
+            writer.write_all(lines)?;
+        }
         self.size += lines.len() as u64;
         Ok(())
     }
