@@ -32,13 +32,10 @@ type AttributesKey = (usize, usize, Option<&'static str>);
 pub struct WireEncoder {
     project_id: String,
     project_json: Vec<u8>,
-    /// Keeps the op alive so that its address keys only this entry.
-    ops: HashMap<usize, (Arc<OpDef>, Arc<[u8]>)>,
-    /// Keeps the attribute maps alive for the same reason.
-    attributes: HashMap<AttributesKey, (CallAttributes, Arc<[u8]>)>,
-    /// The entries used last (most calls in a batch share them): no hashing for those.
-    last_op: Option<(usize, Arc<[u8]>)>,
-    last_attributes: Option<(AttributesKey, Arc<[u8]>)>,
+    /// Op refs by op address (the op is kept alive so the address keys only its entry).
+    ops: JsonCache<usize, Arc<OpDef>>,
+    /// Attribute objects by the addresses of their maps (kept alive for the same reason).
+    attributes: JsonCache<AttributesKey, CallAttributes>,
     /// The date part (`"YYYY-MM-DDT`) of the last timestamp written, by day.
     last_day: Option<(i64, [u8; 12])>,
 }
@@ -58,10 +55,8 @@ impl WireEncoder {
         WireEncoder {
             project_id,
             project_json,
-            ops: HashMap::new(),
-            attributes: HashMap::new(),
-            last_op: None,
-            last_attributes: None,
+            ops: JsonCache::default(),
+            attributes: JsonCache::default(),
             last_day: None,
         }
     }
@@ -133,43 +128,20 @@ impl WireEncoder {
     }
 
     fn op_ref(&mut self, op: &Arc<OpDef>) -> Arc<[u8]> {
-        let key = Arc::as_ptr(op) as usize;
-        if let Some((last, json)) = &self.last_op {
-            if *last == key {
-                return Arc::clone(json);
-            }
-        }
-        if self.ops.len() > MAX_CACHED {
-            self.ops.clear();
-        }
         let project_id = &self.project_id;
-        let (_, json) = self.ops.entry(key).or_insert_with(|| {
+        self.ops.get(Arc::as_ptr(op) as usize, || {
             let mut json = Vec::new();
             write_string(&mut json, &op.ref_uri(project_id));
-            (Arc::clone(op), Arc::from(json))
-        });
-        let json = Arc::clone(json);
-        self.last_op = Some((key, Arc::clone(&json)));
-        json
+            (Arc::clone(op), json)
+        })
     }
 
     fn attributes(&mut self, attributes: &CallAttributes) -> Arc<[u8]> {
         let key = (pointer(&attributes.user), pointer(&attributes.weave), attributes.kind);
-        if let Some((last, json)) = &self.last_attributes {
-            if *last == key {
-                return Arc::clone(json);
-            }
-        }
-        if self.attributes.len() > MAX_CACHED {
-            self.attributes.clear();
-        }
-        let (_, json) = self.attributes.entry(key).or_insert_with(|| {
+        self.attributes.get(key, || {
             let json = serde_json::to_vec(&attributes.to_json()).unwrap_or_else(|_| b"{}".to_vec());
-            (attributes.clone(), Arc::from(json))
-        });
-        let json = Arc::clone(json);
-        self.last_attributes = Some((key, Arc::clone(&json)));
-        json
+            (attributes.clone(), json)
+        })
     }
 
     /// A timestamp as a JSON string; the date part is reused while the day is the same.
@@ -195,6 +167,39 @@ impl WireEncoder {
         }
         out.extend_from_slice(&buf);
         out.push(b'"');
+    }
+}
+
+/// Encoded JSON by key, with the entry used last in front (most calls in a batch share
+/// it: no hashing for those). `Keep` holds what the key's addresses point at.
+struct JsonCache<K, Keep> {
+    entries: HashMap<K, (Keep, Arc<[u8]>)>,
+    last: Option<(K, Arc<[u8]>)>,
+}
+
+impl<K, Keep> Default for JsonCache<K, Keep> {
+    fn default() -> Self {
+        JsonCache { entries: HashMap::new(), last: None }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy, Keep> JsonCache<K, Keep> {
+    fn get(&mut self, key: K, make: impl FnOnce() -> (Keep, Vec<u8>)) -> Arc<[u8]> {
+        if let Some((last, json)) = &self.last {
+            if *last == key {
+                return Arc::clone(json);
+            }
+        }
+        if self.entries.len() > MAX_CACHED {
+            self.entries.clear();
+        }
+        let (_, json) = self.entries.entry(key).or_insert_with(|| {
+            let (keep, json) = make();
+            (keep, Arc::from(json))
+        });
+        let json = Arc::clone(json);
+        self.last = Some((key, Arc::clone(&json)));
+        json
     }
 }
 
