@@ -80,6 +80,7 @@ pub struct InitBuilder {
     sink: Option<Box<dyn Sink>>,
     server: Option<ServerConfig>,
     exporter: Option<ExporterConfig>,
+    finish_at_exit: bool,
 }
 
 impl std::fmt::Debug for InitBuilder {
@@ -124,6 +125,14 @@ impl InitBuilder {
     /// (`WEAVE_MAX_CALLS_QUEUE_SIZE`, `WEAVE_FLUSH_TIMEOUT`, `WEAVE_ENABLE_DISK_FALLBACK`).
     pub fn exporter_config(mut self, config: ExporterConfig) -> Self {
         self.exporter = Some(config);
+        self
+    }
+
+    /// Also finishes the client when the process exits through `std::process::exit`
+    /// (which skips the guard's `Drop`): a handler registered with `atexit` (unix). See
+    /// [`crate::exit`] for what is lost without it.
+    pub fn finish_at_exit(mut self) -> Self {
+        self.finish_at_exit = true;
         self
     }
 
@@ -203,6 +212,9 @@ impl InitBuilder {
             client = client.with_call_link(move |id| Some(link.call_link(&entity, &name, &id.to_string())));
         }
         let client = runtime::install(client);
+        if self.finish_at_exit {
+            crate::exit::finish_at_process_exit();
+        }
         Ok(Weave { client: Some(client), project_id: project.to_string(), destination })
     }
 }
@@ -220,6 +232,9 @@ enum Destination {
 /// The running client. Dropping it (or calling [`Weave::finish`]) flushes everything
 /// recorded, within the flush timeout (`WEAVE_FLUSH_TIMEOUT`, 30 s by default), and writes
 /// calls still open as unfinished.
+///
+/// `std::process::exit` does not drop it: what was not written yet is lost. Call
+/// [`crate::exit`] instead, or build with [`InitBuilder::finish_at_exit`] (see [`crate::exit`]).
 #[must_use = "tracing stops and is flushed when this guard is dropped; keep it alive (let _weave = ...)"]
 pub struct Weave {
     client: Option<Arc<Client>>,

@@ -33,9 +33,11 @@
 
 #![deny(missing_docs)]
 
+mod exit;
 mod init;
 mod replay;
 
+pub use exit::exit;
 pub use init::{builder, finish, flush, init, InitBuilder, InitError, Weave};
 pub use replay::{replay_fallback, replay_fallback_into, ReplayError, DEFAULT_FALLBACK_PATH};
 

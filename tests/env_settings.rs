@@ -2,8 +2,10 @@
 //! is process-global): the test binary runs itself with `WEAVE_TEST_SCENARIO` set, and the
 //! parent checks what the child recorded in its local store and printed.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use weave::store::{CallQuery, LocalStore};
 
 /// Sums two numbers (this comment is part of the captured source).
@@ -43,7 +45,7 @@ fn run_child(scenario: &str) {
 
 #[test]
 fn child_process_entry() {
-    if let Ok(scenario) = std::env::var("WEAVE_TEST_SCENARIO") {
+    if let Some(scenario) = support::scenario() {
         run_child(&scenario);
     }
 }
@@ -51,36 +53,11 @@ fn child_process_entry() {
 fn run(scenario: &str, envs: &[(&str, &str)]) -> (Output, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store").join("weave.db");
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command
-        .args(["--exact", "child_process_entry", "--nocapture", "--test-threads=1"])
-        .current_dir(dir.path())
-        .env("WEAVE_TEST_SCENARIO", scenario)
-        .env("WEAVE_LOCAL_STORE_PATH", &store);
-    // Never reach a real W&B account from tests: no key from the environment or a netrc.
-    command.env("NETRC", "/dev/null");
-    for var in [
-        "WEAVE_DISABLED",
-        "WANDB_API_KEY",
-        "WANDB_BASE_URL",
-        "WF_TRACE_SERVER_URL",
-        "WEAVE_PROJECT",
-        "WEAVE_CAPTURE_CODE",
-        "WANDB_RUN_ID",
-        "WEAVE_JSONL_PATH",
-    ] {
-        command.env_remove(var);
-    }
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let output = command.output().expect("child runs");
-    assert!(
-        output.status.success(),
-        "child {scenario} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let store_var = store.to_string_lossy().into_owned();
+    let mut all = vec![("WEAVE_LOCAL_STORE_PATH", store_var.as_str())];
+    all.extend_from_slice(envs);
+    let output = support::run_scenario("child_process_entry", scenario, dir.path(), &all);
+    support::assert_exit_code(&output, 0, scenario);
     (output, store, dir)
 }
 

@@ -1,0 +1,99 @@
+//! Leaving the process: with the guard, `weave::exit`, or the `finish_at_exit` handler,
+//! every call recorded before the exit is in the store; `std::process::exit` alone skips
+//! the guard (what is lost then is documented on `weave::exit`).
+
+mod support;
+
+use std::path::Path;
+use weave::store::{CallQuery, LocalStore};
+
+const CALLS: u64 = 5_000;
+
+#[weave::op]
+fn step(i: u64) -> u64 {
+    i * 2
+}
+
+fn make_calls() {
+    for i in 0..CALLS {
+        assert_eq!(step(i), i * 2);
+    }
+}
+
+fn init(finish_at_exit: bool) -> weave::Weave {
+    // A long batching delay: without a flush nothing would be written before the exit.
+    let exporter =
+        weave::export::ExporterConfig { max_batch_delay: std::time::Duration::from_secs(60), ..Default::default() };
+    let builder = weave::builder().project("exit-tests").exporter_config(exporter);
+    let builder = if finish_at_exit { builder.finish_at_exit() } else { builder };
+    builder.init().expect("init")
+}
+
+#[test]
+fn exit_scenario_entry() {
+    match support::scenario().as_deref() {
+        Some("guard") => {
+            let _weave = init(false);
+            make_calls();
+        }
+        Some("weave_exit") => {
+            let _weave = init(false);
+            make_calls();
+            weave::exit(3);
+        }
+        Some("finish_at_exit") => {
+            let _weave = init(true);
+            make_calls();
+            std::process::exit(4);
+        }
+        Some("process_exit") => {
+            let _weave = init(false);
+            make_calls();
+            std::process::exit(5);
+        }
+        _ => {}
+    }
+}
+
+fn run(scenario: &str, code: i32) -> (u64, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("weave.db");
+    let store_var = store.to_string_lossy().into_owned();
+    let output = support::run_scenario(
+        "exit_scenario_entry",
+        scenario,
+        dir.path(),
+        &[("WEAVE_LOCAL_STORE_PATH", store_var.as_str()), ("WEAVE_PRINT_CALL_LINK", "false")],
+    );
+    support::assert_exit_code(&output, code, scenario);
+    (stored_steps(&store), dir)
+}
+
+fn stored_steps(store: &Path) -> u64 {
+    let store = LocalStore::open(store).expect("the store exists");
+    let query = CallQuery { op_name: Some("step".into()), limit: None, ..Default::default() };
+    store.calls(&query).expect("query").len() as u64
+}
+
+#[test]
+fn with_the_guard_every_call_is_written() {
+    assert_eq!(run("guard", 0).0, CALLS);
+}
+
+#[test]
+fn weave_exit_flushes_then_exits_with_the_code() {
+    assert_eq!(run("weave_exit", 3).0, CALLS);
+}
+
+#[test]
+fn finish_at_exit_flushes_on_std_process_exit() {
+    assert_eq!(run("finish_at_exit", 4).0, CALLS);
+}
+
+#[test]
+fn std_process_exit_alone_skips_the_flush() {
+    // With a 60 s batching delay and no flush, the calls are still queued when the
+    // process ends: this is what `weave::exit` and `finish_at_exit` are for.
+    let (stored, _dir) = run("process_exit", 5);
+    assert!(stored < CALLS, "all {CALLS} calls were written without a flush");
+}
