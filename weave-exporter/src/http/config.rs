@@ -164,6 +164,20 @@ impl ServerConfig {
         (Some(config), warnings)
     }
 
+    /// A warning when the key would travel without encryption: an `http://` base or trace
+    /// URL to a host other than the loopback interface (the key itself is not in it).
+    pub fn transport_warning(&self) -> Option<String> {
+        let plain: Vec<&str> = [self.base_url.as_str(), self.trace_url.as_str()]
+            .into_iter()
+            .filter(|url| is_plain_http_to_remote_host(url))
+            .collect();
+        let first = plain.first()?;
+        Some(format!(
+            "{first} is plain http to a host that is not this machine: the API key and the traced data are sent \
+             unencrypted; use https"
+        ))
+    }
+
     /// The link to a call in the W&B app: `<app>/<entity>/<project>/r/call/<id>`.
     pub fn call_link(&self, entity: &str, project: &str, call_id: &str) -> String {
         format!("{}/{}/{}/r/call/{}", self.app_url, entity, percent_encode_path(project), call_id)
@@ -227,6 +241,23 @@ fn percent_encode_path(segment: &str) -> String {
         }
     }
     out
+}
+
+/// True for an `http://` URL whose host is not `localhost` or a loopback address.
+fn is_plain_http_to_remote_host(url: &str) -> bool {
+    let Some(rest) = url.trim().get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("http://")).map(|_| &url.trim()[7..])
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 #[cfg(test)]
@@ -294,6 +325,34 @@ mod tests {
         let (_, warnings) =
             ServerConfig::from_env_with(env(&[("WANDB_API_KEY", "k"), ("WEAVE_HTTP_TIMEOUT", "soon")]), None);
         assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn plain_http_to_another_host_is_warned_about_without_the_key() {
+        let config = |url: &str| ServerConfig::for_urls(Secret::new("the-secret-key"), url, None);
+        for quiet in ["https://api.wandb.ai", "http://127.0.0.1:9", "http://localhost:8080/x", "http://[::1]:9"] {
+            assert_eq!(config(quiet).transport_warning(), None, "{quiet}");
+        }
+        for loud in ["http://api.example.com", "HTTP://10.0.0.5:8080", "http://user@evil.test/"] {
+            let warning = config(loud).transport_warning().expect(loud);
+            assert!(warning.contains("unencrypted") && !warning.contains("the-secret-key"), "{warning}");
+        }
+        let mut trace_only = config("https://api.example.com");
+        trace_only.trace_url = "http://trace.example.com".to_string();
+        assert!(trace_only.transport_warning().is_some());
+    }
+
+    #[test]
+    fn tls_verification_is_on_unless_disabled() {
+        let (c, _) = ServerConfig::from_env_with(env(&[("WANDB_API_KEY", "k")]), None);
+        assert!(!c.unwrap().insecure_disable_ssl);
+        for (value, disabled) in [("true", true), ("false", false), ("nonsense", false)] {
+            let (c, _) = ServerConfig::from_env_with(
+                env(&[("WANDB_API_KEY", "k"), ("WEAVE_INSECURE_DISABLE_SSL", value)]),
+                None,
+            );
+            assert_eq!(c.unwrap().insecure_disable_ssl, disabled, "{value}");
+        }
     }
 
     #[test]

@@ -114,6 +114,9 @@ impl std::fmt::Debug for WeaveServerSink {
 impl WeaveServerSink {
     /// A sink writing calls of `project_id` (`entity/project`) to the server of `config`.
     pub fn new(config: ServerConfig, project_id: impl Into<String>) -> WeaveServerSink {
+        if let Some(warning) = config.transport_warning() {
+            eprintln!("weave: {warning}");
+        }
         let legacy = !config.use_calls_complete;
         WeaveServerSink {
             config,
