@@ -1,13 +1,36 @@
 //! Panics inside ops: a chained panic hook keeps the message, location and a backtrace of
 //! the latest panic on this thread, so the op being unwound can record them. The previous
-//! hook still runs (the panic prints as before), and the panic keeps unwinding.
+//! hook still runs (the panic prints as before), and the panic keeps unwinding. Panics
+//! inside a capture (a user's `Serialize` or `Debug` that panics) are caught there and
+//! kept quiet: without `#[op]` that code would not have run.
 
 use crate::exception::{parse_backtrace, Exception, Frame};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<Exception>> = const { RefCell::new(None) };
+    /// Non-zero while this thread captures a value: a panic there (in a user's
+    /// `Serialize` or `Debug`) is caught by the capture and must not look like one of the
+    /// program's (nothing printed, nothing recorded for the op).
+    static CAPTURING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a capture) with this thread's panics kept quiet; see `CAPTURING`.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CAPTURING.try_with(|c| c.set(c.get().saturating_sub(1)));
+        }
+    }
+    let _ = CAPTURING.try_with(|c| c.set(c.get() + 1));
+    let _restore = Restore;
+    f()
+}
+
+fn capturing() -> bool {
+    CAPTURING.try_with(|c| c.get() > 0).unwrap_or(false)
 }
 
 /// Installs the hook once per process (chained to the hook already installed).
@@ -16,6 +39,9 @@ pub(crate) fn install_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if capturing() {
+                return;
+            }
             if crate::context::has_current_call() {
                 let message = payload_message(info.payload());
                 let backtrace = std::backtrace::Backtrace::force_capture().to_string();

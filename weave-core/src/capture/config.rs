@@ -1,11 +1,16 @@
 //! Capture limits and redaction rules.
 
+/// The default nesting limit of a captured value: 100 levels, so that a call's wire JSON
+/// (the value inside `inputs` inside the call, inside a request or a fallback line, a few
+/// levels more) stays under the 128 levels that JSON readers such as serde_json accept.
+pub const DEFAULT_MAX_DEPTH: usize = 100;
+
 /// Limits and redaction rules.
 #[derive(Debug, Clone)]
 pub struct CaptureConfig {
     /// Maximum size in bytes of one captured value's JSON (default 1 MiB).
     pub max_value_bytes: usize,
-    /// Maximum nesting depth (default 128).
+    /// Maximum nesting depth (default [`DEFAULT_MAX_DEPTH`]).
     pub max_depth: usize,
     /// Keys whose values are replaced by `"REDACTED"` (lowercase).
     pub redact_keys: Vec<String>,
@@ -15,7 +20,7 @@ impl Default for CaptureConfig {
     fn default() -> Self {
         CaptureConfig {
             max_value_bytes: 1 << 20,
-            max_depth: 128,
+            max_depth: DEFAULT_MAX_DEPTH,
             redact_keys: vec!["api_key".into(), "authorization".into(), "auth_headers".into()],
         }
     }

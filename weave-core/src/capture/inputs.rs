@@ -188,7 +188,7 @@ pub(super) fn pooled_capacity() -> usize {
 fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
     buf.clear();
-    let r = f(&mut buf);
+    let r = crate::panic::quietly(|| f(&mut buf));
     buf.clear();
     if buf.capacity() > RETAINED_CAPACITY {
         buf.shrink_to(RETAINED_CAPACITY);

@@ -34,6 +34,6 @@ pub use autoref::{
     Capture, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize, CaptureViaTypeName, ErrorMessage,
     ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, Primitive,
 };
-pub use config::CaptureConfig;
+pub use config::{CaptureConfig, DEFAULT_MAX_DEPTH};
 pub use inputs::{capture_inputs, capture_value, InputsWriter, ValueWriter};
 pub use raw::RawJson;

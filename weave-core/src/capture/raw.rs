@@ -53,7 +53,7 @@ impl RawJson {
 
     /// Parses the text into a [`serde_json::Value`]. serde_json's parser
     /// stops at 128 levels of nesting; text nested deeper than that (possible
-    /// with a `max_depth` near 128) is returned as a JSON string instead.
+    /// with a `max_depth` raised near 128) is returned as a JSON string instead.
     pub fn to_value(&self) -> serde_json::Value {
         let text = self.as_str();
         serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))

@@ -295,18 +295,18 @@ impl Serialize for DeepWrap {
     }
 }
 
-const DEPTH_MARKER: &str = "[weave: truncated: nesting deeper than 128 levels]";
+const DEPTH_MARKER: &str = "[weave: truncated: nesting deeper than 100 levels]";
 
 #[test]
 fn deep_nesting_is_cut_at_max_depth() {
     let t = text(&Deep(100_000));
     assert_valid(&t);
-    assert_eq!(t.matches('[').count() - 1, 128, "{t}");
+    assert_eq!(t.matches('[').count() - 1, 100, "{t}");
     assert!(t.contains(DEPTH_MARKER));
     // Exactly at the limit: no marker.
-    let t = text(&Deep(128));
+    let t = text(&Deep(100));
     assert!(!t.contains("weave"), "{t}");
-    assert!(text(&Deep(129)).contains(DEPTH_MARKER));
+    assert!(text(&Deep(101)).contains(DEPTH_MARKER));
 }
 
 #[test]

@@ -245,7 +245,8 @@ fn percent_encode_path(segment: &str) -> String {
 
 /// True for an `http://` URL whose host is not `localhost` or a loopback address.
 fn is_plain_http_to_remote_host(url: &str) -> bool {
-    let Some(rest) = url.trim().get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("http://")).map(|_| &url.trim()[7..])
+    let Some(rest) =
+        url.trim().get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("http://")).map(|_| &url.trim()[7..])
     else {
         return false;
     };
@@ -255,8 +256,8 @@ fn is_plain_http_to_remote_host(url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host_port.split(':').next().unwrap_or_default(),
     };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     !loopback
 }
 
