@@ -91,7 +91,7 @@ pub mod export {
     pub use weave_exporter::credentials::Secret;
     pub use weave_exporter::fallback::ReplayReport;
     pub use weave_exporter::http::{ServerConfig, WeaveServerSink};
-    pub use weave_exporter::{DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
+    pub use weave_exporter::{record_of, DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
 }
 
 /// Low-level runtime types (the call model, digests, refs).

@@ -131,8 +131,8 @@ impl QueueExporter {
         }
     }
 
-    /// Counts dropped items, writes them to the fallback file, warns on the 1st and every
-    /// 1000th drop.
+    /// Counts dropped items, writes them to the fallback file, warns on the 1st drop and
+    /// then at 10, 100, 1000, ... drops.
     fn reject(&self, items: Vec<ExportItem>, why: &'static str) {
         if items.is_empty() {
             return;
@@ -146,7 +146,7 @@ impl QueueExporter {
         } else {
             self.shared.spill.write_in_background(why, items);
         }
-        if before == 0 || before / 1000 != n / 1000 {
+        if before == 0 || crosses_a_power_of_ten(before, n) {
             let cause = if why == reason::QUEUE_FULL {
                 format!("the export queue is full ({} items)", self.shared.config.max_queue_size)
             } else {
@@ -318,5 +318,30 @@ impl Drop for QueueExporter {
     fn drop(&mut self) {
         let timeout = self.shared.config.flush_timeout;
         self.shutdown(timeout);
+    }
+}
+
+/// True when a power of ten lies in `(before, after]`.
+fn crosses_a_power_of_ten(before: u64, after: u64) -> bool {
+    let mut power: u64 = 10;
+    while power <= after {
+        if power > before {
+            return true;
+        }
+        match power.checked_mul(10) {
+            Some(next) => power = next,
+            None => break,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn drop_warnings_come_at_powers_of_ten() {
+        use super::crosses_a_power_of_ten as crosses;
+        assert!(crosses(9, 10) && crosses(5, 64) && crosses(990, 1054));
+        assert!(!crosses(10, 99) && !crosses(1001, 9999) && !crosses(0, 9));
     }
 }

@@ -1,0 +1,171 @@
+//! Load: many concurrent traced tasks keep every parent link; an overflowing queue drops
+//! calls that are counted exactly and all land in the fallback file.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use weave::export::{ExportItem, ExporterConfig, Sink, SinkError};
+use weave::testing::{capture, CapturedCall};
+
+const TASKS: u64 = 10_000;
+
+/// The client is process-wide: these tests take turns.
+static ONE_AT_A_TIME: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+#[weave::op]
+fn sync_leaf(task: u64, depth: u64) -> u64 {
+    task + depth
+}
+
+#[weave::op]
+async fn async_middle(task: u64) -> u64 {
+    tokio::task::yield_now().await;
+    sync_leaf(task, 2)
+}
+
+#[weave::op]
+async fn spawned_child(task: u64) -> u64 {
+    tokio::task::yield_now().await;
+    sync_leaf(task, 3)
+}
+
+#[weave::op]
+async fn task_root(task: u64) -> u64 {
+    let a = sync_leaf(task, 1);
+    let b = async_middle(task).await;
+    let c = weave::spawn(spawned_child(task)).await.expect("the spawned child");
+    a + b + c
+}
+
+fn task_of(call: &CapturedCall) -> u64 {
+    call.inputs()["task"].as_u64().expect("every op takes the task number")
+}
+
+#[test]
+fn ten_thousand_concurrent_tasks_keep_every_parent_link() {
+    let _turn = ONE_AT_A_TIME.lock();
+    let cap = capture();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..TASKS).map(|task| tokio::spawn(task_root(task))).collect();
+        for (task, handle) in handles.into_iter().enumerate() {
+            let task = task as u64;
+            assert_eq!(handle.await.expect("task"), 3 * task + 6);
+        }
+    });
+    let calls = cap.calls();
+    // Per task: the root, a leaf, the middle and its leaf, the spawned child and its leaf.
+    assert_eq!(calls.len() as u64, TASKS * 6, "no call lost or duplicated");
+    let by_id: HashMap<&str, &CapturedCall> = calls.iter().map(|c| (c.id(), c)).collect();
+    assert_eq!(by_id.len(), calls.len(), "ids are unique");
+    let mut per_task: HashMap<u64, Vec<&CapturedCall>> = HashMap::new();
+    for call in &calls {
+        per_task.entry(task_of(call)).or_default().push(call);
+    }
+    assert_eq!(per_task.len() as u64, TASKS);
+    for (task, calls) in per_task {
+        let root = calls.iter().find(|c| c.op_name() == "task_root").expect("a root per task");
+        assert_eq!(root.parent_id(), None);
+        assert_eq!(root.summary()["status_counts"]["success"], 6, "task {task}: the subtree is summed");
+        for call in calls.iter().filter(|c| c.op_name() != "task_root") {
+            assert_eq!(call.trace_id(), root.trace_id(), "task {task}: {} is in the root's trace", call.op_name());
+            let parent = by_id[call.parent_id().expect("every non-root has a parent")];
+            assert_eq!(task_of(parent), task, "task {task}: the parent is of the same task");
+            let expected_parent = match (call.op_name(), call.inputs()["depth"].as_u64()) {
+                ("sync_leaf", Some(1)) | ("async_middle", _) | ("spawned_child", _) => "task_root",
+                ("sync_leaf", Some(2)) => "async_middle",
+                ("sync_leaf", Some(3)) => "spawned_child",
+                other => panic!("unexpected call {other:?}"),
+            };
+            assert_eq!(parent.op_name(), expected_parent, "task {task}: parent of {}", call.op_name());
+        }
+    }
+}
+
+/// A sink that records call ids and takes its time, so that a small queue overflows.
+struct SlowRecordingSink {
+    ids: Arc<parking_lot::Mutex<Vec<String>>>,
+}
+
+impl Sink for SlowRecordingSink {
+    fn write_batch(&mut self, batch: &[ExportItem]) -> Result<(), SinkError> {
+        std::thread::sleep(Duration::from_millis(2));
+        let mut ids = self.ids.lock();
+        for item in batch {
+            if let Some(record) = weave::export::record_of(item) {
+                ids.push(record.start.id.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "a slow recording sink".to_string()
+    }
+}
+
+#[weave::op]
+fn hot(thread: u64, i: u64) -> u64 {
+    thread ^ i
+}
+
+#[test]
+fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_fallback_file() {
+    const THREADS: u64 = 8;
+    const PER_THREAD: u64 = 200_000;
+    const TOTAL: u64 = THREADS * PER_THREAD;
+    let _turn = ONE_AT_A_TIME.lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fallback = dir.path().join("dropped.jsonl");
+    let ids = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let weave = weave::builder()
+        .project("load/overflow")
+        .settings(weave::Settings { max_calls_queue_size: 1_000, print_call_link: false, ..Default::default() })
+        .sink(SlowRecordingSink { ids: ids.clone() })
+        .exporter_config(ExporterConfig { fallback_path: fallback.clone(), ..Default::default() })
+        .init()
+        .expect("init");
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    assert_eq!(hot(t, i), t ^ i);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread");
+    }
+    let report = weave.finish();
+    assert!(report.completed, "{report:?}");
+    assert!(report.dropped > 0, "the queue overflowed: {report:?}");
+    assert_eq!(report.written + report.dropped, TOTAL, "every call is written or counted as dropped: {report:?}");
+    assert_eq!(report.failed, 0);
+
+    let written: Vec<String> = ids.lock().clone();
+    assert_eq!(written.len() as u64, report.written);
+    // The file rotates at 512 MiB: read the rotated files too, oldest first.
+    let mut text = String::new();
+    for n in (1..=3).rev() {
+        text.push_str(&std::fs::read_to_string(format!("{}.{n}", fallback.display())).unwrap_or_default());
+    }
+    text.push_str(&std::fs::read_to_string(&fallback).expect("the fallback file"));
+    let mut dropped = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        // Parsing 600,000 lines in a debug build is slow: every 500th line is parsed in full,
+        // the others are read by their fixed layout.
+        if n % 500 == 0 {
+            let entry: Value = serde_json::from_str(line).expect("a fallback line is JSON");
+            assert_eq!((entry["reason"].as_str(), entry["kind"].as_str()), (Some("queue_full"), Some("call_finished")));
+        }
+        assert!(line.starts_with(r#"{"reason":"queue_full","project_id":"#), "{line}");
+        let item = &line[line.find(r#","item":{"#).expect("an item")..];
+        let id_at = item.find(r#","id":""#).expect("a call id") + 7;
+        dropped.push(item[id_at..id_at + 36].to_string());
+    }
+    assert_eq!(dropped.len() as u64, report.dropped, "the fallback file holds exactly the dropped calls");
+    let all: HashSet<&String> = written.iter().chain(&dropped).collect();
+    assert_eq!(all.len() as u64, TOTAL, "written and dropped calls are distinct and cover every call");
+}
