@@ -1,5 +1,8 @@
 //! Load: many concurrent traced tasks keep every parent link; an overflowing queue drops
-//! calls that are counted exactly and all land in the fallback file.
+//! calls that are counted exactly and all land in the fallback file; several processes
+//! write to one local store at once.
+
+mod support;
 
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -168,4 +171,79 @@ fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_
     assert_eq!(dropped.len() as u64, report.dropped, "the fallback file holds exactly the dropped calls");
     let all: HashSet<&String> = written.iter().chain(&dropped).collect();
     assert_eq!(all.len() as u64, TOTAL, "written and dropped calls are distinct and cover every call");
+}
+
+const PROCESSES: u64 = 4;
+const CALLS_PER_PROCESS: u64 = 5_000;
+
+#[weave::op]
+fn in_process(process: u64, i: u64) -> u64 {
+    process * 1_000_000 + i
+}
+
+/// A child process of the multi-process test: writes its calls into the shared store.
+#[test]
+fn load_child_entry() {
+    if support::scenario().as_deref() != Some("write_shared_store") {
+        return;
+    }
+    let process: u64 = std::env::var("WEAVE_TEST_PROCESS").ok().and_then(|p| p.parse().ok()).expect("process number");
+    let weave = weave::builder()
+        .project("load/shared")
+        .exporter_config(ExporterConfig { max_batch_items: 100, ..Default::default() })
+        .init()
+        .expect("init");
+    for i in 0..CALLS_PER_PROCESS {
+        assert_eq!(in_process(process, i), process * 1_000_000 + i);
+    }
+    let report = weave.finish();
+    assert!(report.completed && report.failed == 0 && report.dropped == 0, "{report:?}");
+}
+
+#[test]
+fn several_processes_write_to_one_local_store_at_once_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("shared.db");
+    let store_var = store.to_string_lossy().into_owned();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|process| {
+            let dir = dir.path().to_path_buf();
+            let store_var = store_var.clone();
+            std::thread::spawn(move || {
+                let number = process.to_string();
+                support::run_scenario(
+                    "load_child_entry",
+                    "write_shared_store",
+                    &dir,
+                    &[
+                        ("WEAVE_LOCAL_STORE_PATH", store_var.as_str()),
+                        ("WEAVE_TEST_PROCESS", number.as_str()),
+                        ("WEAVE_PRINT_CALL_LINK", "false"),
+                    ],
+                )
+            })
+        })
+        .collect();
+    // A reader reads while they write.
+    let mut reads = 0;
+    while !children.iter().all(|c| c.is_finished()) {
+        if let Ok(reader) = weave::store::LocalStore::open(&store) {
+            reader.count_calls(None).expect("reading while others write");
+            reads += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for child in children {
+        let output = child.join().expect("child thread");
+        support::assert_exit_code(&output, 0, "a writer process");
+        let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+        assert!(!stderr.contains("locked") && !stderr.contains("busy"), "{stderr}");
+    }
+    let reader = weave::store::LocalStore::open(&store).expect("the store");
+    let query = weave::store::CallQuery { op_name: Some("in_process".into()), ..Default::default() };
+    let calls = reader.calls(&query).expect("query");
+    let ids: HashSet<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(calls.len() as u64, PROCESSES * CALLS_PER_PROCESS, "every call of every process, once");
+    assert_eq!(ids.len(), calls.len());
+    eprintln!("{reads} reads while writing");
 }
