@@ -1,5 +1,5 @@
 //! The trace server sink under faults, against an in-process fake server on 127.0.0.1:
-//! 5xx and timeouts are retried, `Retry-After` is honoured, 413 halves a batch, 422
+//! 5xx, connections reset mid-request and timeouts are retried, `Retry-After` is honoured, 413 halves a batch, 422
 //! isolates the bad call while the rest goes through, other 4xx are not retried, a
 //! server down at start-up gets every call once it is up, and what could not be sent by
 //! shutdown is in the fallback file and replays later. Every call arrives once.
@@ -74,6 +74,23 @@ fn server_errors_are_retried_and_every_call_arrives_once() {
         .map(|r| r.header("x-weave-retry-id").unwrap().to_string())
         .collect();
     assert_eq!(retry_ids[0], retry_ids[1]);
+}
+
+#[test]
+fn a_connection_reset_mid_request_is_retried_and_every_call_arrives_once() {
+    let server = FakeServer::start();
+    server.fail("/calls/complete", 2, Reply::reset());
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(30);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!((report.written, report.failed, report.dropped), (30, 0, 0));
+    assert_eq!(server.requests_to("/calls/complete").iter().filter(|r| r.status == 0).count(), 2);
+    assert_each_once(&server, &ids);
 }
 
 #[test]
