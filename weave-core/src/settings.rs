@@ -136,9 +136,10 @@ impl Settings {
         set_usize("WEAVE_PARALLELISM", &mut self.parallelism, 1);
         set_usize("WEAVE_MAX_VALUE_BYTES", &mut self.max_value_bytes, 64);
         if let Some(value) = get("WEAVE_FLUSH_TIMEOUT") {
-            match value.trim().parse::<f64>() {
-                Ok(secs) if secs.is_finite() && secs >= 0.0 => self.flush_timeout = Duration::from_secs_f64(secs),
-                _ => warnings.push(EnvWarning {
+            // `try_from`: "1e300" seconds does not fit a Duration (found by fuzzing).
+            match value.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok()) {
+                Some(timeout) => self.flush_timeout = timeout,
+                None => warnings.push(EnvWarning {
                     var: "WEAVE_FLUSH_TIMEOUT",
                     value,
                     default: format!("{} s", self.flush_timeout.as_secs_f64()),
@@ -226,6 +227,20 @@ mod tests {
         assert_eq!(s.max_calls_queue_size, 100_000);
         let line = warnings[0].to_string();
         assert!(line.contains("WEAVE_DISABLED") && line.contains("maybe") && line.contains("false"), "{line}");
+    }
+
+    #[test]
+    fn timeouts_that_do_not_fit_a_duration_warn() {
+        // Found by fuzzing (`fuzz/`): this used to panic.
+        for bad in ["1e300", "-1", "inf", "NaN"] {
+            let mut s = Settings::default();
+            let warnings = s.apply_env_from(env(&[("WEAVE_FLUSH_TIMEOUT", bad)]));
+            assert_eq!(warnings.len(), 1, "{bad}");
+            assert_eq!(s.flush_timeout, Settings::default().flush_timeout);
+        }
+        let mut s = Settings::default();
+        s.apply_env_from(env(&[("WEAVE_FLUSH_TIMEOUT", "2.5")]));
+        assert_eq!(s.flush_timeout, Duration::from_millis(2500));
     }
 
     #[test]

@@ -25,6 +25,9 @@
 
 #![deny(missing_docs)]
 
+#[doc(hidden)]
+#[path = "fuzz_entry.rs"]
+pub mod __fuzz;
 mod config;
 pub mod credentials;
 pub mod fallback;

@@ -268,19 +268,34 @@ fn classify(
     route: &str,
 ) -> (Result<Response, Failure>, Option<bool>, Option<Duration>) {
     let status = response.status().as_u16();
-    let should_retry = header_str(&response, "x-should-retry").and_then(|v| match v.trim() {
+    let should_retry = header_str(&response, "x-should-retry");
+    let retry_after = header_str(&response, "retry-after");
+    match response.bytes() {
+        Ok(bytes) => {
+            classify_parts(status, should_retry.as_deref(), retry_after.as_deref(), bytes.to_vec(), method, route)
+        }
+        Err(e) => {
+            let message = format!("{method} {route}: reading the response failed: {}", describe_reqwest_error(&e));
+            (Err(Failure { kind: FailureKind::Retryable, message, error_code: None }), None, None)
+        }
+    }
+}
+
+/// [`classify`] on a response's parts (what a server sends is untrusted: this is fuzzed).
+pub(crate) fn classify_parts(
+    status: u16,
+    should_retry: Option<&str>,
+    retry_after: Option<&str>,
+    body: Vec<u8>,
+    method: &str,
+    route: &str,
+) -> (Result<Response, Failure>, Option<bool>, Option<Duration>) {
+    let should_retry = should_retry.and_then(|v| match v.trim() {
         "true" => Some(true),
         "false" => Some(false),
         _ => None,
     });
-    let retry_after = header_str(&response, "retry-after").and_then(|v| parse_retry_after(&v));
-    let body = match response.bytes() {
-        Ok(bytes) => bytes.to_vec(),
-        Err(e) => {
-            let message = format!("{method} {route}: reading the response failed: {}", describe_reqwest_error(&e));
-            return (Err(Failure { kind: FailureKind::Retryable, message, error_code: None }), None, None);
-        }
-    };
+    let retry_after = retry_after.and_then(parse_retry_after);
     if (200..300).contains(&status) {
         return (Ok(Response { body }), None, None);
     }
@@ -306,7 +321,8 @@ fn header_str(response: &reqwest::blocking::Response, name: &str) -> Option<Stri
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        // `try_from`: a server may send 1e300 (or -0.0, NaN): never panic on its say-so.
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = parse_http_date(value)?;
     Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
@@ -318,12 +334,12 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: i64 = parts[1].parse().ok()?;
+    let day: i64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let month = MONTHS.iter().position(|m| *m == parts[2])? as i64 + 1;
-    let year: i64 = parts[3].parse().ok()?;
+    let year: i64 = parts[3].parse().ok().filter(|y| (1970..=9999).contains(y))?;
     let hms: Vec<i64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<Vec<_>>>()?;
-    if hms.len() != 3 {
+    if hms.len() != 3 || !(0..24).contains(&hms[0]) || !(0..60).contains(&hms[1]) || !(0..=60).contains(&hms[2]) {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -405,6 +421,10 @@ mod tests {
         let in_future = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(in_future.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 784_111_777);
         assert_eq!(parse_retry_after("soon"), None);
+        // Values that would overflow a Duration or the date arithmetic.
+        assert_eq!(parse_retry_after("1e300"), None);
+        assert_eq!(parse_retry_after("Sun, 99999999999 Nov 9223372036854775807 08:49:37 GMT"), None);
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 99999999999999:49:37 GMT"), None);
     }
 
     #[test]

@@ -141,9 +141,11 @@ impl ServerConfig {
             config.headers = parse_custom_headers(&headers);
         }
         if let Some(value) = get("WEAVE_HTTP_TIMEOUT") {
-            match value.trim().parse::<f64>() {
-                Ok(secs) if secs.is_finite() && secs > 0.0 => config.timeout = Duration::from_secs_f64(secs),
-                _ => warnings.push(format!(
+            // `try_from`: "1e300" seconds does not fit a Duration (found by fuzzing).
+            let timeout = value.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok());
+            match timeout.filter(|t| !t.is_zero()) {
+                Some(timeout) => config.timeout = timeout,
+                None => warnings.push(format!(
                     "ignoring WEAVE_HTTP_TIMEOUT={value:?}: expected a positive number of seconds; using 30"
                 )),
             }
@@ -323,9 +325,11 @@ mod tests {
         assert!(c.insecure_disable_ssl && !c.use_calls_complete);
         let debug = format!("{c:?}");
         assert!(!debug.contains("secret-key") && !debug.contains("two: parts"), "{debug}");
-        let (_, warnings) =
-            ServerConfig::from_env_with(env(&[("WANDB_API_KEY", "k"), ("WEAVE_HTTP_TIMEOUT", "soon")]), None);
-        assert_eq!(warnings.len(), 1);
+        for bad in ["soon", "0", "-1", "1e300", "NaN"] {
+            let (_, warnings) =
+                ServerConfig::from_env_with(env(&[("WANDB_API_KEY", "k"), ("WEAVE_HTTP_TIMEOUT", bad)]), None);
+            assert_eq!(warnings.len(), 1, "{bad}");
+        }
     }
 
     #[test]

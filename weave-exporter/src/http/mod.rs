@@ -23,12 +23,12 @@
 //! ```
 
 mod batch;
-mod client;
+pub(crate) mod client;
 mod config;
 mod objects;
 mod routes;
 mod sink;
-mod startup;
+pub(crate) mod startup;
 
 pub use config::{
     app_url, default_trace_url, parse_custom_headers, ServerConfig, DEFAULT_BASE_URL, DEFAULT_HTTP_TIMEOUT,

@@ -43,12 +43,7 @@ impl From<Failure> for StartupError {
 /// creation. A trace server without `/server_info` is accepted.
 pub(crate) fn start(client: &HttpClient, config: &ServerConfig, project_id: &str) -> Result<ServerInfo, StartupError> {
     let info = match client.get(SERVER_INFO) {
-        Ok(response) => {
-            let body = response.json();
-            ServerInfo {
-                trace_server_version: body.get("trace_server_version").and_then(Value::as_str).map(str::to_string),
-            }
-        }
+        Ok(response) => server_info_of(&response.json()),
         Err(f) if f.kind == FailureKind::NotFound => ServerInfo::default(),
         Err(f) => return Err(f.into()),
     };
@@ -57,6 +52,11 @@ pub(crate) fn start(client: &HttpClient, config: &ServerConfig, project_id: &str
         ensure_project_exists(client, config, entity, project)?;
     }
     Ok(info)
+}
+
+/// What `/server_info` says.
+pub(crate) fn server_info_of(body: &Value) -> ServerInfo {
+    ServerInfo { trace_server_version: body.get("trace_server_version").and_then(Value::as_str).map(str::to_string) }
 }
 
 /// Asks W&B whether the project exists and creates it when it does not.
@@ -89,6 +89,11 @@ pub fn default_entity(config: &ServerConfig) -> Result<String, String> {
     config.request_retries = 1;
     let client = HttpClient::new(&config)?;
     let data = graphql(&client, &config, VIEWER_QUERY, json!({})).map_err(|e| e.message)?;
+    entity_of_viewer(&data)
+}
+
+/// The default entity in the `data` of the viewer query.
+pub(crate) fn entity_of_viewer(data: &Value) -> Result<String, String> {
     let viewer = data
         .get("viewer")
         .filter(|v| !v.is_null())
@@ -107,12 +112,16 @@ fn graphql(client: &HttpClient, config: &ServerConfig, query: &str, variables: V
     let body = serde_json::to_vec(&json!({"query": query, "variables": variables}))
         .map_err(|e| StartupError { retryable: false, message: format!("could not encode a GraphQL request: {e}") })?;
     let response = client.send(&config.graphql_url(), "POST", &Body::Json(&body), &[])?;
-    let parsed = response.json();
+    graphql_data(response.json(), &config.graphql_url())
+}
+
+/// The `data` of a GraphQL response, or its errors as a permanent failure.
+pub(crate) fn graphql_data(parsed: Value, url: &str) -> Result<Value, StartupError> {
     if let Some(errors) = parsed.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
         let messages: Vec<&str> = errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect();
         return Err(StartupError {
             retryable: false,
-            message: format!("W&B GraphQL at {}: {}", config.graphql_url(), messages.join("; ")),
+            message: format!("W&B GraphQL at {url}: {}", messages.join("; ")),
         });
     }
     Ok(parsed.get("data").cloned().unwrap_or(Value::Null))
