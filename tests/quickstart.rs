@@ -1,6 +1,8 @@
 //! The quickstart example, run as a user runs it: it prints a correct nested tree and the
 //! store holds every call; with `WEAVE_DISABLED=true` it records nothing.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use weave::store::{CallQuery, LocalStore};
@@ -17,18 +19,7 @@ fn run_quickstart(envs: &[(&str, &str)]) -> (String, tempfile::TempDir) {
     let mut command = Command::new(quickstart_binary());
     command.current_dir(dir.path());
     // Never reach a real W&B account from tests: no key from the environment or a netrc.
-    command.env("NETRC", "/dev/null");
-    for var in [
-        "WEAVE_DISABLED",
-        "WANDB_API_KEY",
-        "WANDB_BASE_URL",
-        "WF_TRACE_SERVER_URL",
-        "WEAVE_PROJECT",
-        "WEAVE_LOCAL_STORE_PATH",
-        "WEAVE_JSONL_PATH",
-    ] {
-        command.env_remove(var);
-    }
+    support::clean_weave_environment(&mut command);
     command.envs(envs.iter().copied());
     let output = command.output().expect("cargo builds examples before running tests");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -23,8 +23,18 @@ pub fn run_scenario(entry_test: &str, scenario: &str, dir: &Path, envs: &[(&str,
     command
         .args(["--exact", entry_test, "--nocapture", "--test-threads=1"])
         .current_dir(dir)
-        .env(SCENARIO_VAR, scenario)
-        .env("NETRC", "/dev/null");
+        .env(SCENARIO_VAR, scenario);
+    clean_weave_environment(&mut command);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.output().expect("the child runs")
+}
+
+/// Removes the Weave settings of this environment from `command`'s, and any way to find a
+/// real API key (no key variable, no netrc).
+pub fn clean_weave_environment(command: &mut Command) {
+    command.env("NETRC", "/dev/null");
     for var in [
         "WEAVE_DISABLED",
         "WANDB_API_KEY",
@@ -38,10 +48,6 @@ pub fn run_scenario(entry_test: &str, scenario: &str, dir: &Path, envs: &[(&str,
     ] {
         command.env_remove(var);
     }
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command.output().expect("the child runs")
 }
 
 /// Panics with the child's output unless it exited with `code`.
