@@ -25,11 +25,12 @@ const MAX_DISPLAY_NAME_CHARS: usize = 1024;
 
 /// A call that has started and not yet ended.
 ///
-/// One allocation per call: the start is kept inline (its `inputs` field holds a
-/// placeholder; the captured inputs wait in the state and move into the record when the
-/// call ends), and the record sent to the exporter is a value, not a box.
+/// One allocation per call: the whole start waits inline in the state and moves into the
+/// record when the call ends (no copy of its shared parts); what others read while the
+/// call runs (its children, `current_call`) is copied out into [`NodeStart`]. The record
+/// sent to the exporter is a value, not a box.
 pub(crate) struct CallNode {
-    start: CallStart,
+    start: NodeStart,
     client: Arc<Client>,
     parent: Option<Arc<CallNode>>,
     info: &'static OpStatic,
@@ -42,30 +43,36 @@ impl std::fmt::Debug for CallNode {
     }
 }
 
+/// The parts of a call's start that others read while it runs.
+pub(crate) struct NodeStart {
+    pub(crate) id: Id,
+    pub(crate) trace_id: Id,
+    pub(crate) parent_id: Option<Id>,
+    pub(crate) op: Arc<OpDef>,
+    pub(crate) thread_id: Option<Arc<str>>,
+    pub(crate) turn_id: Option<Id>,
+}
+
 #[derive(Default)]
 struct NodeState {
     finished: bool,
-    /// The captured inputs, until the call ends.
-    inputs: Option<RawJson>,
+    /// The start, until the call ends (then it moves into the record).
+    start: Option<CallStart>,
     children: Option<Summary>,
     display_name: Option<String>,
     user_summary: Option<JsonObject>,
 }
 
 impl CallNode {
-    /// The start, without its inputs (see [`CallNode::start_with_inputs`]).
-    pub(crate) fn start(&self) -> &CallStart {
+    /// What others may read of the start while the call runs.
+    pub(crate) fn start(&self) -> &NodeStart {
         &self.start
     }
 
-    /// A copy of the start with the inputs (for a call still open, or an eager start).
-    pub(crate) fn start_with_inputs(&self) -> CallStart {
-        let inputs = self.state.lock().inputs.clone();
-        self.start_carrying(inputs)
-    }
-
-    fn start_carrying(&self, inputs: Option<RawJson>) -> CallStart {
-        CallStart { inputs: inputs.unwrap_or_else(RawJson::null), ..self.start.clone() }
+    /// A copy of the whole start, while the call has not ended (for a call still open at
+    /// shutdown).
+    pub(crate) fn start_if_running(&self) -> Option<CallStart> {
+        self.state.lock().start.clone()
     }
 
     pub(crate) fn client(&self) -> &Arc<Client> {
@@ -101,13 +108,13 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        let (inputs, children, display_name, user_summary) = {
+        let (start, children, display_name, user_summary) = {
             let mut state = self.state.lock();
             if state.finished {
                 return;
             }
             state.finished = true;
-            (state.inputs.take(), state.children.take(), state.display_name.take(), state.user_summary.take())
+            (state.start.take(), state.children.take(), state.display_name.take(), state.user_summary.take())
         };
         let (output, exception, status) = match exception {
             Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
@@ -129,8 +136,9 @@ impl CallNode {
         }
         self.client.unregister_open(self, self.info.is_async);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
-        let start = self.start_carrying(inputs);
-        self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
+        if let Some(start) = start {
+            self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
+        }
     }
 }
 
@@ -233,6 +241,7 @@ pub(crate) fn start_node(
             Some(Arc::new(merged))
         }
     };
+    let node_start = NodeStart { id, trace_id, parent_id, op: Arc::clone(&op), thread_id: thread_id.clone(), turn_id };
     let start = CallStart {
         id,
         trace_id,
@@ -244,21 +253,20 @@ pub(crate) fn start_node(
         },
         op,
         started_at,
-        inputs: RawJson::null(),
+        inputs,
         display_name,
         thread_id,
         turn_id,
         wb_run_id: client.wb_run_id(),
     };
     if start.op.eager_call_start() {
-        let eager = CallStart { inputs: inputs.clone(), ..start.clone() };
-        client.exporter().export(ExportItem::CallStarted(CallRecord { start: eager, end: None }));
+        client.exporter().export(ExportItem::CallStarted(CallRecord { start: start.clone(), end: None }));
     }
     if parent.is_none() {
         client.print_call_link(&id);
     }
-    let state = NodeState { inputs: Some(inputs), ..NodeState::default() };
-    let node = Arc::new(CallNode { start, client, parent, info, state: Mutex::new(state) });
+    let state = NodeState { start: Some(start), ..NodeState::default() };
+    let node = Arc::new(CallNode { start: node_start, client, parent, info, state: Mutex::new(state) });
     node.client.register_open(&node, info.is_async);
     let context = CallContext {
         call: Some(Arc::clone(&node)),

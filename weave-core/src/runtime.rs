@@ -148,7 +148,9 @@ impl Client {
     /// Writes every call still open as unfinished (so it is not lost at shutdown).
     fn export_open_calls(&self) {
         for node in self.open_calls.drain() {
-            self.exporter.export(ExportItem::CallUnfinished(CallRecord { start: node.start_with_inputs(), end: None }));
+            if let Some(start) = node.start_if_running() {
+                self.exporter.export(ExportItem::CallUnfinished(CallRecord { start, end: None }));
+            }
         }
     }
 }
