@@ -1,8 +1,10 @@
 //! The trace server sink under faults, against an in-process fake server on 127.0.0.1:
 //! 5xx, connections reset mid-request and timeouts are retried, `Retry-After` is honoured, 413 halves a batch, 422
 //! isolates the bad call while the rest goes through, other 4xx are not retried, a
-//! server down at start-up gets every call once it is up, and what could not be sent by
-//! shutdown is in the fallback file and replays later. Every call arrives once.
+//! connection reset mid-request is retried, a server down at start-up (or gone for a
+//! while mid-run: connection refused) gets every call once it is up, a response that
+//! never comes does not block the application, and what could not be sent by shutdown is
+//! in the fallback file and replays later. Every call arrives once.
 
 mod common;
 mod fake_server;
@@ -12,6 +14,7 @@ use fake_server::{FakeServer, Reply, Request};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weave_core::export::{ExportItem, Exporter};
 use weave_exporter::fallback::replay;
@@ -45,6 +48,11 @@ fn assert_each_once(server: &FakeServer, ids: &[String]) {
         assert_eq!(counts.get(id), Some(&1), "call {id}: {:?}", server.summary());
     }
     assert_eq!(counts.len(), ids.len(), "{:?}", server.summary());
+}
+
+/// The ids of the calls in a fallback file.
+fn fallback_ids(path: &Path) -> Vec<String> {
+    read_lines(path).iter().map(|line| line["item"]["id"].as_str().unwrap_or_default().to_string()).collect()
 }
 
 fn batch_len(r: &Request) -> usize {
@@ -256,4 +264,108 @@ fn calls_not_delivered_by_shutdown_are_in_the_fallback_file_and_replay_later() {
     assert_each_once(&server, &ids);
     let files = server.requests_to("/file/create");
     assert!(files.iter().any(|r| r.status == 200), "replay saves the op");
+}
+
+#[test]
+fn a_connection_reset_mid_request_is_retried_and_every_call_arrives_once() {
+    let server = FakeServer::start();
+    server.reset_mid_request("/calls/complete", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
+    let (items, ids) = calls(10);
+    for item in items {
+        exporter.export(item);
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
+    let cut = server.requests_to("/calls/complete").iter().filter(|r| r.status == 0).count();
+    assert_eq!(cut, 2, "{:?}", server.summary());
+    assert!(!dir.path().join("fallback.jsonl").exists());
+    assert_each_once(&server, &ids);
+}
+
+#[test]
+fn a_server_gone_for_a_while_mid_run_gets_every_call_once_it_is_back() {
+    let first = FakeServer::start();
+    let addr = first.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = exporter(WeaveServerSink::new(config(&first.url()), PROJECT), dir.path());
+    let (items, ids) = calls(10);
+    let mut items = items.into_iter();
+    for item in items.by_ref().take(5) {
+        exporter.export(item);
+    }
+    assert_eq!(exporter.flush(Duration::from_secs(30)).written, 5);
+    drop(first);
+    // Connections are refused from now on.
+    wait_until(Duration::from_secs(10), "the port to close", || std::net::TcpStream::connect(addr).is_err());
+    for item in items {
+        exporter.export(item);
+    }
+    // Let the worker meet the refused connections for a while (not asserted: any time works).
+    std::thread::sleep(Duration::from_millis(500));
+    let second = FakeServer::start_at(addr);
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
+    assert_each_once(&second, &ids[5..]);
+    assert!(!dir.path().join("fallback.jsonl").exists());
+}
+
+#[test]
+fn a_response_that_never_comes_does_not_block_the_app_and_nothing_is_lost() {
+    let server = FakeServer::start();
+    server.hang("/calls/complete");
+    let mut c = config(&server.url());
+    c.timeout = Duration::from_millis(300);
+    let dir = tempfile::tempdir().unwrap();
+    let exporter_config = weave_exporter::ExporterConfig {
+        max_queue_size: 50,
+        ..fake_server::fast_retry_config(dir.path(), Duration::from_millis(300))
+    };
+    let exporter = Arc::new(QueueExporter::start(Box::new(WeaveServerSink::new(c, PROJECT)), exporter_config));
+    let (items, ids) = calls(1000);
+    let mut items = items.into_iter();
+    exporter.export(items.next().unwrap());
+    // The worker is now inside the sink, waiting for an answer that does not come.
+    server.wait_for(Duration::from_secs(10), |s| s.hung() >= 1);
+
+    // The application keeps calling: every export returns although the server never
+    // answers (the bound is a guard against a hang, not a speed requirement).
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let app = {
+        let exporter = exporter.clone();
+        std::thread::spawn(move || {
+            for item in items {
+                exporter.export(item);
+            }
+            let _ = done_tx.send(());
+        })
+    };
+    done_rx.recv_timeout(Duration::from_secs(120)).expect("export blocked while the server hung");
+    app.join().unwrap();
+    let during = exporter.counters();
+    assert_eq!(during.written, 0, "the server has answered nothing yet");
+    assert!(during.dropped > 0, "a 50-item queue overflows: {during:?}");
+    assert!(server.accepted_call_ids().is_empty());
+
+    server.release();
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert_eq!(report.written + report.dropped, 1000, "{report:?}");
+    // Every call was either accepted once or put in the fallback file, never both.
+    let accepted = server.accepted_call_ids();
+    let spilled = fallback_ids(&dir.path().join("fallback.jsonl"));
+    assert_eq!(accepted.len() as u64, report.written);
+    assert_eq!(spilled.len() as u64, report.dropped);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in accepted.iter().chain(&spilled) {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    for id in &ids {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "call {id}");
+    }
+    assert_eq!(counts.len(), ids.len());
 }

@@ -1,8 +1,9 @@
 //! A tiny fake Weave trace server for the HTTP sink's tests: HTTP/1.1 on 127.0.0.1 (one
 //! request per connection), answering the routes the sink uses like the real server
 //! (digests computed as Weave computes them), recording every request, with faults
-//! (a status for the next N requests of a route, a delay, a custom responder) and a
-//! switch that makes it drop connections as if it were down.
+//! (a status for the next N requests of a route, a delay, a custom responder, a connection
+//! cut mid-request, a response that never comes) and a switch that makes it drop
+//! connections as if it were down.
 
 #![allow(dead_code)]
 
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,7 @@ pub struct Request {
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
     pub at: Instant,
-    /// The status answered.
+    /// The status answered; 0 when no answer was sent (the connection was cut or held).
     pub status: u16,
 }
 
@@ -102,14 +103,25 @@ struct State {
     requests: Vec<Request>,
     faults: Vec<Fault>,
     responders: Vec<Responder>,
+    /// `(path_contains, remaining)`: requests cut off after part of their body.
+    resets: Vec<(String, usize)>,
+    /// Requests whose path contains this are held without an answer.
+    hang: Option<String>,
+}
+
+/// What the accept loop and the connection threads share.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    down: AtomicBool,
+    stop: AtomicBool,
+    hung: AtomicUsize,
 }
 
 /// The fake server; stops when dropped.
 pub struct FakeServer {
     addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    down: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 }
 
 impl FakeServer {
@@ -135,22 +147,20 @@ impl FakeServer {
     fn start_on(listener: TcpListener) -> FakeServer {
         let addr = listener.local_addr().expect("local addr");
         listener.set_nonblocking(true).expect("nonblocking");
-        let state = Arc::new(Mutex::new(State::default()));
-        let down = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, d, st) = (state.clone(), down.clone(), stop.clone());
+        let shared = Arc::new(Shared::default());
+        let accepting = shared.clone();
         std::thread::spawn(move || {
-            while !st.load(Ordering::SeqCst) {
+            while !accepting.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (s, d) = (s.clone(), d.clone());
-                        std::thread::spawn(move || handle(stream, &s, &d));
+                        let shared = accepting.clone();
+                        std::thread::spawn(move || handle(stream, &shared));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        FakeServer { addr, state, down, stop }
+        FakeServer { addr, shared }
     }
 
     /// A free loopback address nothing listens on (yet).
@@ -169,21 +179,49 @@ impl FakeServer {
 
     /// Answers the next `times` requests whose path contains `path_contains` with `reply`.
     pub fn fail(&self, path_contains: &str, times: usize, reply: Reply) {
-        self.state.lock().faults.push(Fault { path_contains: path_contains.to_string(), remaining: times, reply });
+        self.shared.state.lock().faults.push(Fault {
+            path_contains: path_contains.to_string(),
+            remaining: times,
+            reply,
+        });
     }
 
     /// A responder consulted before the default routes (first `Some` wins).
     pub fn respond(&self, f: impl Fn(&Request) -> Option<Reply> + Send + Sync + 'static) {
-        self.state.lock().responders.push(Box::new(f));
+        self.shared.state.lock().responders.push(Box::new(f));
+    }
+
+    /// Cuts off the next `times` requests whose path contains `path_contains`: the server
+    /// reads the head and half of the body, then closes the socket with the rest unread
+    /// (the kernel answers with a reset). Recorded with status 0.
+    pub fn reset_mid_request(&self, path_contains: &str, times: usize) {
+        self.shared.state.lock().resets.push((path_contains.to_string(), times));
+    }
+
+    /// From now on, requests whose path contains `path_contains` are read and then held
+    /// without an answer until [`FakeServer::release`] (then the connection is closed,
+    /// still unanswered). Recorded with status 0.
+    pub fn hang(&self, path_contains: &str) {
+        self.shared.state.lock().hang = Some(path_contains.to_string());
+    }
+
+    /// Ends [`FakeServer::hang`]: held connections are closed, new requests are answered.
+    pub fn release(&self) {
+        self.shared.state.lock().hang = None;
+    }
+
+    /// Requests held by [`FakeServer::hang`] so far.
+    pub fn hung(&self) -> usize {
+        self.shared.hung.load(Ordering::SeqCst)
     }
 
     /// While down, connections are closed without an answer.
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+        self.shared.down.store(down, Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Request> {
-        self.state.lock().requests.clone()
+        self.shared.state.lock().requests.clone()
     }
 
     /// Requests whose path contains `part`.
@@ -217,14 +255,38 @@ impl FakeServer {
 
 impl Drop for FakeServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
     }
 }
 
-fn handle(stream: TcpStream, state: &Arc<Mutex<State>>, down: &AtomicBool) {
+/// Takes one use of a matching reset fault.
+fn take_reset(state: &mut State, path: &str) -> bool {
+    match state.resets.iter_mut().find(|(part, remaining)| *remaining > 0 && path.contains(part.as_str())) {
+        Some((_, remaining)) => {
+            *remaining -= 1;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Holds a request while the server hangs on its path; true when it was held.
+fn hold_while_hanging(shared: &Shared, path: &str) -> bool {
+    let hanging = |shared: &Shared| shared.state.lock().hang.as_ref().is_some_and(|part| path.contains(part.as_str()));
+    if !hanging(shared) {
+        return false;
+    }
+    shared.hung.fetch_add(1, Ordering::SeqCst);
+    while hanging(shared) && !shared.stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+fn handle(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    if down.load(Ordering::SeqCst) {
+    if shared.down.load(Ordering::SeqCst) {
         drop(stream);
         return;
     }
@@ -262,7 +324,17 @@ fn handle(stream: TcpStream, state: &Arc<Mutex<State>>, down: &AtomicBool) {
         return;
     }
     let mut body = Vec::new();
-    if let Some(len) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+    let content_length = headers.get("content-length").and_then(|l| l.parse::<usize>().ok());
+    if take_reset(&mut shared.state.lock(), &path) {
+        body.resize(content_length.unwrap_or(0) / 2, 0);
+        let _ = reader.read_exact(&mut body);
+        let request = Request { method, path, headers, body, at: Instant::now(), status: 0 };
+        shared.state.lock().requests.push(request);
+        // A zero linger makes the close a reset (RST), as a crashing peer's would be.
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        return;
+    }
+    if let Some(len) = content_length {
         body.resize(len, 0);
         if reader.read_exact(&mut body).is_err() {
             return;
@@ -285,8 +357,12 @@ fn handle(stream: TcpStream, state: &Arc<Mutex<State>>, down: &AtomicBool) {
         }
     }
     let mut request = Request { method, path, headers, body, at: Instant::now(), status: 0 };
+    if hold_while_hanging(shared, &request.path) {
+        shared.state.lock().requests.push(request);
+        return;
+    }
     let reply = {
-        let mut st = state.lock();
+        let mut st = shared.state.lock();
         let fault = st.faults.iter_mut().find(|f| f.remaining > 0 && request.path.contains(&f.path_contains));
         match fault {
             Some(f) => {
@@ -301,7 +377,7 @@ fn handle(stream: TcpStream, state: &Arc<Mutex<State>>, down: &AtomicBool) {
         std::thread::sleep(reply.delay);
     }
     request.status = reply.status;
-    state.lock().requests.push(request);
+    shared.state.lock().requests.push(request);
     let body = match &reply.body {
         Value::String(s) => s.clone().into_bytes(),
         other => other.to_string().into_bytes(),
@@ -435,22 +511,24 @@ pub fn server_config(key: &str, url: &str) -> weave_exporter::http::ServerConfig
     c
 }
 
-/// An exporter over `sink` with short batching delays and fast, unbounded retries, its
-/// fallback file in `dir`.
+/// Exporter options for tests: short batching delays and fast, unbounded retries, the
+/// fallback file `fallback.jsonl` in `dir`.
+pub fn fast_retry_config(dir: &std::path::Path, retry_max_backoff: Duration) -> weave_exporter::ExporterConfig {
+    weave_exporter::ExporterConfig {
+        max_batch_delay: Duration::from_millis(20),
+        fallback_path: dir.join("fallback.jsonl"),
+        max_retries: u32::MAX,
+        retry_initial_backoff: Duration::from_millis(50),
+        retry_max_backoff,
+        ..weave_exporter::ExporterConfig::default()
+    }
+}
+
+/// An exporter over `sink` with [`fast_retry_config`].
 pub fn fast_retry_exporter(
     sink: weave_exporter::http::WeaveServerSink,
     dir: &std::path::Path,
     retry_max_backoff: Duration,
 ) -> weave_exporter::QueueExporter {
-    weave_exporter::QueueExporter::start(
-        Box::new(sink),
-        weave_exporter::ExporterConfig {
-            max_batch_delay: Duration::from_millis(20),
-            fallback_path: dir.join("fallback.jsonl"),
-            max_retries: u32::MAX,
-            retry_initial_backoff: Duration::from_millis(50),
-            retry_max_backoff,
-            ..weave_exporter::ExporterConfig::default()
-        },
-    )
+    weave_exporter::QueueExporter::start(Box::new(sink), fast_retry_config(dir, retry_max_backoff))
 }
