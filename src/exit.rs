@@ -50,10 +50,19 @@ pub(crate) fn finish_at_process_exit() {
     });
 }
 
+/// The exiting thread's thread-locals may already be destroyed when this runs (glibc runs
+/// their destructors first), so the client is finished on a fresh thread. A panic must not
+/// unwind into C.
 #[cfg(unix)]
 extern "C" fn at_exit() {
-    // A panic must not unwind into C.
     let _ = std::panic::catch_unwind(|| {
-        crate::finish();
+        match std::thread::Builder::new().name("weave-exit".to_string()).spawn(crate::finish) {
+            Ok(handle) => {
+                let _ = handle.join();
+            }
+            Err(_) => {
+                crate::finish();
+            }
+        }
     });
 }

@@ -14,6 +14,12 @@ fn step(i: u64) -> u64 {
     i * 2
 }
 
+/// Exits the process from inside an op: the call is still open.
+#[weave::op]
+fn exits_inside(code: i32) {
+    std::process::exit(code);
+}
+
 fn make_calls() {
     for i in 0..CALLS {
         assert_eq!(step(i), i * 2);
@@ -44,7 +50,7 @@ fn exit_scenario_entry() {
         Some("finish_at_exit") => {
             let _weave = init(true);
             make_calls();
-            std::process::exit(4);
+            exits_inside(4);
         }
         Some("process_exit") => {
             let _weave = init(false);
@@ -86,8 +92,14 @@ fn weave_exit_flushes_then_exits_with_the_code() {
 }
 
 #[test]
-fn finish_at_exit_flushes_on_std_process_exit() {
-    assert_eq!(run("finish_at_exit", 4).0, CALLS);
+fn finish_at_exit_flushes_on_std_process_exit_and_writes_the_open_call_as_unfinished() {
+    let (steps, dir) = run("finish_at_exit", 4);
+    assert_eq!(steps, CALLS);
+    let store = LocalStore::open(dir.path().join("weave.db")).expect("the store");
+    let query = CallQuery { op_name: Some("exits_inside".into()), ..Default::default() };
+    let open = store.calls(&query).expect("query");
+    assert_eq!(open.len(), 1, "the op that called exit is recorded");
+    assert!(open[0].ended_at.is_none(), "as unfinished");
 }
 
 #[test]

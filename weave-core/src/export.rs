@@ -26,7 +26,10 @@ pub enum ExportItem {
 /// What a flush or shutdown achieved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlushReport {
-    /// True when everything queued before the flush was written before the timeout.
+    /// True when everything queued before the flush was dealt with before the timeout:
+    /// written by the sink, or, when the sink refused it, set aside in the fallback file
+    /// (counted in `failed`). So `completed` with `written == 0` means nothing reached the
+    /// sink: check `failed` and `dropped`.
     pub completed: bool,
     /// Items dropped since the exporter started because the queue was full (they were
     /// written to the fallback file instead).

@@ -21,14 +21,18 @@ struct ThreadList {
     calls: Mutex<Vec<Entry>>,
 }
 
-static THREAD_LISTS: Mutex<Vec<Weak<ThreadList>>> = Mutex::new(Vec::new());
+/// Every thread's list, held here too: a thread whose locals are destroyed while calls
+/// are still open on it (the thread calling `std::process::exit`: the C runtime destroys
+/// its thread-locals before running `atexit` handlers) leaves them for the shutdown to
+/// write. A list is forgotten once its thread is gone and it is empty.
+static THREAD_LISTS: Mutex<Vec<Arc<ThreadList>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static THIS_THREAD: Arc<ThreadList> = {
         let list = Arc::new(ThreadList { calls: Mutex::new(Vec::new()) });
         let mut lists = THREAD_LISTS.lock();
-        lists.retain(|l| l.strong_count() > 0);
-        lists.push(Arc::downgrade(&list));
+        lists.retain(|l| Arc::strong_count(l) > 1 || !l.calls.lock().is_empty());
+        lists.push(Arc::clone(&list));
         list
     };
 }
@@ -93,7 +97,7 @@ impl OpenCalls {
         for shard in &self.async_calls {
             open.extend(shard.lock().drain().filter_map(|(_, v)| v.upgrade()));
         }
-        let lists: Vec<Arc<ThreadList>> = THREAD_LISTS.lock().iter().filter_map(Weak::upgrade).collect();
+        let lists: Vec<Arc<ThreadList>> = THREAD_LISTS.lock().clone();
         for list in lists {
             let mut calls = list.calls.lock();
             let mut i = 0;

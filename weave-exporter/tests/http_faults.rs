@@ -85,23 +85,6 @@ fn server_errors_are_retried_and_every_call_arrives_once() {
 }
 
 #[test]
-fn a_connection_reset_mid_request_is_retried_and_every_call_arrives_once() {
-    let server = FakeServer::start();
-    server.fail("/calls/complete", 2, Reply::reset());
-    let dir = tempfile::tempdir().unwrap();
-    let exporter = exporter(WeaveServerSink::new(config(&server.url()), PROJECT), dir.path());
-    let (items, ids) = calls(30);
-    for item in items {
-        exporter.export(item);
-    }
-    let report = exporter.shutdown(Duration::from_secs(30));
-    assert!(report.completed, "{report:?}");
-    assert_eq!((report.written, report.failed, report.dropped), (30, 0, 0));
-    assert_eq!(server.requests_to("/calls/complete").iter().filter(|r| r.status == 0).count(), 2);
-    assert_each_once(&server, &ids);
-}
-
-#[test]
 fn retry_after_is_honoured() {
     let server = FakeServer::start();
     server.fail("/calls/complete", 1, Reply::status(429).header("Retry-After", "1"));

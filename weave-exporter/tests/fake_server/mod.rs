@@ -82,12 +82,6 @@ impl Reply {
         self.delay = delay;
         self
     }
-
-    /// No answer: the connection is closed after the request line and headers, before the
-    /// body is read (the client sees the connection reset mid-request).
-    pub fn reset() -> Reply {
-        Reply::status(0)
-    }
 }
 
 type Responder = Box<dyn Fn(&Request) -> Option<Reply> + Send + Sync>;
@@ -310,18 +304,6 @@ fn handle(stream: TcpStream, shared: &Shared) {
         if let Some((k, v)) = h.split_once(':') {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
-    }
-    let reset = {
-        let mut st = state.lock();
-        let fault =
-            st.faults.iter_mut().find(|f| f.remaining > 0 && f.reply.status == 0 && path.contains(&f.path_contains));
-        fault.map(|f| f.remaining -= 1).is_some()
-    };
-    if reset {
-        let request = Request { method, path, headers, body: Vec::new(), at: Instant::now(), status: 0 };
-        state.lock().requests.push(request);
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        return;
     }
     let mut body = Vec::new();
     let content_length = headers.get("content-length").and_then(|l| l.parse::<usize>().ok());
