@@ -55,8 +55,8 @@ pub(crate) struct NodeStart {
 
 #[derive(Default)]
 struct NodeState {
-    finished: bool,
-    /// The start, until the call ends (then it moves into the record).
+    /// The start, until the call ends (then it moves into the record): `None` once the
+    /// call has ended.
     start: Option<CallStart>,
     children: Option<Summary>,
     display_name: Option<String>,
@@ -91,7 +91,7 @@ impl CallNode {
 
     fn add_child_summary(&self, child: &Summary) {
         let mut state = self.state.lock();
-        if !state.finished {
+        if state.start.is_some() {
             state.children.get_or_insert_with(Summary::default).add_child(child);
         }
     }
@@ -110,11 +110,9 @@ impl CallNode {
         let ended_at = Timestamp::now();
         let (start, children, display_name, user_summary) = {
             let mut state = self.state.lock();
-            if state.finished {
-                return;
-            }
-            state.finished = true;
-            (state.start.take(), state.children.take(), state.display_name.take(), state.user_summary.take())
+            // Ends once: the start is taken by the first end.
+            let Some(start) = state.start.take() else { return };
+            (start, state.children.take(), state.display_name.take(), state.user_summary.take())
         };
         let (output, exception, status) = match exception {
             Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
@@ -136,9 +134,7 @@ impl CallNode {
         }
         self.client.unregister_open(self, self.info.is_async);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
-        if let Some(start) = start {
-            self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
-        }
+        self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
     }
 }
 

@@ -8,7 +8,7 @@
 //! attribute set and cached by pointer.
 
 use crate::call::{CallAttributes, CallRecord, JsonObject};
-use crate::capture::write::string as write_string;
+use crate::capture::write::{string as write_string, uint as write_u64};
 use crate::ids::Id;
 use crate::op::OpDef;
 use crate::time::Timestamp;
@@ -242,10 +242,6 @@ fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
         Some(value) => write_string(out, value),
         None => null(out),
     }
-}
-
-fn write_u64(out: &mut Vec<u8>, v: u64) {
-    crate::capture::write::uint(out, v);
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use weave_core::call::CallRecord;
 use weave_core::export::ExportItem;
 use weave_core::op::OpDef;
 use weave_core::wire::WireEncoder;
@@ -79,30 +80,19 @@ impl FallbackOp {
     }
 }
 
+/// The line of an object or feedback item (calls are written by [`FallbackEncoder`]).
 #[derive(Serialize)]
 struct EntryOut<'a, T: Serialize> {
     reason: &'a str,
     project_id: &'a str,
     kind: ItemKind,
     item: T,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    op: Option<FallbackOp>,
 }
 
 /// Appends the fallback line of one item (with its trailing newline) to `out`. Returns
-/// false (and appends nothing) for items this version cannot encode.
+/// false (and appends nothing) for items this version cannot encode. A call's op is not
+/// written along (the exporter's own lines carry it on each op's first call).
 pub fn encode_entry(out: &mut Vec<u8>, reason: &str, project_id: &str, item: &ExportItem) -> bool {
-    encode_entry_with_op(out, reason, project_id, item, None)
-}
-
-/// [`encode_entry`], with the call's op written along (see [`FallbackEntry::op`]).
-pub fn encode_entry_with_op(
-    out: &mut Vec<u8>,
-    reason: &str,
-    project_id: &str,
-    item: &ExportItem,
-    op: Option<FallbackOp>,
-) -> bool {
     let Some(kind) = ItemKind::of(item) else { return false };
     let start = out.len();
     let written = match item {
@@ -110,16 +100,16 @@ pub fn encode_entry_with_op(
             let mut wire = object.wire();
             wire.insert("digest".into(), Value::String(object.digest.clone()));
             let project_id = object.project_id.as_str();
-            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: wire, op: None })
+            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: wire })
         }
         ExportItem::Feedback(feedback) => {
             let project_id = feedback.project_id.as_str();
-            let entry = EntryOut { reason, project_id, kind, item: feedback.wire(), op: None };
-            serde_json::to_writer(&mut *out, &entry)
+            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: feedback.wire() })
         }
         other => {
             let Some(record) = record_of(other) else { return false };
-            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: record.wire(project_id), op })
+            FallbackEncoder::new(project_id).call_line(out, reason, kind, record, false);
+            return true;
         }
     };
     if written.is_err() {
@@ -173,6 +163,12 @@ impl FallbackEncoder {
             self.refs_written.insert(op.ref_uri(self.wire.project_id()))
         };
         self.last_op = key;
+        self.call_line(out, reason, kind, record, first_of_op);
+        true
+    }
+
+    /// Appends the line of a call, with its op when `with_op`.
+    fn call_line(&mut self, out: &mut Vec<u8>, reason: &str, kind: ItemKind, record: &CallRecord, with_op: bool) {
         out.extend_from_slice(b"{\"reason\":");
         if self.last_reason.0 != reason {
             self.last_reason.0 = reason.to_string();
@@ -187,12 +183,11 @@ impl FallbackEncoder {
         out.extend_from_slice(kind.as_str().as_bytes());
         out.extend_from_slice(b"\",\"item\":");
         self.wire.encode(record, out);
-        if first_of_op {
+        if with_op {
             out.extend_from_slice(b",\"op\":");
-            let _ = serde_json::to_writer(&mut *out, &FallbackOp::of(op));
+            let _ = serde_json::to_writer(&mut *out, &FallbackOp::of(&record.start.op));
         }
         out.extend_from_slice(b"}\n");
-        true
     }
 }
 

@@ -163,14 +163,10 @@ impl QueueExporter {
     fn hand_off(&self, items: Vec<ExportItem>) {
         let n = items.len();
         let bound = self.shared.config.max_queue_size;
-        if bound != 0 {
-            let before = self.shared.queued.fetch_add(n, Ordering::AcqRel);
-            if before + n > bound {
-                self.shared.queued.fetch_sub(n, Ordering::AcqRel);
-                return self.reject(items, reason::QUEUE_FULL);
-            }
-        } else {
-            self.shared.queued.fetch_add(n, Ordering::AcqRel);
+        let before = self.shared.queued.fetch_add(n, Ordering::AcqRel);
+        if bound != 0 && before + n > bound {
+            self.shared.queued.fetch_sub(n, Ordering::AcqRel);
+            return self.reject(items, reason::QUEUE_FULL);
         }
         match self.tx.send(Msg::Batch(items)) {
             Ok(()) => {
@@ -244,10 +240,8 @@ impl Exporter for QueueExporter {
             items.push(item);
             return self.hand_off(items);
         }
-        match self.shared.buffers.push(item) {
-            Pushed::Buffered => {}
-            Pushed::Full(items) => self.hand_off(items),
-            Pushed::Unbuffered(item) => self.hand_off(vec![*item]),
+        if let Pushed::HandOff(items) = self.shared.buffers.push(item) {
+            self.hand_off(items);
         }
         // A shutdown started while the item went into this thread's buffer, maybe after
         // its sweep took the buffers: take the item back (the buffer's lock orders the two).

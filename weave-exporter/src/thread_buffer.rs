@@ -39,9 +39,10 @@ struct Items {
 }
 
 impl Items {
-    fn take(&mut self) -> Vec<ExportItem> {
+    /// Takes the items, leaving the buffer empty with room for `capacity` items.
+    fn take(&mut self, capacity: usize) -> Vec<ExportItem> {
         self.bytes = 0;
-        std::mem::take(&mut self.items)
+        std::mem::replace(&mut self.items, Vec::with_capacity(capacity))
     }
 }
 
@@ -65,10 +66,9 @@ thread_local! {
 pub(crate) enum Pushed {
     /// It waits in this thread's buffer.
     Buffered,
-    /// The buffer is full: here is its content (the item included), to hand off.
-    Full(Vec<ExportItem>),
-    /// This thread cannot buffer (it is exiting): hand the item off alone.
-    Unbuffered(Box<ExportItem>),
+    /// Items to hand off now: the buffer's content when it is full, or the item alone
+    /// when this thread cannot buffer (buffers of one item, or a thread that is exiting).
+    HandOff(Vec<ExportItem>),
 }
 
 /// The per-thread buffers of one exporter.
@@ -109,23 +109,22 @@ impl ThreadBuffers {
         // The buffer is looked up first and the item moved once, into it (items are a few
         // hundred bytes; every move is a copy).
         let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten();
-        let Some(buffer) = buffer else { return Pushed::Unbuffered(Box::new(item)) };
+        let Some(buffer) = buffer else { return Pushed::HandOff(vec![item]) };
         let mut items = buffer.items.lock();
         let bytes = estimated_bytes(&item);
         // An item that would take the buffer past one batch's bytes starts the next.
         if !items.items.is_empty() && items.bytes + bytes > self.max_bytes {
-            let full = std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity));
+            let full = items.take(self.capacity);
             items.bytes = bytes;
             items.items.push(item);
-            return Pushed::Full(full);
+            return Pushed::HandOff(full);
         }
         items.bytes += bytes;
         items.items.push(item);
         if items.items.len() < self.capacity {
             return Pushed::Buffered;
         }
-        items.bytes = 0;
-        Pushed::Full(std::mem::replace(&mut items.items, Vec::with_capacity(self.capacity)))
+        Pushed::HandOff(items.take(self.capacity))
     }
 
     /// This thread's buffer for this exporter (registered on first use); `None` while the
@@ -152,7 +151,7 @@ impl ThreadBuffers {
         SLOT.try_with(|slot| {
             let slot = slot.try_borrow().ok()?;
             let own = slot.as_ref().filter(|s| s.owner == self.owner)?;
-            let items = own.buffer.items.lock().take();
+            let items = own.buffer.items.lock().take(0);
             Some(items)
         })
         .ok()
@@ -171,7 +170,8 @@ impl ThreadBuffers {
             all
         };
         for buffer in buffers {
-            let items = buffer.items.lock().take();
+            // Swept buffers are mostly idle: no room is kept for them.
+            let items = buffer.items.lock().take(0);
             if !items.is_empty() {
                 out(items);
             }
@@ -226,7 +226,7 @@ mod tests {
         assert!(matches!(buffers.push(item()), Pushed::Buffered));
         assert!(matches!(buffers.push(item()), Pushed::Buffered));
         match buffers.push(item()) {
-            Pushed::Full(batch) => assert_eq!(batch.len(), 2, "the third item starts the next buffer"),
+            Pushed::HandOff(batch) => assert_eq!(batch.len(), 2, "the third item starts the next buffer"),
             _ => panic!("expected the byte limit to hand the buffer off"),
         }
         assert_eq!(buffers.take_own().len(), 1);
@@ -238,7 +238,7 @@ mod tests {
         assert!(matches!(buffers.push(item()), Pushed::Buffered));
         assert!(matches!(buffers.push(item()), Pushed::Buffered));
         match buffers.push(item()) {
-            Pushed::Full(batch) => assert_eq!(batch.len(), 3),
+            Pushed::HandOff(batch) => assert_eq!(batch.len(), 3),
             _ => panic!("expected a full buffer"),
         }
         assert!(matches!(buffers.push(item()), Pushed::Buffered));

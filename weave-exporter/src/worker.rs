@@ -209,7 +209,6 @@ impl Worker {
                 }
                 batch.extend(pending.items.pop_front().map(|(item, _)| item));
             }
-            pending.bytes = pending.bytes.saturating_sub(bytes);
             self.write(batch);
         }
         pending.bytes = 0;
