@@ -22,6 +22,20 @@ use std::time::Duration;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
+/// An environment lookup over fixed pairs, for the `*_from`/`*_with` functions that read
+/// settings through a lookup instead of the process environment.
+///
+/// ```
+/// let mut settings = weave_core::settings::Settings::default();
+/// settings.apply_env_from(weave_core::testing::env_lookup(&[("WEAVE_PARALLELISM", "4")]));
+/// assert_eq!(settings.parallelism, 4);
+/// ```
+pub fn env_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: std::collections::HashMap<String, String> =
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |k| map.get(k).cloned()
+}
+
 /// The project calls are captured under.
 pub const TEST_PROJECT: &str = "test-entity/test-project";
 

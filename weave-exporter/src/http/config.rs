@@ -266,12 +266,7 @@ fn is_plain_http_to_remote_host(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |k| map.get(k).cloned()
-    }
+    use weave_core::testing::env_lookup as env;
 
     #[test]
     fn no_key_means_no_server() {
