@@ -213,8 +213,13 @@ fn main() {
         fastrace::flush();
     }
 
-    throughput(&temp);
-    stalled_sink(&temp);
+    // `--profile-time` (criterion's profiling mode, e.g. under callgrind) runs only the
+    // selected criterion benches.
+    let profiling = std::env::args().any(|a| a == "--profile-time");
+    if !profiling {
+        throughput(&temp);
+        stalled_sink(&temp);
+    }
     let _ = std::fs::remove_dir_all(&temp);
 
     let plain_ns = median("plain");

@@ -96,6 +96,12 @@ impl CallNode {
         }
     }
 
+    /// True when the call may end on another thread than the one it started on: async
+    /// calls, and calls started by hand ([`crate::manual`]), whose handle is `Send`.
+    fn may_end_elsewhere(&self) -> bool {
+        self.info.is_async || std::ptr::eq(self.info, &MANUAL_OP)
+    }
+
     fn op_frame(&self) -> Frame {
         Frame {
             filename: self.info.file.to_string(),
@@ -114,6 +120,12 @@ impl CallNode {
             let Some(start) = state.start.take() else { return };
             (start, state.children.take(), state.display_name.take(), state.user_summary.take())
         };
+        // No longer open (and, for the open-calls list, unlisted before anything here can
+        // fail: a listed call must be alive).
+        self.client.unregister_open(self, self.may_end_elsewhere());
+        // Clocks of two threads (an async call may end on another) can disagree by a few
+        // microseconds: a call never ends before it started.
+        let ended_at = ended_at.max(start.started_at);
         let (output, exception, status) = match exception {
             Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
             None => (output, None, CallStatus::Success),
@@ -132,7 +144,6 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        self.client.unregister_open(self, self.info.is_async);
         let end = CallEnd { ended_at, output, exception, summary, display_name };
         self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
     }
@@ -263,7 +274,7 @@ pub(crate) fn start_node(
     }
     let state = NodeState { start: Some(start), ..NodeState::default() };
     let node = Arc::new(CallNode { start: node_start, client, parent, info, state: Mutex::new(state) });
-    node.client.register_open(&node, info.is_async);
+    node.client.register_open(&node, node.may_end_elsewhere());
     let context = CallContext {
         call: Some(Arc::clone(&node)),
         attributes: parent_context.attributes,

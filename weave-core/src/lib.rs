@@ -7,6 +7,7 @@
 mod active;
 pub mod call;
 pub mod capture;
+mod clock;
 pub mod context;
 mod current;
 pub mod eval;

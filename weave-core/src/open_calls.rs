@@ -2,8 +2,9 @@
 //! unfinished instead of losing them.
 //!
 //! Sync calls start and end on one thread, innermost first: they go into a list owned by
-//! that thread (an uncontended lock, a push, and a pop from the end). Async calls may end
-//! on another thread: they go into a map sharded by call id.
+//! that thread (an uncontended lock, a push, and a pop from the end, with no reference
+//! count touched). Calls that may end on another thread (async calls, calls started by
+//! hand) go into a map sharded by call id.
 
 use crate::active::CallNode;
 use crate::ids::Id;
@@ -11,11 +12,23 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-const SHARDS: usize = 16;
+/// A sync call in its thread's list: the client's key and the call.
+///
+/// The pointer is not a counted reference (that would cost two atomic operations per call,
+/// and keep the client alive through the call). It is valid while the entry is listed: a
+/// sync call is listed and unlisted by the thread that runs it, and
+/// `CallNode::finish` unlists it (under the list's lock) before its last reference can go;
+/// a call whose guard never drops (the thread called `std::process::exit`) is never freed.
+struct Entry {
+    key: usize,
+    call: *const CallNode,
+}
 
-/// The client's key and the call (weak: a call that ends is dropped from the list, and
-/// the list must not keep the client alive through the call).
-type Entry = (usize, Weak<CallNode>);
+// SAFETY: the pointer is dereferenced only in `drain`, under the list's lock, while the
+// entry is listed and so while the call is alive (see `Entry`); `CallNode` is `Sync`.
+unsafe impl Send for Entry {}
+
+const SHARDS: usize = 16;
 
 struct ThreadList {
     calls: Mutex<Vec<Entry>>,
@@ -37,7 +50,8 @@ thread_local! {
     };
 }
 
-/// The open async calls of one client, and the way to reach the per-thread lists.
+/// The open calls of one client that may end on another thread, and the way to reach the
+/// per-thread lists.
 pub(crate) struct OpenCalls {
     key: usize,
     async_calls: [Mutex<HashMap<Id, Weak<CallNode>>>; SHARDS],
@@ -54,13 +68,13 @@ impl OpenCalls {
     }
 
     /// Registers a call that started.
-    pub(crate) fn register(&self, node: &Arc<CallNode>, is_async: bool) {
+    pub(crate) fn register(&self, node: &Arc<CallNode>, ends_elsewhere: bool) {
         let id = node.start().id;
-        if is_async {
+        if ends_elsewhere {
             self.async_calls[Self::shard(&id)].lock().insert(id, Arc::downgrade(node));
             return;
         }
-        let entry = (self.key, Arc::downgrade(node));
+        let entry = Entry { key: self.key, call: Arc::as_ptr(node) };
         let pushed = THIS_THREAD.try_with(|list| list.calls.lock().push(entry)).is_ok();
         if !pushed {
             // The thread is exiting: fall back to the shared map.
@@ -69,13 +83,13 @@ impl OpenCalls {
     }
 
     /// Unregisters a call that ended.
-    pub(crate) fn unregister(&self, node: &CallNode, is_async: bool) {
+    pub(crate) fn unregister(&self, node: &CallNode, ends_elsewhere: bool) {
         let id = &node.start().id;
-        if !is_async {
+        if !ends_elsewhere {
             let removed = THIS_THREAD
                 .try_with(|list| {
                     let mut calls = list.calls.lock();
-                    match calls.iter().rposition(|(_, entry)| std::ptr::eq(entry.as_ptr(), node)) {
+                    match calls.iter().rposition(|entry| std::ptr::eq(entry.call, node)) {
                         Some(i) => {
                             calls.swap_remove(i);
                             true
@@ -102,8 +116,15 @@ impl OpenCalls {
             let mut calls = list.calls.lock();
             let mut i = 0;
             while i < calls.len() {
-                if calls[i].0 == self.key {
-                    open.extend(calls.swap_remove(i).1.upgrade());
+                if calls[i].key == self.key {
+                    let entry = calls.swap_remove(i);
+                    // SAFETY: a listed call is alive (see `Entry`), and the list's lock is
+                    // held, so it cannot be unlisted and freed meanwhile; the count taken
+                    // here is the new `Arc`'s own.
+                    open.push(unsafe {
+                        Arc::increment_strong_count(entry.call);
+                        Arc::from_raw(entry.call)
+                    });
                 } else {
                     i += 1;
                 }

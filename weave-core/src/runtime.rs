@@ -137,12 +137,12 @@ impl Client {
         }
     }
 
-    pub(crate) fn register_open(&self, node: &Arc<CallNode>, is_async: bool) {
-        self.open_calls.register(node, is_async);
+    pub(crate) fn register_open(&self, node: &Arc<CallNode>, ends_elsewhere: bool) {
+        self.open_calls.register(node, ends_elsewhere);
     }
 
-    pub(crate) fn unregister_open(&self, node: &CallNode, is_async: bool) {
-        self.open_calls.unregister(node, is_async);
+    pub(crate) fn unregister_open(&self, node: &CallNode, ends_elsewhere: bool) {
+        self.open_calls.unregister(node, ends_elsewhere);
     }
 
     /// Writes every call still open as unfinished (so it is not lost at shutdown).

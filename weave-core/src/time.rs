@@ -2,7 +2,6 @@
 //! (`2026-11-23T14:33:58.493548Z`).
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A point in time, in microseconds since the unix epoch (UTC).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -10,11 +9,9 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     /// The current time (one clock read).
+    #[inline]
     pub fn now() -> Timestamp {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => Timestamp(d.as_micros() as i64),
-            Err(e) => Timestamp(-(e.duration().as_micros() as i64)),
-        }
+        Timestamp(crate::clock::now_micros())
     }
 
     /// A timestamp from microseconds since the epoch.

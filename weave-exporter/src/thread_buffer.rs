@@ -12,6 +12,7 @@
 
 use crate::config::ExporterConfig;
 use crate::item::estimated_bytes;
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,10 +40,10 @@ struct Items {
 }
 
 impl Items {
-    /// Takes the items, leaving the buffer empty with room for `capacity` items.
-    fn take(&mut self, capacity: usize) -> Vec<ExportItem> {
+    /// Takes the items, leaving `empty` in their place.
+    fn take(&mut self, empty: Vec<ExportItem>) -> Vec<ExportItem> {
         self.bytes = 0;
-        std::mem::replace(&mut self.items, Vec::with_capacity(capacity))
+        std::mem::replace(&mut self.items, empty)
     }
 }
 
@@ -77,17 +78,26 @@ pub(crate) struct ThreadBuffers {
     capacity: usize,
     max_bytes: usize,
     registry: Mutex<Vec<Arc<ThreadBuffer>>>,
+    /// Emptied hand-off vectors on their way back from the worker.
+    give_back: Sender<Vec<ExportItem>>,
+    spare: Receiver<Vec<ExportItem>>,
 }
+
+/// Emptied hand-off vectors kept for reuse, at most.
+const SPARE_VECTORS: usize = 64;
 
 impl ThreadBuffers {
     /// Buffers handed off at `capacity` items (at least 1; 1 hands every item off at once)
     /// or `max_bytes` estimated bytes.
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> ThreadBuffers {
+        let (give_back, spare) = crossbeam_channel::bounded(SPARE_VECTORS);
         ThreadBuffers {
             owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             registry: Mutex::new(Vec::new()),
+            give_back,
+            spare,
         }
     }
 
@@ -114,7 +124,7 @@ impl ThreadBuffers {
         let bytes = estimated_bytes(&item);
         // An item that would take the buffer past one batch's bytes starts the next.
         if !items.items.is_empty() && items.bytes + bytes > self.max_bytes {
-            let full = items.take(self.capacity);
+            let full = items.take(self.spare());
             items.bytes = bytes;
             items.items.push(item);
             return Pushed::HandOff(full);
@@ -124,7 +134,7 @@ impl ThreadBuffers {
         if items.items.len() < self.capacity {
             return Pushed::Buffered;
         }
-        Pushed::HandOff(items.take(self.capacity))
+        Pushed::HandOff(items.take(self.spare()))
     }
 
     /// This thread's buffer for this exporter (registered on first use); `None` while the
@@ -146,12 +156,30 @@ impl ThreadBuffers {
         .flatten()
     }
 
+    /// An empty vector with room for a buffer's items: one the worker gave back, or a
+    /// new one.
+    fn spare(&self) -> Vec<ExportItem> {
+        match self.spare.try_recv() {
+            Ok(items) if items.is_empty() => items,
+            _ => Vec::with_capacity(self.capacity),
+        }
+    }
+
+    /// Gives back a vector that a buffer's items came in, emptied, for the next hand-off
+    /// (so the application thread reuses warm memory and frees none of the worker's).
+    pub(crate) fn recycle(&self, mut items: Vec<ExportItem>) {
+        items.clear();
+        if items.capacity() >= self.capacity {
+            let _ = self.give_back.try_send(items);
+        }
+    }
+
     /// Takes what this thread buffers for this exporter.
     pub(crate) fn take_own(&self) -> Vec<ExportItem> {
         SLOT.try_with(|slot| {
             let slot = slot.try_borrow().ok()?;
             let own = slot.as_ref().filter(|s| s.owner == self.owner)?;
-            let items = own.buffer.items.lock().take(0);
+            let items = own.buffer.items.lock().take(Vec::new());
             Some(items)
         })
         .ok()
@@ -171,7 +199,7 @@ impl ThreadBuffers {
         };
         for buffer in buffers {
             // Swept buffers are mostly idle: no room is kept for them.
-            let items = buffer.items.lock().take(0);
+            let items = buffer.items.lock().take(Vec::new());
             if !items.is_empty() {
                 out(items);
             }

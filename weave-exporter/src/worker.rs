@@ -89,8 +89,9 @@ struct Pending {
 }
 
 impl Pending {
-    fn extend(&mut self, items: Vec<ExportItem>) {
-        for item in items {
+    /// Takes the items out of `items`, leaving it empty (for reuse).
+    fn extend(&mut self, items: &mut Vec<ExportItem>) {
+        for item in items.drain(..) {
             let bytes = estimated_bytes(&item);
             self.bytes += bytes;
             self.items.push_back((item, bytes));
@@ -158,9 +159,10 @@ impl Worker {
     /// Takes a message off the queue: items go to `pending`, a marker is returned.
     fn accept(&self, msg: Msg, pending: &mut Pending) -> Option<Control> {
         match msg {
-            Msg::Batch(items) => {
+            Msg::Batch(mut items) => {
                 self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
-                pending.extend(items);
+                pending.extend(&mut items);
+                self.shared.buffers.recycle(items);
                 None
             }
             Msg::Flush(reply) => Some(Control::Flush(reply)),
@@ -192,7 +194,7 @@ impl Worker {
 
     /// Takes what the application threads buffer.
     fn sweep(&self, pending: &mut Pending) {
-        self.shared.buffers.sweep(|items| pending.extend(items));
+        self.shared.buffers.sweep(|mut items| pending.extend(&mut items));
     }
 
     /// Writes everything pending, in batches within the item and byte limits.
