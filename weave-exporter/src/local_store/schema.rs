@@ -1,4 +1,5 @@
-//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`) and how
+//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`,
+//! plus the append-only `call_log` that writers put calls in, see [`super::log`]) and how
 //! a connection is opened: WAL mode, a busy timeout so several processes can write at
 //! once, the file created with permissions `0o600` on unix.
 
@@ -7,8 +8,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The schema version written to `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// The schema version written to `PRAGMA user_version`: 2 added the call log (`call_log`,
+/// `call_log_bad`). A version 1 store opens fine (a writer adds the log tables); a store of
+/// a newer version is refused.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The page size of a new store.
 const PAGE_SIZE: i64 = 8192;
@@ -45,6 +48,16 @@ CREATE INDEX IF NOT EXISTS calls_trace_id ON calls (trace_id);
 CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id);
 CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name);
 CREATE INDEX IF NOT EXISTS calls_started_at_us ON calls (started_at_us);
+CREATE TABLE IF NOT EXISTS call_log (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS call_log_bad (
+    seq      INTEGER PRIMARY KEY,
+    data     BLOB NOT NULL,
+    error    TEXT NOT NULL,
+    moved_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     project_id TEXT NOT NULL,
     object_id  TEXT NOT NULL,
