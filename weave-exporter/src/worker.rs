@@ -138,8 +138,7 @@ impl Worker {
             let control = if pending.is_empty() {
                 // Wait for the first item, or the next sweep (or, with upkeep to do, only
                 // look).
-                let wait =
-                    if more_upkeep { Duration::ZERO } else { sweep_every.saturating_sub(last_sweep.elapsed()) };
+                let wait = if more_upkeep { Duration::ZERO } else { sweep_every.saturating_sub(last_sweep.elapsed()) };
                 match self.rx.recv_timeout(wait) {
                     // Give a batch that came alone the chance to fill up.
                     Ok(msg) => self
@@ -148,9 +147,7 @@ impl Worker {
                     Err(RecvTimeoutError::Timeout) => {
                         self.sweep(&mut pending);
                         last_sweep = Instant::now();
-                        more_upkeep = pending.is_empty()
-                            && busy_at.elapsed() >= config.max_batch_delay
-                            && self.idle();
+                        more_upkeep = pending.is_empty() && busy_at.elapsed() >= config.max_batch_delay && self.idle();
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => {
@@ -311,7 +308,10 @@ impl Worker {
             Err(e) => {
                 let n = self.shared.failed_upkeep.fetch_add(1, Ordering::Relaxed) + 1;
                 if n == 1 || n % 100 == 0 {
-                    eprintln!("weave: background upkeep of {} failed: {e} (failures so far: {n})", self.sink.describe());
+                    eprintln!(
+                        "weave: background upkeep of {} failed: {e} (failures so far: {n})",
+                        self.sink.describe()
+                    );
                 }
                 // Try again after the next idle delay, not at once.
                 false

@@ -151,8 +151,8 @@ pub(crate) fn log_exists(conn: &Connection) -> Result<bool, StoreError> {
 /// [`StoreErrorKind::CorruptLog`] error.
 pub(crate) fn index_pending(conn: &Connection, max_blobs: usize, up_to: Option<i64>) -> Result<Progress, StoreError> {
     let context = "could not index the call log";
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(|e| StoreError::sqlite(context, e))?;
+    let tx =
+        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| StoreError::sqlite(context, e))?;
     let (progress, bad) = apply_oldest(&tx, max_blobs, up_to).map_err(|e| StoreError::sqlite(context, e))?;
     tx.commit().map_err(|e| StoreError::sqlite(context, e))?;
     match bad {
@@ -190,8 +190,8 @@ pub(crate) fn catch_up(conn: &Connection) -> Result<(), StoreError> {
 /// then dropped (rolled back), and [`catch_up`] moves the blob aside on the next try.
 pub(crate) fn index_in_transaction(tx: &Transaction<'_>) -> Result<(), StoreError> {
     loop {
-        let (progress, bad) =
-            apply_oldest(tx, CATCH_UP_BLOBS, None).map_err(|e| StoreError::sqlite("could not index the call log", e))?;
+        let (progress, bad) = apply_oldest(tx, CATCH_UP_BLOBS, None)
+            .map_err(|e| StoreError::sqlite("could not index the call log", e))?;
         if let Some(bad) = bad {
             return Err(bad.into_error());
         }
@@ -284,8 +284,9 @@ fn apply_oldest(
         .execute(params![bad.seq, bad.reason.to_string(), Timestamp::now().to_string()])?;
         tx.prepare_cached("DELETE FROM call_log WHERE seq = ?1")?.execute([bad.seq])?;
     }
-    progress.more =
-        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM call_log WHERE seq <= ?1)")?.query_row([up_to], |r| r.get(0))?;
+    progress.more = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM call_log WHERE seq <= ?1)")?
+        .query_row([up_to], |r| r.get(0))?;
     Ok((progress, bad))
 }
 
