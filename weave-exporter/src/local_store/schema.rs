@@ -4,6 +4,7 @@
 //! once, the file created with permissions `0o600` on unix.
 
 use super::error::{is_busy, StoreError, StoreErrorKind};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -106,6 +107,11 @@ pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
         .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
     retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))
         .map_err(|e| StoreError::sqlite("could not switch the local store to WAL mode", e))?;
+    // A writer closes at exit: it leaves the WAL (as durable as the database) to the next
+    // checkpoint rather than copying it into the database then, which takes a while
+    // after a busy run.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
     check_version(&conn, path)?;
     retry_busy(|| {
         let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;

@@ -54,7 +54,10 @@ pub(crate) struct Writer {
     ops: HashMap<usize, CachedOp>,
     attributes: HashMap<AttributesKey, CachedAttributes>,
     encoder: Encoder,
+    /// The last finished call's summary JSON, and its status counts when that is all it
+    /// has.
     summary: String,
+    summary_counts: Option<(u64, u64)>,
     op_ref: String,
 }
 
@@ -142,9 +145,14 @@ impl Writer {
         };
         let attributes = attributes_json(&mut self.attributes, &start.attributes);
         let end = record.end.as_ref().filter(|_| kind == ItemKind::CallFinished);
-        self.summary.clear();
         if let Some(end) = end {
-            summary_json(&end.summary, &mut self.summary);
+            // Most summaries are status counts alone, and the same as the last call's.
+            let counts = (end.summary.success, end.summary.error);
+            if end.summary.rest.is_some() || self.summary_counts != Some(counts) {
+                self.summary.clear();
+                summary_json(&end.summary, &mut self.summary);
+                self.summary_counts = end.summary.rest.is_none().then_some(counts);
+            }
         }
         self.encoder.push(&LoggedCall {
             kind,
