@@ -476,6 +476,23 @@ mod tests {
     }
 
     #[test]
+    fn any_changed_byte_decodes_or_errors_without_panicking() {
+        let mut encoder = Encoder::default();
+        encoder.begin();
+        for i in 0..6 {
+            encoder.push(&call(i, [ItemKind::CallFinished, ItemKind::CallStarted][i as usize % 2]));
+        }
+        let blob = encoder.finish().to_vec();
+        for at in 0..blob.len() {
+            for value in [0u8, 1, 2, 0x7f, 0x80, 0xff, blob[at] ^ 0x55] {
+                let mut changed = blob.clone();
+                changed[at] = value;
+                let _ = decode(&changed);
+            }
+        }
+    }
+
+    #[test]
     fn zigzag_round_trips() {
         for v in [0, 1, -1, i64::MAX, i64::MIN, 12345, -98765] {
             assert_eq!(unzigzag(zigzag(v)), v);
