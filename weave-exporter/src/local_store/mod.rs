@@ -148,19 +148,15 @@ impl Sink for LocalStore {
     }
 
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
-        let log_exists = self.log_exists().map_err(|e| SinkError::permanent(format!("local store: {e}")))?;
+        let log_exists = self.log_exists().map_err(write::store_to_sink_error)?;
         self.writer.replay_batch(&mut self.conn, batch, log_exists)
     }
 
     /// Indexes one entry of the call log, without waiting for another process's lock.
     fn idle(&mut self) -> Result<bool, SinkError> {
-        let log_exists = self.log_exists().map_err(|e| SinkError::permanent(format!("local store: {e}")))?;
-        if !log_exists {
+        if !self.log_exists().map_err(write::store_to_sink_error)? {
             return Ok(false);
         }
-        index::index_idle(&self.conn, IDLE_BLOBS).map_err(|e| SinkError {
-            retryable: e.is_busy(),
-            message: format!("local store {}: {e}", self.path.display()),
-        })
+        index::index_idle(&self.conn, IDLE_BLOBS).map_err(write::store_to_sink_error)
     }
 }

@@ -367,6 +367,6 @@ pub(crate) fn to_sink_error(e: rusqlite::Error) -> SinkError {
     SinkError { retryable: is_busy(&e), message: format!("local store: {e}") }
 }
 
-fn store_to_sink_error(e: StoreError) -> SinkError {
+pub(crate) fn store_to_sink_error(e: StoreError) -> SinkError {
     SinkError { retryable: e.is_busy(), message: format!("local store: {e}") }
 }
