@@ -288,9 +288,13 @@ fn throughput(temp: &std::path::Path) {
         let calls_done = start.elapsed();
         let report = weave.finish();
         let flushed = start.elapsed();
+        // The first count indexes the call log the run left (writes are deferred to it).
+        let index_start = Instant::now();
         let stored = weave::store::LocalStore::open(&store).and_then(|s| s.count_calls(None)).unwrap_or(0);
+        let index_s = index_start.elapsed().as_secs_f64();
         let per_s = N as f64 / flushed.as_secs_f64();
         report_line(format!("THROUGHPUT local_store_{threads}_thread {per_s:.0}"));
+        report_line(format!("MEASURE local_store_index_s={index_s:.3} threads={threads}"));
         report_line(format!(
             "MEASURE local_store_{threads}_thread calls={N} stored={stored} dropped={} app_s={:.3} flushed_s={:.3} peak_rss_mib={}",
             report.dropped,

@@ -58,6 +58,16 @@ pub trait Sink: Send + 'static {
         let _ = deadline;
     }
 
+    /// Background upkeep, called by the worker when its queue has been empty for
+    /// `max_batch_delay` (e.g. the local store indexes its call log). Each call should
+    /// take at most a few milliseconds, since a batch arriving meanwhile waits for it;
+    /// return true when there is more to do, and the worker calls again as soon as it
+    /// has checked its queue. Errors are reported on stderr and do not stop the worker.
+    /// Flush and shutdown do not wait for upkeep. The default has none.
+    fn idle(&mut self) -> Result<bool, SinkError> {
+        Ok(false)
+    }
+
     /// Writes items read back from the fallback file (wire JSON, see
     /// [`crate::fallback::replay`]). Sinks that cannot take wire JSON keep the default,
     /// which refuses.
@@ -91,6 +101,9 @@ impl Sink for Box<dyn Sink> {
     }
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         (**self).replay_batch(batch)
+    }
+    fn idle(&mut self) -> Result<bool, SinkError> {
+        (**self).idle()
     }
 }
 

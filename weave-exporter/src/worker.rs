@@ -8,6 +8,10 @@
 //! `max_batch_delay`. Once it has an item it takes what is queued up to the item and byte
 //! limits; if the batch is not full, it waits for more until `max_batch_delay` after the
 //! first item. A flush or shutdown marker ends the batch at once.
+//!
+//! Idle: once nothing has arrived for `max_batch_delay`, the worker lets the sink do its
+//! background upkeep ([`Sink::idle`]), one short step at a time, checking the queue (and
+//! sweeping the threads' buffers) between steps.
 
 use crate::config::ExporterConfig;
 use crate::fallback::reason;
@@ -54,6 +58,7 @@ pub(crate) struct Shared {
     /// Set when a shutdown starts: retries that would end after it are given up.
     pub(crate) shutdown_deadline: Mutex<Option<Instant>>,
     failed_batches: AtomicU64,
+    failed_upkeep: AtomicU64,
 }
 
 impl Shared {
@@ -70,6 +75,7 @@ impl Shared {
             spill,
             shutdown_deadline: Mutex::new(None),
             failed_batches: AtomicU64::new(0),
+            failed_upkeep: AtomicU64::new(0),
         }
     }
 }
@@ -122,20 +128,29 @@ impl Worker {
         let mut pending = Pending::default();
         let mut batch: Vec<ExportItem> = Vec::with_capacity(config.max_batch_items.clamp(1, 4096));
         let mut last_sweep = Instant::now();
+        // When the worker last had something to do, and whether the sink has more upkeep.
+        let mut busy_at = Instant::now();
+        let mut more_upkeep = false;
         loop {
             if last_sweep.elapsed() >= sweep_every {
                 self.sweep(&mut pending);
                 last_sweep = Instant::now();
             }
             let control = if pending.is_empty() {
-                // Wait for the first item, or the next sweep.
-                let wait = sweep_every.saturating_sub(last_sweep.elapsed());
+                // Wait for the first item, or the next sweep (or, with upkeep to do, only
+                // look).
+                let wait = if more_upkeep { Duration::ZERO } else { sweep_every.saturating_sub(last_sweep.elapsed()) };
                 match self.rx.recv_timeout(wait) {
                     // Give a batch that came alone the chance to fill up.
                     Ok(msg) => self
                         .accept(msg, &mut pending)
                         .or_else(|| self.fill(&mut pending, Instant::now().checked_add(config.max_batch_delay))),
-                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.sweep(&mut pending);
+                        last_sweep = Instant::now();
+                        more_upkeep = pending.is_empty() && busy_at.elapsed() >= config.max_batch_delay && self.idle();
+                        continue;
+                    }
                     Err(RecvTimeoutError::Disconnected) => {
                         self.sweep(&mut pending);
                         self.write_all(&mut pending, &mut batch);
@@ -146,6 +161,8 @@ impl Worker {
                 self.fill(&mut pending, None)
             };
             self.write_all(&mut pending, &mut batch);
+            busy_at = Instant::now();
+            more_upkeep = false;
             // Items the application dropped meanwhile reach the file within a batch.
             self.shared.spill.flush();
             match control {
@@ -281,6 +298,26 @@ impl Worker {
                 error,
                 self.shared.spill.destination()
             );
+        }
+    }
+
+    /// One step of the sink's upkeep; true when it has more to do.
+    fn idle(&mut self) -> bool {
+        let result = catch_unwind(AssertUnwindSafe(|| self.sink.idle()))
+            .unwrap_or_else(|_| Err(SinkError::permanent("the sink panicked during its idle upkeep")));
+        match result {
+            Ok(more) => more,
+            Err(e) => {
+                let n = self.shared.failed_upkeep.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == 1 || n % 100 == 0 {
+                    eprintln!(
+                        "weave: background upkeep of {} failed: {e} (failures so far: {n})",
+                        self.sink.describe()
+                    );
+                }
+                // Try again after the next idle delay, not at once.
+                false
+            }
         }
     }
 

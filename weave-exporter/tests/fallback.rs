@@ -8,7 +8,7 @@ use std::time::Duration;
 use weave_core::export::Exporter;
 use weave_exporter::fallback::{encode_entry, replay, rotated_path, FallbackFile};
 use weave_exporter::local_store::LocalStore;
-use weave_exporter::{ExporterConfig, ItemKind, MemorySink, QueueExporter};
+use weave_exporter::{ExporterConfig, ItemKind, MemorySink, QueueExporter, Sink};
 
 /// Makes a fallback file the way the exporter does (a full queue in front of a stuck
 /// sink) and returns its path and the ids it holds.
@@ -71,6 +71,23 @@ fn replay_into_the_local_store_writes_the_calls() {
     // Replaying twice does not duplicate.
     replay(&path, &mut store).unwrap();
     assert_eq!(store.count_calls(None).unwrap(), 10);
+}
+
+#[test]
+fn replay_indexes_the_calls_logged_before_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = fallback_from_a_full_queue(dir.path(), 10);
+    let db = dir.path().join("weave.db");
+    let mut writer = LocalStore::create(&db, PROJECT).unwrap();
+    let op = op("logged");
+    writer.write_batch(&(0..5).map(|i| small_call(&op, i)).collect::<Vec<_>>()).unwrap();
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    let log_rows = || raw.query_row("SELECT COUNT(*) FROM call_log", [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(log_rows(), 1);
+    let report = replay(&path, &mut writer).unwrap();
+    assert_eq!((report.replayed, report.failed), (10, 0));
+    assert_eq!(log_rows(), 0, "the log was indexed before the replayed rows were written");
+    assert_eq!(LocalStore::open(&db).unwrap().count_calls(None).unwrap(), 15);
 }
 
 #[test]

@@ -420,3 +420,319 @@ fn write_throughput_of_small_calls() {
     assert_eq!(report.written, 1_000_000);
     println!("queue exporter + local store: 1000000 calls in {secs:.2} s = {:.0} calls/s", 1e6 / secs);
 }
+
+// ---- The call log: writes land in one blob per batch, indexed on read or when idle. ----
+
+/// Every column of a call's raw `calls` row, as text (NULL as `None`).
+fn raw_row(path: &std::path::Path, id: Id) -> Vec<Option<String>> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        "SELECT project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, turn_id, \
+         started_at, CAST(started_at_us AS TEXT), ended_at, CAST(ended_at_us AS TEXT), attributes, inputs, output, \
+         exception, summary, wb_run_id FROM calls WHERE id = ?1",
+        [id.to_string()],
+        |r| (0..19).map(|i| r.get::<_, Option<String>>(i)).collect(),
+    )
+    .unwrap()
+}
+
+/// Rows of the call log not yet indexed, read without indexing them.
+fn log_rows(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM call_log", [], |r| r.get(0)).unwrap()
+}
+
+fn some(s: impl Into<String>) -> Option<String> {
+    Some(s.into())
+}
+
+#[test]
+fn a_logged_batch_indexes_every_column_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let answer = op("answer");
+    let tool = op("tool");
+    let root = start(&answer, None, json!({}), t(0));
+    let weave_attrs = user_attributes(json!({"client_version": "0.1.0"}));
+    let full = Arc::new(CallStart {
+        id: Id::new_v7(t(1).unix_millis()),
+        trace_id: root.trace_id,
+        parent_id: Some(root.id),
+        op: tool.clone(),
+        started_at: plus(t(1), 123_456),
+        inputs: RawJson::from_value(&json!({"q": "ünïcode \"quoted\"", "n": [1, 2]})),
+        attributes: CallAttributes {
+            user: user_attributes(json!({"env": "t"})),
+            weave: weave_attrs,
+            kind: Some("tool"),
+        },
+        display_name: Some("start name".to_string()),
+        thread_id: Some(Arc::from("thread-1")),
+        turn_id: Some(root.id),
+        wb_run_id: Some(Arc::from("e/p/run1")),
+    });
+    let usage = json!({"usage": {"m": {"requests": 1}}});
+    let full_end = weave_core::call::CallEnd {
+        ended_at: plus(t(13), 7),
+        output: Some(RawJson::from_value(&json!({"answer": 42}))),
+        exception: None,
+        summary: Summary { success: 1, error: 2, rest: usage.as_object().cloned().map(Box::new) },
+        display_name: Some("final name".to_string()),
+    };
+    let failing = start(&tool, Some(&root), json!({"x": 1}), t(2));
+    let running = start(&answer, None, json!({"r": true}), t(3));
+    let stuck = start(&tool, Some(&running), json!({}), t(4));
+    store
+        .write_batch(&[
+            started(&root),
+            finished(&full, full_end),
+            finished(&failing, end(t(5), None, Some("boom"), 0)),
+            started(&running),
+            unfinished(&stuck),
+        ])
+        .unwrap();
+    assert_eq!(log_rows(&path), 1, "one batch, one blob");
+    LocalStore::open(&path).unwrap().index_calls().unwrap();
+    assert_eq!(log_rows(&path), 0);
+
+    let ref_of = |op: &Arc<weave_core::op::OpDef>| some(op.ref_uri(PROJECT));
+    let micros = |ts: Timestamp| some(ts.unix_micros().to_string());
+    let attributes = r#"{"env":"t","weave":{"client_version":"0.1.0","kind":"tool"}}"#;
+    assert_eq!(
+        raw_row(&path, full.id),
+        vec![
+            some(PROJECT),
+            some(full.id.to_string()),
+            some(root.trace_id.to_string()),
+            some(root.id.to_string()),
+            ref_of(&tool),
+            some("tool"),
+            some("final name"),
+            some("thread-1"),
+            some(root.id.to_string()),
+            some(plus(t(1), 123_456).to_string()),
+            micros(plus(t(1), 123_456)),
+            some(plus(t(13), 7).to_string()),
+            micros(plus(t(13), 7)),
+            some(attributes),
+            some(r#"{"n":[1,2],"q":"ünïcode \"quoted\""}"#),
+            some(r#"{"answer":42}"#),
+            None,
+            some(r#"{"usage":{"m":{"requests":1}},"status_counts":{"error":2,"success":1}}"#),
+            some("e/p/run1"),
+        ]
+    );
+    assert_eq!(some("2026-11-27T14:33:58.124456Z"), raw_row(&path, full.id)[9], "Weave's timestamp text");
+    let failing_row = raw_row(&path, failing.id);
+    assert_eq!(failing_row[3], some(root.id.to_string()));
+    assert_eq!(failing_row[11], some(t(5).to_string()));
+    assert_eq!(failing_row[15], None, "no output");
+    assert_eq!(failing_row[16], some(r#"{"message":"boom","traceback":[],"type":"Error"}"#));
+    assert_eq!(failing_row[17], some(r#"{"status_counts":{"success":0,"error":1}}"#));
+    for (call, inputs) in [(&root, "{}"), (&running, r#"{"r":true}"#), (&stuck, "{}")] {
+        let row = raw_row(&path, call.id);
+        assert_eq!(row[1], some(call.id.to_string()));
+        assert_eq!(row[3], call.parent_id.map(|p| p.to_string()));
+        assert_eq!((row[6].as_deref(), row[7].as_deref(), row[8].as_deref()), (None, None, None));
+        assert_eq!(row[9], some(call.started_at.to_string()));
+        assert_eq!((&row[11], &row[12], &row[15], &row[16]), (&None, &None, &None, &None), "no end");
+        assert_eq!(
+            (row[13].as_deref(), row[14].as_deref(), row[17].as_deref()),
+            (Some(r#"{"weave":{}}"#), Some(inputs), Some("{}"))
+        );
+        assert_eq!(row[18], None);
+    }
+}
+
+#[test]
+fn a_start_and_its_finish_in_different_blobs_end_as_one_finished_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let first = start(&op("f"), None, json!({}), t(0));
+    let second = start(&op("g"), None, json!({}), t(1));
+    store.write_batch(&[started(&first), started(&second)]).unwrap();
+    store.write_batch(&[finished(&first, end(t(9), Some(json!("done")), None, 0))]).unwrap();
+    // A late start (or unfinished record) after the finish does not undo it.
+    store.write_batch(&[finished(&second, end(t(8), None, None, 0))]).unwrap();
+    store.write_batch(&[started(&second), unfinished(&first)]).unwrap();
+    assert_eq!(log_rows(&path), 4);
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 2);
+    let done = reader.call(&first.id.to_string()).unwrap().unwrap();
+    assert_eq!((done.status(), done.ended_at, done.output), (Status::Success, Some(t(9)), json!("done")));
+    assert_eq!(reader.call(&second.id.to_string()).unwrap().unwrap().ended_at, Some(t(8)));
+    assert_eq!(log_rows(&path), 0);
+}
+
+#[test]
+fn unfinished_calls_are_logged_as_running_and_a_later_finish_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let stuck = start(&op("stuck"), None, json!({"x": 1}), t(0));
+    let late = start(&op("late"), None, json!({}), t(1));
+    store.write_batch(&[unfinished(&stuck), unfinished(&late)]).unwrap();
+    store.write_batch(&[finished(&late, end(t(2), None, None, 0))]).unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    let stuck = reader.call(&stuck.id.to_string()).unwrap().unwrap();
+    assert_eq!(
+        (stuck.status(), stuck.inputs, stuck.output),
+        (Status::Running, json!({"x": 1}), serde_json::Value::Null)
+    );
+    assert_eq!(reader.call(&late.id.to_string()).unwrap().unwrap().status(), Status::Success);
+}
+
+#[test]
+fn two_writers_interleaving_their_blobs_are_applied_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, path) = store(&dir);
+    let mut b = LocalStore::create(&path, "other/project").unwrap();
+    let op = op("f");
+    let calls: Vec<Arc<CallStart>> = (0..50).map(|i| start(&op, None, json!({ "i": i }), t(i))).collect();
+    for (i, call) in calls.iter().enumerate() {
+        // Starts from one writer, finishes from the other, alternating which is which.
+        let (first, second) = if i % 2 == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
+        first.write_batch(&[started(call), small_call(&op, i as u64)]).unwrap();
+        second.write_batch(&[finished(call, end(t(100 + i as i64), Some(json!(i)), None, 0))]).unwrap();
+    }
+    assert_eq!(log_rows(&path), 100);
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 100);
+    for (i, call) in calls.iter().enumerate() {
+        let stored = reader.call(&call.id.to_string()).unwrap().unwrap();
+        assert_eq!((stored.status(), stored.output.clone()), (Status::Success, json!(i)), "call {i}");
+    }
+    // A finished row has the project of the writer of its finish: `b` finished the even
+    // calls; and `b` wrote the odd small calls.
+    assert_eq!(reader.count_calls(Some("other/project")).unwrap(), 50);
+}
+
+#[test]
+fn a_reader_sees_calls_written_after_it_opened_and_not_yet_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 0);
+    let (root, calls) = write_a_trace(&mut store, 0);
+    assert_eq!(log_rows(&path), 1);
+    assert_eq!(reader.pending_log_entries().unwrap(), 1);
+    let trace = reader.trace(&root.trace_id.to_string()).unwrap();
+    assert_eq!(trace.len(), calls.len());
+    assert_eq!(reader.pending_log_entries().unwrap(), 0);
+    // The writing store reads what it wrote too.
+    store.write_batch(&[small_call(&op("f"), 1)]).unwrap();
+    assert_eq!(store.count_calls(None).unwrap(), 6);
+    assert!(reader.render_tree(&root.trace_id.to_string()).unwrap().starts_with("✓ answer"));
+}
+
+#[test]
+fn a_corrupt_log_entry_is_reported_by_seq_moved_aside_and_the_others_are_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("f");
+    store.write_batch(&[small_call(&op, 1), small_call(&op, 2)]).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("INSERT INTO call_log (data) VALUES (x'01ffffff7f02')", []).unwrap();
+    raw.execute("INSERT INTO call_log (data) VALUES (x'07')", []).unwrap();
+    let bad_seqs: Vec<i64> = raw
+        .prepare("SELECT seq FROM call_log ORDER BY seq DESC LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    store.write_batch(&[small_call(&op, 3)]).unwrap();
+
+    let reader = LocalStore::open(&path).unwrap();
+    let err = reader.count_calls(None).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::CorruptLog);
+    let message = err.to_string();
+    assert!(message.contains(&format!("seq {}", bad_seqs[1])), "{message}");
+    assert!(message.contains("call_log_bad"), "{message}");
+    // The good entries before and after were indexed; the bad ones are kept aside.
+    assert_eq!(reader.count_calls(None).unwrap(), 3);
+    assert_eq!(log_rows(&path), 0);
+    let mut kept: Vec<(i64, String)> = raw
+        .prepare("SELECT seq, error FROM call_log_bad ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept.iter().map(|k| k.0).collect::<Vec<_>>(), vec![bad_seqs[1], bad_seqs[0]]);
+    assert!(kept.pop().unwrap().1.contains("format version 7"));
+    // The writer's idle upkeep reports one the same way.
+    raw.execute("INSERT INTO call_log (data) VALUES (x'')", []).unwrap();
+    let err = store.idle().unwrap_err();
+    assert!(err.message.contains("could not be decoded") && err.message.contains("empty"), "{}", err.message);
+    assert_eq!(log_rows(&path), 0);
+}
+
+#[test]
+fn idle_upkeep_empties_the_log_a_blob_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("f");
+    for b in 0..5 {
+        let batch: Vec<ExportItem> = (0..10).map(|i| small_call(&op, b * 10 + i)).collect();
+        store.write_batch(&batch).unwrap();
+    }
+    assert_eq!(log_rows(&path), 5);
+    assert!(store.idle().unwrap(), "more to do");
+    assert_eq!(log_rows(&path), 4);
+    while store.idle().unwrap() {}
+    assert_eq!(log_rows(&path), 0);
+    assert!(!store.idle().unwrap());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(raw.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get::<_, i64>(0)).unwrap(), 50);
+}
+
+#[test]
+fn the_idle_worker_indexes_the_log_and_shutdown_does_not_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = store(&dir);
+    let exporter = QueueExporter::start(Box::new(store), config(dir.path()));
+    let op = op("f");
+    for i in 0..3000 {
+        exporter.export(small_call(&op, i));
+    }
+    exporter.flush(Duration::from_secs(10));
+    wait_until(Duration::from_secs(10), "the idle worker to index the log", || log_rows(&path) == 0);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(raw.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get::<_, i64>(0)).unwrap(), 3000);
+    let report = exporter.shutdown(Duration::from_secs(10));
+    assert_eq!(report.written, 3000);
+}
+
+#[test]
+fn a_version_1_store_opens_and_a_writer_upgrades_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TABLE calls (project_id TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, trace_id TEXT NOT NULL, \
+         parent_id TEXT, op_name TEXT NOT NULL, op_base_name TEXT NOT NULL, display_name TEXT, thread_id TEXT, \
+         turn_id TEXT, started_at TEXT NOT NULL, started_at_us INTEGER NOT NULL, ended_at TEXT, ended_at_us INTEGER, \
+         attributes TEXT NOT NULL DEFAULT '{}', inputs TEXT NOT NULL DEFAULT '{}', output TEXT, exception TEXT, \
+         summary TEXT NOT NULL DEFAULT '{}', wb_run_id TEXT);
+         CREATE TABLE objects (project_id TEXT NOT NULL, object_id TEXT NOT NULL, digest TEXT NOT NULL, \
+         kind TEXT NOT NULL, val TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (project_id, object_id, digest));
+         CREATE TABLE files (project_id TEXT NOT NULL, digest TEXT NOT NULL, name TEXT NOT NULL, \
+         content BLOB NOT NULL, PRIMARY KEY (project_id, digest));
+         INSERT INTO calls (project_id, id, trace_id, op_name, op_base_name, started_at, started_at_us) \
+         VALUES ('e/p', 'old', 'old', 'weave:///e/p/op/f:1', 'f', '2026-01-01T00:00:00.000000Z', 1767225600000000);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 1);
+    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
+    writer.write_batch(&[small_call(&op("f"), 1)]).unwrap();
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    // The reader opened before the upgrade finds the new log.
+    assert_eq!(reader.count_calls(None).unwrap(), 2);
+
+    raw.execute_batch("PRAGMA user_version = 3").unwrap();
+    let err = LocalStore::open(&path).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NotAStore);
+    assert!(err.to_string().contains("newer"), "{err}");
+}

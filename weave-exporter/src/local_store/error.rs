@@ -17,6 +17,9 @@ pub enum StoreErrorKind {
     Io,
     /// Any other SQLite error.
     Sqlite,
+    /// An entry of the call log could not be decoded: it was moved to the `call_log_bad`
+    /// table (the message names its `seq`) and the other entries were indexed.
+    CorruptLog,
 }
 
 /// Why a local store operation failed.

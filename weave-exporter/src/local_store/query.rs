@@ -1,6 +1,7 @@
 //! Reading the local store: [`CallQuery`] filters, [`StoredCall`] rows with the computed
 //! `summary.weave` part the Weave server adds (`status`, `latency_ms`, `trace_name`), and
-//! the op queries ([`StoredOp`], [`LocalStore::op_source`]).
+//! the op queries ([`StoredOp`], [`LocalStore::op_source`]). Every query first indexes
+//! the calls logged since the last one ([`LocalStore::index_calls`]).
 
 use super::error::StoreError;
 use super::LocalStore;
@@ -301,6 +302,7 @@ impl LocalStore {
 
     /// The number of calls (of one project, or of all).
     pub fn count_calls(&self, project_id: Option<&str>) -> Result<u64, StoreError> {
+        self.index_calls()?;
         let count: i64 = match project_id {
             Some(p) => self.conn.query_row("SELECT COUNT(*) FROM calls WHERE project_id = ?1", [p], |r| r.get(0)),
             None => self.conn.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0)),
@@ -311,6 +313,7 @@ impl LocalStore {
 
     /// The projects that have calls.
     pub fn projects(&self) -> Result<Vec<String>, StoreError> {
+        self.index_calls()?;
         let context = "could not list projects";
         let mut stmt = self
             .conn
@@ -322,6 +325,7 @@ impl LocalStore {
 
     /// The ops saved (of one project, or of all), by name then age, with their source.
     pub fn ops(&self, project_id: Option<&str>) -> Result<Vec<StoredOp>, StoreError> {
+        self.index_calls()?;
         let context = "could not list ops";
         let mut sql =
             "SELECT project_id, object_id, digest, val, created_at FROM objects WHERE kind = 'op'".to_string();
@@ -391,6 +395,7 @@ impl LocalStore {
     }
 
     fn query_calls(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<StoredCall>, StoreError> {
+        self.index_calls()?;
         let context = "could not query calls";
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| StoreError::sqlite(context, e))?;
         let rows = stmt

@@ -1,20 +1,28 @@
-//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`) and how
+//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`,
+//! plus the append-only `call_log` that writers put calls in, see [`super::log`]) and how
 //! a connection is opened: WAL mode, a busy timeout so several processes can write at
 //! once, the file created with permissions `0o600` on unix.
 
 use super::error::{is_busy, StoreError, StoreErrorKind};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The schema version written to `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// The schema version written to `PRAGMA user_version`: 2 added the call log (`call_log`,
+/// `call_log_bad`). A version 1 store opens fine (a writer adds the log tables); a store of
+/// a newer version is refused.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The page size of a new store.
 const PAGE_SIZE: i64 = 8192;
 
-/// Pages in the WAL before a writer checkpoints it.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 5000;
+/// Pages in the WAL before a connection checkpoints it (128 MiB of 8 KiB pages).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+
+/// The page cache of a connection, as SQLite's negative `cache_size` (KiB): indexing
+/// touches the `calls` table and its indexes' right edges, which stay cached.
+const CACHE_KIB: i64 = -65_536;
 
 /// How long a statement waits for another connection's lock before failing.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,6 +53,16 @@ CREATE INDEX IF NOT EXISTS calls_trace_id ON calls (trace_id);
 CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id);
 CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name);
 CREATE INDEX IF NOT EXISTS calls_started_at_us ON calls (started_at_us);
+CREATE TABLE IF NOT EXISTS call_log (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS call_log_bad (
+    seq      INTEGER PRIMARY KEY,
+    data     BLOB NOT NULL,
+    error    TEXT NOT NULL,
+    moved_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     project_id TEXT NOT NULL,
     object_id  TEXT NOT NULL,
@@ -83,25 +101,17 @@ pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
         Connection::open(path).map_err(|e| StoreError::sqlite(&format!("could not open {}", path.display()), e))?;
     configure(&conn)?;
     // Only takes effect on a new, empty database: bigger pages mean fewer page splits and
-    // B-tree levels for the five B-trees every call goes into.
+    // B-tree levels for the B-trees every indexed call goes into, and fewer overflow pages
+    // for the log's blobs.
     conn.pragma_update(None, "page_size", PAGE_SIZE)
         .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
     retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))
         .map_err(|e| StoreError::sqlite("could not switch the local store to WAL mode", e))?;
-    for (pragma, value) in [("synchronous", "NORMAL"), ("temp_store", "MEMORY")] {
-        conn.pragma_update(None, pragma, value)
-            .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
-    }
-    for (pragma, value) in [
-        ("cache_size", -16_384i64),
-        // Checkpoint (copy the WAL into the database, with an fsync) every ~40 MB rather
-        // than every 4 MB: with big batches the default checkpoints after every commit.
-        ("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES),
-        ("journal_size_limit", 64 * 1024 * 1024),
-    ] {
-        conn.pragma_update(None, pragma, value)
-            .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
-    }
+    // A writer closes at exit: it leaves the WAL (as durable as the database) to the next
+    // checkpoint rather than copying it into the database then, which takes a while
+    // after a busy run.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
     check_version(&conn, path)?;
     retry_busy(|| {
         let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
@@ -140,9 +150,28 @@ pub(crate) fn open_existing(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Settings of every connection, writing or reading (readers write too: they index the
+/// call log into `calls`).
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))?;
     conn.set_prepared_statement_cache_capacity(32);
+    // In WAL mode NORMAL makes each commit durable at the next checkpoint (a crash of the
+    // machine may lose the last commits, never corrupt the database).
+    for (pragma, value) in [("synchronous", "NORMAL"), ("temp_store", "MEMORY")] {
+        conn.pragma_update(None, pragma, value)
+            .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
+    }
+    for (pragma, value) in [
+        ("cache_size", CACHE_KIB),
+        // Checkpoint (copy the WAL into the database, with an fsync) every ~128 MiB rather
+        // than every 8 MiB: a million calls log ~80 MB, and indexing them writes several
+        // times that.
+        ("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES),
+        ("journal_size_limit", 64 * 1024 * 1024),
+    ] {
+        conn.pragma_update(None, pragma, value)
+            .map_err(|e| StoreError::sqlite("could not configure the local store", e))?;
+    }
     Ok(())
 }
 

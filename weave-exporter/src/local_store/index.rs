@@ -1,0 +1,390 @@
+//! Indexing the call log: blobs of [`super::log`] become rows of `calls`, oldest first,
+//! in `BEGIN IMMEDIATE` transactions that apply each call with the row statements (insert
+//! ignoring an existing row for starts and unfinished calls, upsert for finished ones) and
+//! delete the blobs they applied. Readers index everything pending before they query
+//! ([`catch_up`]); an idle exporter worker indexes a blob at a time ([`index_idle`]).
+//!
+//! A blob that cannot be decoded is not applied and not lost: it is moved, with the reason,
+//! to `call_log_bad` (in the transaction that applies the blobs before it), and the indexing
+//! call returns a [`StoreErrorKind::CorruptLog`] error naming its `seq`. The blobs after it
+//! are indexed by the next call ([`catch_up`] goes on past it and reports it at the end).
+
+use super::error::{StoreError, StoreErrorKind};
+use super::log::{self, LoggedCall};
+use super::schema::BUSY_TIMEOUT;
+use rusqlite::{params, Connection, Statement, Transaction, TransactionBehavior};
+use std::time::Duration;
+use weave_core::ids::Id;
+use weave_core::time::Timestamp;
+
+macro_rules! call_columns {
+    () => {
+        "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, turn_id, \
+         started_at, started_at_us, ended_at, ended_at_us, attributes, inputs, output, exception, summary, wb_run_id"
+    };
+}
+
+macro_rules! call_values {
+    () => {
+        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19"
+    };
+}
+
+/// A call start (or unfinished call): a row without an end, unless the call is stored.
+const INSERT_CALL: &str = concat!("INSERT OR IGNORE INTO calls (", call_columns!(), ") VALUES (", call_values!(), ")");
+
+/// A finished call: the whole row, replacing its start.
+const UPSERT_CALL: &str = concat!(
+    "INSERT INTO calls (",
+    call_columns!(),
+    ") VALUES (",
+    call_values!(),
+    ") ON CONFLICT (id) DO UPDATE SET \
+     project_id = excluded.project_id, trace_id = excluded.trace_id, parent_id = excluded.parent_id, \
+     op_name = excluded.op_name, op_base_name = excluded.op_base_name, display_name = excluded.display_name, \
+     thread_id = excluded.thread_id, turn_id = excluded.turn_id, started_at = excluded.started_at, \
+     started_at_us = excluded.started_at_us, ended_at = excluded.ended_at, ended_at_us = excluded.ended_at_us, \
+     attributes = excluded.attributes, inputs = excluded.inputs, output = excluded.output, \
+     exception = excluded.exception, summary = excluded.summary, wb_run_id = excluded.wb_run_id"
+);
+
+/// Blobs per transaction when a reader catches up: one blob is one exporter batch (1,000
+/// calls by default), so a transaction holds the write lock for tens of milliseconds and
+/// writers of other processes get their turn in between.
+const CATCH_UP_BLOBS: usize = 8;
+
+/// One row of `calls`, borrowed.
+pub(crate) struct Row<'a> {
+    pub(crate) project_id: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) trace_id: &'a str,
+    pub(crate) parent_id: Option<&'a str>,
+    pub(crate) op_name: &'a str,
+    pub(crate) op_base_name: &'a str,
+    pub(crate) display_name: Option<&'a str>,
+    pub(crate) thread_id: Option<&'a str>,
+    pub(crate) turn_id: Option<&'a str>,
+    pub(crate) started_at: &'a str,
+    pub(crate) started_at_us: i64,
+    pub(crate) ended_at: Option<&'a str>,
+    pub(crate) ended_at_us: Option<i64>,
+    pub(crate) attributes: &'a str,
+    pub(crate) inputs: &'a str,
+    pub(crate) output: Option<&'a str>,
+    pub(crate) exception: Option<&'a str>,
+    pub(crate) summary: &'a str,
+    pub(crate) wb_run_id: Option<&'a str>,
+}
+
+impl Row<'_> {
+    /// Writes the row: an upsert when it has an end, else an insert that keeps an
+    /// existing row.
+    pub(crate) fn write(&self, statements: &mut CallStatements<'_>) -> rusqlite::Result<()> {
+        let stmt: &mut Statement<'_> =
+            if self.ended_at.is_some() { &mut statements.upsert } else { &mut statements.insert };
+        stmt.execute(params![
+            self.project_id,
+            self.id,
+            self.trace_id,
+            self.parent_id,
+            self.op_name,
+            self.op_base_name,
+            self.display_name,
+            self.thread_id,
+            self.turn_id,
+            self.started_at,
+            self.started_at_us,
+            self.ended_at,
+            self.ended_at_us,
+            self.attributes,
+            self.inputs,
+            self.output,
+            self.exception,
+            self.summary,
+            self.wb_run_id,
+        ])?;
+        Ok(())
+    }
+}
+
+/// The two row statements, prepared once per transaction.
+pub(crate) struct CallStatements<'conn> {
+    insert: rusqlite::CachedStatement<'conn>,
+    upsert: rusqlite::CachedStatement<'conn>,
+}
+
+impl<'conn> CallStatements<'conn> {
+    pub(crate) fn prepare(conn: &'conn Connection) -> rusqlite::Result<CallStatements<'conn>> {
+        Ok(CallStatements { insert: conn.prepare_cached(INSERT_CALL)?, upsert: conn.prepare_cached(UPSERT_CALL)? })
+    }
+}
+
+/// What one [`index_pending`] call did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Blobs applied (and deleted).
+    pub(crate) blobs: usize,
+    /// Calls applied.
+    pub(crate) calls: usize,
+    /// True when blobs remain (up to the `seq` bound given).
+    pub(crate) more: bool,
+}
+
+/// True when the call log has rows to index. Cheap: one indexed lookup.
+pub(crate) fn has_pending(conn: &Connection) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM call_log)")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(|e| StoreError::sqlite("could not read the call log", e))
+}
+
+/// True when the store has a call log (a store written by a version before the log has
+/// none until a writer of this version opens it).
+pub(crate) fn log_exists(conn: &Connection) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call_log')")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(|e| StoreError::sqlite("could not read the store's tables", e))
+}
+
+/// Indexes up to `max_blobs` of the oldest blobs (with `seq <= up_to`, when given) in one
+/// `BEGIN IMMEDIATE` transaction. A blob that cannot be decoded ends the transaction (the
+/// blobs before it applied, it moved to `call_log_bad`) with a
+/// [`StoreErrorKind::CorruptLog`] error.
+pub(crate) fn index_pending(conn: &Connection, max_blobs: usize, up_to: Option<i64>) -> Result<Progress, StoreError> {
+    let context = "could not index the call log";
+    let tx =
+        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| StoreError::sqlite(context, e))?;
+    let (progress, bad) = apply_oldest(&tx, max_blobs, up_to).map_err(|e| StoreError::sqlite(context, e))?;
+    tx.commit().map_err(|e| StoreError::sqlite(context, e))?;
+    match bad {
+        Some(bad) => Err(bad.into_error()),
+        None => Ok(progress),
+    }
+}
+
+/// Indexes every blob logged before the call (in transactions of a few blobs, so writers
+/// are not held up). A corrupt blob does not stop the others: the first one is reported
+/// once everything else is indexed.
+pub(crate) fn catch_up(conn: &Connection) -> Result<(), StoreError> {
+    if !has_pending(conn)? {
+        return Ok(());
+    }
+    let up_to: i64 = conn
+        .query_row("SELECT COALESCE(MAX(seq), 0) FROM call_log", [], |r| r.get(0))
+        .map_err(|e| StoreError::sqlite("could not read the call log", e))?;
+    let mut first_bad = None;
+    loop {
+        match index_pending(conn, CATCH_UP_BLOBS, Some(up_to)) {
+            Ok(progress) if !progress.more => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == StoreErrorKind::CorruptLog => {
+                first_bad.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    first_bad.map_or(Ok(()), Err)
+}
+
+/// Indexes every pending blob inside the caller's transaction (for a writer about to write
+/// `calls` rows directly). A corrupt blob is an error here: the caller's transaction is
+/// then dropped (rolled back), and [`catch_up`] moves the blob aside on the next try.
+pub(crate) fn index_in_transaction(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    loop {
+        let (progress, bad) = apply_oldest(tx, CATCH_UP_BLOBS, None)
+            .map_err(|e| StoreError::sqlite("could not index the call log", e))?;
+        if let Some(bad) = bad {
+            return Err(bad.into_error());
+        }
+        if !progress.more {
+            return Ok(());
+        }
+    }
+}
+
+/// Background upkeep: indexes at most `max_blobs` blobs without waiting for a lock another
+/// connection holds (then it does nothing and says there is no more to do now). Returns
+/// true when blobs remain.
+pub(crate) fn index_idle(conn: &Connection, max_blobs: usize) -> Result<bool, StoreError> {
+    if !has_pending(conn)? {
+        return Ok(false);
+    }
+    let set_timeout = |timeout: Duration| {
+        conn.busy_timeout(timeout).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))
+    };
+    set_timeout(Duration::ZERO)?;
+    let result = index_pending(conn, max_blobs, None);
+    set_timeout(BUSY_TIMEOUT)?;
+    match result {
+        Ok(progress) => Ok(progress.more),
+        Err(e) if e.is_busy() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A blob that could not be decoded.
+struct BadBlob {
+    seq: i64,
+    reason: log::DecodeError,
+}
+
+impl BadBlob {
+    fn into_error(self) -> StoreError {
+        StoreError::new(
+            StoreErrorKind::CorruptLog,
+            format!(
+                "call log entry seq {} could not be decoded ({}); it was moved to the call_log_bad table \
+                 and its calls were not indexed",
+                self.seq, self.reason
+            ),
+        )
+    }
+}
+
+fn apply_oldest(
+    tx: &Connection,
+    max_blobs: usize,
+    up_to: Option<i64>,
+) -> rusqlite::Result<(Progress, Option<BadBlob>)> {
+    let up_to = up_to.unwrap_or(i64::MAX);
+    let limit = i64::try_from(max_blobs).unwrap_or(i64::MAX);
+    let blobs = tx
+        .prepare_cached("SELECT seq, data FROM call_log WHERE seq <= ?1 ORDER BY seq LIMIT ?2")?
+        .query_map(params![up_to, limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut progress = Progress::default();
+    let mut last_applied = None;
+    let mut bad = None;
+    {
+        let mut statements = CallStatements::prepare(tx)?;
+        let mut buffers = Buffers::default();
+        for (seq, blob) in &blobs {
+            let calls = match log::decode(blob) {
+                Ok(calls) => calls,
+                Err(reason) => {
+                    bad = Some(BadBlob { seq: *seq, reason });
+                    break;
+                }
+            };
+            for call in &calls {
+                apply(&mut statements, call, &mut buffers)?;
+            }
+            progress.blobs += 1;
+            progress.calls += calls.len();
+            last_applied = Some(*seq);
+        }
+    }
+    if let Some(last) = last_applied {
+        tx.prepare_cached("DELETE FROM call_log WHERE seq <= ?1")?.execute([last])?;
+    }
+    if let Some(bad) = &bad {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO call_log_bad (seq, data, error, moved_at) \
+             SELECT seq, data, ?2, ?3 FROM call_log WHERE seq = ?1",
+        )?
+        .execute(params![bad.seq, bad.reason.to_string(), Timestamp::now().to_string()])?;
+        tx.prepare_cached("DELETE FROM call_log WHERE seq = ?1")?.execute([bad.seq])?;
+    }
+    progress.more = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM call_log WHERE seq <= ?1)")?
+        .query_row([up_to], |r| r.get(0))?;
+    Ok((progress, bad))
+}
+
+#[derive(Default)]
+struct Buffers {
+    started_at: String,
+    ended_at: String,
+    clock: IsoClock,
+}
+
+/// Writes one logged call as a row of `calls`.
+fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &mut Buffers) -> rusqlite::Result<()> {
+    let mut id = [0u8; 36];
+    let mut trace_id = [0u8; 36];
+    let mut parent_id = [0u8; 36];
+    let mut turn_id = [0u8; 36];
+    buffers.clock.format(Timestamp::from_unix_micros(call.started_at_us), &mut buffers.started_at);
+    let end = call.end.as_ref();
+    if let Some(end) = end {
+        buffers.clock.format(Timestamp::from_unix_micros(end.ended_at_us), &mut buffers.ended_at);
+    }
+    Row {
+        project_id: call.project_id,
+        id: id_str(call.id, &mut id),
+        trace_id: id_str(call.trace_id, &mut trace_id),
+        parent_id: call.parent_id.map(|p| id_str(p, &mut parent_id)),
+        op_name: call.op_name,
+        op_base_name: call.op_base_name,
+        display_name: call.display_name,
+        thread_id: call.thread_id,
+        turn_id: call.turn_id.map(|t| id_str(t, &mut turn_id)),
+        started_at: &buffers.started_at,
+        started_at_us: call.started_at_us,
+        ended_at: end.map(|_| buffers.ended_at.as_str()),
+        ended_at_us: end.map(|e| e.ended_at_us),
+        attributes: call.attributes,
+        inputs: call.inputs,
+        output: end.and_then(|e| e.output),
+        exception: end.and_then(|e| e.exception),
+        summary: end.map_or("{}", |e| e.summary),
+        wb_run_id: call.wb_run_id,
+    }
+    .write(statements)
+}
+
+/// Formats timestamps as Weave does (`2026-11-23T14:33:58.493548Z`, the text of
+/// [`Timestamp`]'s `Display`), formatting the date and time of day once per second (calls
+/// in a blob mostly share it) and only the microseconds per call.
+#[derive(Default)]
+struct IsoClock {
+    second: Option<i64>,
+    prefix: String,
+}
+
+impl IsoClock {
+    fn format(&mut self, ts: Timestamp, out: &mut String) {
+        let micros = ts.unix_micros();
+        let second = micros.div_euclid(1_000_000);
+        let fraction = micros.rem_euclid(1_000_000);
+        if self.second != Some(second) {
+            let text = Timestamp::from_unix_micros(second * 1_000_000).to_string();
+            // Everything up to and including the '.' before the microseconds.
+            self.prefix = match text.rfind('.') {
+                Some(dot) => text[..=dot].to_string(),
+                None => text,
+            };
+            self.second = Some(second);
+        }
+        out.clear();
+        out.push_str(&self.prefix);
+        let mut digits = [b'0'; 6];
+        let mut rest = fraction;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend(digits.iter().map(|&b| b as char));
+        out.push('Z');
+    }
+}
+
+fn id_str(id: Id, buf: &mut [u8; 36]) -> &str {
+    id.encode(buf);
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_formats_like_timestamp_display() {
+        let mut clock = IsoClock::default();
+        let mut out = String::new();
+        for micros in [0, 1, 999_999, 1_000_000, 1_795_790_038_123_456, 1_795_790_039_000_001, -1, -1_000_001] {
+            let ts = Timestamp::from_unix_micros(micros);
+            clock.format(ts, &mut out);
+            assert_eq!(out, ts.to_string(), "{micros}");
+        }
+    }
+}
