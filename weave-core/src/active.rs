@@ -8,7 +8,7 @@ use crate::context::{replace_current, CallContext};
 use crate::exception::{Exception, Frame};
 use crate::export::ExportItem;
 use crate::ids::{next_random_f64, Id};
-use crate::op::{CallView, DisplayName, OpDef, OpSite, OpStatic};
+use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
 use crate::runtime::{current_client, parse_json, Client};
 use crate::summary::{CallStatus, Summary};
 use crate::time::Timestamp;
@@ -48,7 +48,7 @@ pub(crate) struct NodeStart {
     pub(crate) id: Id,
     pub(crate) trace_id: Id,
     pub(crate) parent_id: Option<Id>,
-    pub(crate) op: Arc<OpDef>,
+    pub(crate) op: OpHandle,
     pub(crate) thread_id: Option<Arc<str>>,
     pub(crate) turn_id: Option<Id>,
 }
@@ -196,7 +196,7 @@ fn begin(
     if parent_context.call.is_none() && info.sample_rate < 1.0 && next_random_f64() >= info.sample_rate {
         return Begin::Suppress(CallContext { suppressed: true, ..parent_context });
     }
-    let op = Arc::clone(site.def(self_type.map(|f| f()), client.settings().capture_code));
+    let op = OpHandle::from_static(site.def(self_type.map(|f| f()), client.settings().capture_code));
     let options = StartOptions { info, attributes: None, display_name: None };
     let (node, context) = start_node(client, parent_context, op, options, |config| capture_inputs(config, inputs));
     Begin::Record(node, context)
@@ -207,7 +207,7 @@ fn begin(
 pub(crate) fn start_node(
     client: Arc<Client>,
     parent_context: CallContext,
-    op: Arc<OpDef>,
+    op: OpHandle,
     options: StartOptions,
     capture: impl FnOnce(&CaptureConfig) -> RawJson,
 ) -> (Arc<CallNode>, CallContext) {
@@ -248,7 +248,7 @@ pub(crate) fn start_node(
             Some(Arc::new(merged))
         }
     };
-    let node_start = NodeStart { id, trace_id, parent_id, op: Arc::clone(&op), thread_id: thread_id.clone(), turn_id };
+    let node_start = NodeStart { id, trace_id, parent_id, op: op.clone(), thread_id: thread_id.clone(), turn_id };
     let start = CallStart {
         id,
         trace_id,

@@ -3,7 +3,7 @@
 
 use crate::capture::RawJson;
 use crate::ids::Id;
-use crate::op::OpDef;
+use crate::op::OpHandle;
 use crate::summary::Summary;
 use crate::time::Timestamp;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -25,7 +25,7 @@ pub struct CallStart {
     /// The parent call's id, `None` for a root call.
     pub parent_id: Option<Id>,
     /// The op this call is a call of.
-    pub op: Arc<OpDef>,
+    pub op: OpHandle,
     /// When the call started.
     pub started_at: Timestamp,
     /// The inputs: a JSON object keyed by parameter name.
@@ -39,7 +39,7 @@ pub struct CallStart {
     /// The turn (the top-level call within a thread) this call belongs to.
     pub turn_id: Option<Id>,
     /// `entity/project/run_id` of the W&B run (from `WANDB_RUN_ID`).
-    pub wb_run_id: Option<Arc<str>>,
+    pub wb_run_id: Option<&'static str>,
 }
 
 /// What is known when a call ends.
@@ -88,7 +88,7 @@ pub struct CallAttributes {
     /// User attributes, merged from the enclosing scopes (inner wins).
     pub user: Option<Arc<JsonObject>>,
     /// The client's `weave` attributes (source, versions, OS), shared by all calls.
-    pub weave: Option<Arc<JsonObject>>,
+    pub weave: Option<&'static JsonObject>,
     /// The op's kind, written as `weave.kind`.
     pub kind: Option<&'static str>,
 }

@@ -15,6 +15,7 @@ pub mod exception;
 pub mod export;
 pub mod feedback;
 pub mod ids;
+pub mod interned;
 pub mod manual;
 pub mod object;
 pub mod op;

@@ -120,7 +120,8 @@ impl CallBuilder {
                 let source = self.source.unwrap_or_else(|| format!("// op `{}` (created at run time)\n", self.op_name));
                 Arc::new(OpDef::new(&self.op_name, &source, client.settings().capture_code, self.kind, self.eager))
             }
-        };
+        }
+        .into();
         let options = StartOptions { info: &MANUAL_OP, attributes: self.attributes, display_name: self.display_name };
         let inputs = self.inputs;
         let (node, context) = start_node(client, parent_context, op, options, |config| {

@@ -88,7 +88,7 @@ impl OpStatic {
 #[derive(Debug)]
 pub struct OpSite {
     info: OpStatic,
-    def: OnceLock<Arc<OpDef>>,
+    def: OnceLock<OpDef>,
 }
 
 impl OpSite {
@@ -104,7 +104,7 @@ impl OpSite {
 
     /// The runtime definition, built on first use. `self_type` is `type_name::<Self>()`
     /// for methods.
-    pub fn def(&self, self_type: Option<&'static str>, capture_code: bool) -> &Arc<OpDef> {
+    pub fn def(&'static self, self_type: Option<&'static str>, capture_code: bool) -> &'static OpDef {
         self.def.get_or_init(|| {
             let info = &self.info;
             let name = if info.name_is_explicit {
@@ -116,7 +116,7 @@ impl OpSite {
                 }
             };
             let capture = capture_code && info.capture_code;
-            Arc::new(OpDef::new(&name, info.source, capture, info.kind, info.eager_call_start))
+            OpDef::new(&name, info.source, capture, info.kind, info.eager_call_start)
         })
     }
 }
@@ -130,6 +130,54 @@ pub fn short_type_name(full: &str) -> &str {
     match without_generics.rfind("::") {
         Some(i) => &without_generics[i + 2..],
         None => without_generics,
+    }
+}
+
+/// An op as a call holds it: the definition of a `#[op]` site (static: it lives as long as
+/// the program, and copying the handle touches no reference count, so the thread that
+/// drops a finished call does not fight the thread that made it over a shared counter),
+/// or one made at run time (shared).
+#[derive(Clone)]
+pub struct OpHandle(OpHandleRepr);
+
+#[derive(Clone)]
+enum OpHandleRepr {
+    Static(&'static OpDef),
+    Shared(Arc<OpDef>),
+}
+
+impl OpHandle {
+    /// The handle of a `#[op]` site's definition.
+    pub fn from_static(def: &'static OpDef) -> OpHandle {
+        OpHandle(OpHandleRepr::Static(def))
+    }
+
+    /// The address of the definition: the same for every handle of one op (a cache key).
+    pub fn as_ptr(&self) -> *const OpDef {
+        &**self
+    }
+}
+
+impl From<Arc<OpDef>> for OpHandle {
+    fn from(def: Arc<OpDef>) -> OpHandle {
+        OpHandle(OpHandleRepr::Shared(def))
+    }
+}
+
+impl std::ops::Deref for OpHandle {
+    type Target = OpDef;
+
+    fn deref(&self) -> &OpDef {
+        match &self.0 {
+            OpHandleRepr::Static(def) => def,
+            OpHandleRepr::Shared(def) => def,
+        }
+    }
+}
+
+impl std::fmt::Debug for OpHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 

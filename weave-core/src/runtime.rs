@@ -38,9 +38,9 @@ pub struct Client {
     settings: Settings,
     capture: CaptureConfig,
     exporter: Arc<dyn Exporter>,
-    weave_attributes_sync: Option<Arc<JsonObject>>,
-    weave_attributes_async: Option<Arc<JsonObject>>,
-    wb_run_id: Option<Arc<str>>,
+    weave_attributes_sync: Option<&'static JsonObject>,
+    weave_attributes_async: Option<&'static JsonObject>,
+    wb_run_id: Option<&'static str>,
     call_link: Option<Box<CallLinkFn>>,
     open_calls: OpenCalls,
 }
@@ -64,13 +64,13 @@ impl Client {
             if info.is_empty() {
                 None
             } else {
-                Some(Arc::new(info))
+                Some(crate::interned::object(info))
             }
         };
         let wb_run_id = settings
             .wandb_run_id
             .as_ref()
-            .map(|run| Arc::from(format!("{}/{}/{}", project_id.entity(), project_id.project(), run)));
+            .map(|run| crate::interned::str(&format!("{}/{}/{}", project_id.entity(), project_id.project(), run)));
         Client {
             project_id_text: project_id.to_string(),
             project_id,
@@ -116,16 +116,16 @@ impl Client {
         &self.exporter
     }
 
-    pub(crate) fn weave_attributes(&self, is_async: bool) -> Option<Arc<JsonObject>> {
+    pub(crate) fn weave_attributes(&self, is_async: bool) -> Option<&'static JsonObject> {
         if is_async {
-            self.weave_attributes_async.clone()
+            self.weave_attributes_async
         } else {
-            self.weave_attributes_sync.clone()
+            self.weave_attributes_sync
         }
     }
 
-    pub(crate) fn wb_run_id(&self) -> Option<Arc<str>> {
-        self.wb_run_id.clone()
+    pub(crate) fn wb_run_id(&self) -> Option<&'static str> {
+        self.wb_run_id
     }
 
     pub(crate) fn print_call_link(&self, id: &Id) {

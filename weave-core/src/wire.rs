@@ -10,7 +10,7 @@
 use crate::call::{CallAttributes, CallRecord, JsonObject};
 use crate::capture::write::{string as write_string, uint as write_u64};
 use crate::ids::Id;
-use crate::op::OpDef;
+use crate::op::OpHandle;
 use crate::time::Timestamp;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub struct WireEncoder {
     project_id: String,
     project_json: Vec<u8>,
     /// Op refs by op address (the op is kept alive so the address keys only its entry).
-    ops: JsonCache<usize, Arc<OpDef>>,
+    ops: JsonCache<usize, OpHandle>,
     /// Attribute objects by the addresses of their maps (kept alive for the same reason).
     attributes: JsonCache<AttributesKey, CallAttributes>,
     /// The date part (`"YYYY-MM-DDT`) of the last timestamp written, by day.
@@ -127,17 +127,21 @@ impl WireEncoder {
         out.extend_from_slice(b",\"wb_run_step\":null,\"wb_run_step_end\":null}");
     }
 
-    fn op_ref(&mut self, op: &Arc<OpDef>) -> Arc<[u8]> {
+    fn op_ref(&mut self, op: &OpHandle) -> Arc<[u8]> {
         let project_id = &self.project_id;
-        self.ops.get(Arc::as_ptr(op) as usize, || {
+        self.ops.get(op.as_ptr() as usize, || {
             let mut json = Vec::new();
             write_string(&mut json, &op.ref_uri(project_id));
-            (Arc::clone(op), json)
+            (op.clone(), json)
         })
     }
 
     fn attributes(&mut self, attributes: &CallAttributes) -> Arc<[u8]> {
-        let key = (pointer(&attributes.user), pointer(&attributes.weave), attributes.kind);
+        let key = (
+            pointer(&attributes.user),
+            attributes.weave.map_or(0, |m| m as *const JsonObject as usize),
+            attributes.kind,
+        );
         self.attributes.get(key, || {
             let json = serde_json::to_vec(&attributes.to_json()).unwrap_or_else(|_| b"{}".to_vec());
             (attributes.clone(), json)
@@ -254,7 +258,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn record(end: Option<CallEnd>, user: Option<Arc<JsonObject>>) -> CallRecord {
-        let op = Arc::new(OpDef::new("say \"hi\"", "fn f() {}", true, None, false));
+        let op = crate::op::OpHandle::from(Arc::new(OpDef::new("say \"hi\"", "fn f() {}", true, None, false)));
         let started_at = Timestamp::from_unix_micros(1_795_790_038_493_548);
         let mut weave = JsonObject::new();
         weave.insert("client_version".into(), json!("0.1.0"));
@@ -265,11 +269,11 @@ mod tests {
             op,
             started_at,
             inputs: RawJson::from_value(&json!({"a": 1, "text": "x\ny"})),
-            attributes: CallAttributes { user, weave: Some(Arc::new(weave)), kind: Some("llm") },
+            attributes: CallAttributes { user, weave: Some(crate::interned::object(weave)), kind: Some("llm") },
             display_name: Some("tab\there".to_string()),
             thread_id: Some(Arc::from("thread-1")),
             turn_id: None,
-            wb_run_id: Some(Arc::from("e/p/run")),
+            wb_run_id: Some("e/p/run"),
         };
         CallRecord { start, end }
     }

@@ -17,10 +17,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use weave_core::call::CallRecord;
 use weave_core::export::ExportItem;
-use weave_core::op::OpDef;
+use weave_core::op::{OpDef, OpHandle};
 use weave_core::wire::WireEncoder;
 
 /// Appends at least this long skip the write buffer.
@@ -126,7 +125,7 @@ pub(crate) struct FallbackEncoder {
     wire: WireEncoder,
     project_json: Vec<u8>,
     /// Ops already written, by address (kept alive so the address stays theirs) ...
-    ops_seen: HashMap<usize, Arc<OpDef>>,
+    ops_seen: HashMap<usize, OpHandle>,
     /// ... and by ref, so two definitions of one op version are written once.
     refs_written: HashSet<String>,
     /// The op of the last line (already in `ops_seen`), by address.
@@ -157,9 +156,9 @@ impl FallbackEncoder {
             return encode_entry(out, reason, self.wire.project_id(), item);
         };
         let op = &record.start.op;
-        let key = Arc::as_ptr(op) as usize;
+        let key = op.as_ptr() as usize;
         let first_of_op = self.last_op != key && !self.ops_seen.contains_key(&key) && {
-            self.ops_seen.insert(key, Arc::clone(op));
+            self.ops_seen.insert(key, op.clone());
             self.refs_written.insert(op.ref_uri(self.wire.project_id()))
         };
         self.last_op = key;

@@ -30,12 +30,12 @@ fn a_complete_call_round_trips_with_all_its_fields() {
     let (mut store, path) = store(&dir);
     let op = op("answer");
     let parent = start(&op, None, json!({}), t(0));
-    let weave_attrs = user_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk"}));
+    let weave_attrs = weave_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk"}));
     let call = Arc::new(CallStart {
         id: Id::new_v7(t(1).unix_millis()),
         trace_id: parent.trace_id,
         parent_id: Some(parent.id),
-        op: op.clone(),
+        op: op.clone().into(),
         started_at: t(1),
         inputs: RawJson::from_value(&json!({"question": "why?", "n": 3})),
         attributes: CallAttributes {
@@ -46,7 +46,7 @@ fn a_complete_call_round_trips_with_all_its_fields() {
         display_name: Some("start name".to_string()),
         thread_id: Some(Arc::from("thread-1")),
         turn_id: Some(parent.id),
-        wb_run_id: Some(Arc::from("e/p/run1")),
+        wb_run_id: Some("e/p/run1"),
     });
     let usage = json!({"usage": {"gpt-4o": {"requests": 1, "prompt_tokens": 3}}, "note": "hi"});
     let end = weave_core::call::CallEnd {
@@ -371,11 +371,11 @@ fn thread_cpu_ns() -> u64 {
 fn write_throughput_of_small_calls() {
     let dir = tempfile::tempdir().unwrap();
     let op = op("small");
-    let weave_attrs = user_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk", "os_name": "Linux"}));
+    let weave_attrs = weave_attributes(json!({"client_version": "0.1.0", "source": "rust-sdk", "os_name": "Linux"}));
     let make = |i: u64| {
         let started_at = Timestamp::now();
         let call = CallStart {
-            attributes: CallAttributes { user: None, weave: weave_attrs.clone(), kind: None },
+            attributes: CallAttributes { user: None, weave: weave_attrs, kind: None },
             ..Arc::try_unwrap(start(&op, None, json!({"a": i, "b": "hello"}), started_at)).unwrap()
         };
         ExportItem::CallFinished(CallRecord {
@@ -453,12 +453,12 @@ fn a_logged_batch_indexes_every_column_exactly() {
     let answer = op("answer");
     let tool = op("tool");
     let root = start(&answer, None, json!({}), t(0));
-    let weave_attrs = user_attributes(json!({"client_version": "0.1.0"}));
+    let weave_attrs = weave_attributes(json!({"client_version": "0.1.0"}));
     let full = Arc::new(CallStart {
         id: Id::new_v7(t(1).unix_millis()),
         trace_id: root.trace_id,
         parent_id: Some(root.id),
-        op: tool.clone(),
+        op: tool.clone().into(),
         started_at: plus(t(1), 123_456),
         inputs: RawJson::from_value(&json!({"q": "ünïcode \"quoted\"", "n": [1, 2]})),
         attributes: CallAttributes {
@@ -469,7 +469,7 @@ fn a_logged_batch_indexes_every_column_exactly() {
         display_name: Some("start name".to_string()),
         thread_id: Some(Arc::from("thread-1")),
         turn_id: Some(root.id),
-        wb_run_id: Some(Arc::from("e/p/run1")),
+        wb_run_id: Some("e/p/run1"),
     });
     let usage = json!({"usage": {"m": {"requests": 1}}});
     let full_end = weave_core::call::CallEnd {

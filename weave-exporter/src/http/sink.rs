@@ -35,7 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use weave_core::export::ExportItem;
-use weave_core::op::OpDef;
+use weave_core::op::{OpDef, OpHandle};
 
 /// Calls per `calls/complete` (or `upsert_batch`, feedback) request, as in Weave.
 pub const MAX_BATCH_ITEMS: usize = 1000;
@@ -147,7 +147,7 @@ impl WeaveServerSink {
     }
 
     /// Delivers one batch of work items; see the module docs.
-    fn deliver(&mut self, work: &[Work<'_>], ops: Vec<(String, Arc<OpDef>)>) -> Result<(), SinkError> {
+    fn deliver(&mut self, work: &[Work<'_>], ops: Vec<(String, OpHandle)>) -> Result<(), SinkError> {
         // Refusals recorded by an earlier attempt of this same batch stay; others are stale.
         let keys: HashMap<usize, Key> = work.iter().map(|w| (w.index(), w.key())).collect();
         self.rejected.retain(|(index, key, _)| keys.get(index) == Some(key));
@@ -221,7 +221,7 @@ impl WeaveServerSink {
         self.delivered.insert(key);
     }
 
-    fn save_ops(&mut self, ops: Vec<(String, Arc<OpDef>)>) -> Result<(), SinkError> {
+    fn save_ops(&mut self, ops: Vec<(String, OpHandle)>) -> Result<(), SinkError> {
         for (project_id, op) in ops {
             let op_ref = op.ref_uri(&project_id);
             if self.saved_ops.contains(&op_ref) {
@@ -514,7 +514,7 @@ impl WeaveServerSink {
 impl Sink for WeaveServerSink {
     fn write_batch(&mut self, batch: &[ExportItem]) -> Result<(), SinkError> {
         let project = self.project_id.clone();
-        let mut ops: Vec<(String, Arc<OpDef>)> = Vec::new();
+        let mut ops: Vec<(String, OpHandle)> = Vec::new();
         let mut seen_ops: HashSet<*const OpDef> = HashSet::new();
         let mut work = Vec::with_capacity(batch.len());
         for (index, item) in batch.iter().enumerate() {
@@ -534,8 +534,8 @@ impl Sink for WeaveServerSink {
                 other => {
                     let (Some(kind), Some(record)) = (ItemKind::of(other), record_of(other)) else { continue };
                     let op = &record.start.op;
-                    if seen_ops.insert(Arc::as_ptr(op)) {
-                        ops.push((project.clone(), Arc::clone(op)));
+                    if seen_ops.insert(op.as_ptr()) {
+                        ops.push((project.clone(), op.clone()));
                     }
                     work.push(Work::Call { index, kind, call: CallSource::Record(record), project_id: &project });
                 }
@@ -582,7 +582,7 @@ impl Sink for WeaveServerSink {
                         op.name
                     );
                 }
-                ops.push((entry.project_id.clone(), Arc::new(def)));
+                ops.push((entry.project_id.clone(), OpHandle::from(Arc::new(def))));
             }
             match entry.kind {
                 ItemKind::CallStarted | ItemKind::CallFinished | ItemKind::CallUnfinished => {

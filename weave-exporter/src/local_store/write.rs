@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use weave_core::call::{CallAttributes, CallRecord, JsonObject};
 use weave_core::export::ExportItem;
-use weave_core::op::{OpDef, OP_SOURCE_FILE};
+use weave_core::op::{OpDef, OpHandle, OP_SOURCE_FILE};
 use weave_core::summary::Summary;
 use weave_core::time::Timestamp;
 
@@ -34,7 +34,7 @@ const INSERT_FEEDBACK: &str =
 
 struct CachedOp {
     /// Keeps the pointer this entry is keyed by alive (and so unique).
-    _op: Arc<OpDef>,
+    _op: OpHandle,
     ref_uri: String,
     saved: bool,
 }
@@ -44,7 +44,6 @@ type AttributesKey = (usize, usize, Option<&'static str>);
 struct CachedAttributes {
     /// Keep the pointers this entry is keyed by alive.
     _user: Option<Arc<JsonObject>>,
-    _weave: Option<Arc<JsonObject>>,
     json: String,
 }
 
@@ -90,7 +89,7 @@ impl Writer {
         // Ops first: the refs of the calls point at them.
         for record in batch.iter().filter_map(record_of) {
             let op = &record.start.op;
-            let key = Arc::as_ptr(op) as usize;
+            let key = op.as_ptr() as usize;
             let entry = self.ops.entry(key).or_insert_with(|| CachedOp {
                 _op: op.clone(),
                 ref_uri: op.ref_uri(project_id),
@@ -135,7 +134,7 @@ impl Writer {
     /// Adds one call item to the blob: the fields its `calls` row gets.
     fn log_call(&mut self, project_id: &str, kind: ItemKind, record: &CallRecord) {
         let start = &record.start;
-        let op_key = Arc::as_ptr(&start.op) as usize;
+        let op_key = start.op.as_ptr() as usize;
         let op_ref = match self.ops.get(&op_key) {
             Some(cached) => cached.ref_uri.as_str(),
             None => {
@@ -271,14 +270,13 @@ pub(crate) fn op_base_name(op_ref: &str) -> &str {
 fn attributes_json<'c>(cache: &'c mut HashMap<AttributesKey, CachedAttributes>, attrs: &CallAttributes) -> &'c str {
     let key = (
         attrs.user.as_ref().map_or(0, |a| Arc::as_ptr(a) as usize),
-        attrs.weave.as_ref().map_or(0, |a| Arc::as_ptr(a) as usize),
+        attrs.weave.map_or(0, |a| a as *const JsonObject as usize),
         attrs.kind,
     );
     &cache
         .entry(key)
         .or_insert_with(|| CachedAttributes {
             _user: attrs.user.clone(),
-            _weave: attrs.weave.clone(),
             json: Value::Object(attrs.to_json()).to_string(),
         })
         .json

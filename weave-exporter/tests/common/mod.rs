@@ -31,7 +31,7 @@ pub fn start(op: &Arc<OpDef>, parent: Option<&CallStart>, inputs: Value, started
         id,
         trace_id: parent.map(|p| p.trace_id).unwrap_or_else(|| Id::new_v7(started_at.unix_millis())),
         parent_id: parent.map(|p| p.id),
-        op: op.clone(),
+        op: op.clone().into(),
         started_at,
         inputs: RawJson::from_value(&inputs),
         attributes: CallAttributes::default(),
@@ -81,6 +81,11 @@ pub fn id_of(item: &ExportItem) -> String {
 
 pub fn user_attributes(value: Value) -> Option<Arc<JsonObject>> {
     value.as_object().cloned().map(Arc::new)
+}
+
+/// The SDK's attributes as a client keeps them (for the life of the program).
+pub fn weave_attributes(value: Value) -> Option<&'static JsonObject> {
+    value.as_object().cloned().map(weave_core::interned::object)
 }
 
 /// A config for tests: small delays, the fallback file in `dir`.
