@@ -148,7 +148,7 @@ impl Serialize for WireCall<'_> {
         }
         map.serialize_entry("otel_dump", &Value::Null)?;
         map.serialize_entry("wb_user_id", &Value::Null)?;
-        map.serialize_entry("wb_run_id", &start.wb_run_id.as_deref())?;
+        map.serialize_entry("wb_run_id", &start.wb_run_id)?;
         map.serialize_entry("wb_run_step", &Value::Null)?;
         map.serialize_entry("wb_run_step_end", &Value::Null)?;
         map.end()

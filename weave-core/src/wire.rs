@@ -123,7 +123,7 @@ impl WireEncoder {
         out.extend_from_slice(b",\"exception\":");
         optional_string(out, end.and_then(|e| e.exception.as_deref()));
         out.extend_from_slice(b",\"otel_dump\":null,\"wb_user_id\":null,\"wb_run_id\":");
-        optional_string(out, start.wb_run_id.as_deref());
+        optional_string(out, start.wb_run_id);
         out.extend_from_slice(b",\"wb_run_step\":null,\"wb_run_step_end\":null}");
     }
 

@@ -168,10 +168,11 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
         .iter()
         .filter(|param| !args.skip_all && !args.skip.iter().any(|s| s.unraw() == param.name()))
         .map(|param| {
-            let key = param.name();
+            // A parameter's name is an identifier: its JSON key needs no escaping.
+            let json_key = Literal::string(&format!("\"{}\":", param.name()));
             let value = param.value_ref();
             quote! {
-                __weave_inputs.arg(#key, |__weave_w| (&&&&#p::Capture(#value)).weave_capture(__weave_w));
+                __weave_inputs.ident_arg(#json_key, |__weave_w| (&&&&#p::Capture(#value)).weave_capture(__weave_w));
             }
         })
         .collect();
@@ -300,7 +301,7 @@ mod tests {
         let out = expand_str("", "pub fn f(a: u32, (x, y): (u8, u8), mut b: String) -> u32 { a }");
         assert!(out.contains("static __WEAVE_OP"), "{out}");
         assert!(out.contains("start_call"), "{out}");
-        assert!(out.contains("\"x\""), "{out}");
+        assert!(out.contains(r#""\"x\":""#), "{out}");
         assert!(out.contains("let __weave_out : u32"), "{out}");
         assert!(!out.contains("move ||"), "{out}");
     }

@@ -115,12 +115,32 @@ impl InputsWriter<'_> {
     /// `"REDACTED"` and `capture` is not called. If `capture` writes
     /// nothing the value is `null`; if it panics, a marker.
     pub fn arg(&mut self, name: &str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
+        self.separate();
+        write::string(self.buf, name);
+        self.buf.push(b':');
+        self.value(name, capture);
+    }
+
+    /// Adds one argument named by a Rust identifier (an `#[op]` parameter), given as its
+    /// JSON key and colon (`"name":`): identifiers need no escaping, so the key is copied
+    /// as it is. Otherwise as [`InputsWriter::arg`].
+    #[doc(hidden)]
+    pub fn ident_arg(&mut self, json_key: &'static str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
+        let name = json_key.strip_prefix('"').and_then(|k| k.strip_suffix("\":")).unwrap_or(json_key);
+        self.separate();
+        self.buf.extend_from_slice(json_key.as_bytes());
+        self.value(name, capture);
+    }
+
+    fn separate(&mut self) {
         if !self.first {
             self.buf.push(b',');
         }
         self.first = false;
-        write::string(self.buf, name);
-        self.buf.push(b':');
+    }
+
+    /// The value of the argument `name`, after its key.
+    fn value(&mut self, name: &str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
         if self.cfg.is_redacted_key(name) {
             self.buf.extend_from_slice(b"\"REDACTED\"");
             return;

@@ -189,6 +189,24 @@ fn redacted_argument_is_not_captured() {
 }
 
 #[test]
+fn identifier_arguments_are_written_like_named_ones() {
+    let mut called = false;
+    let by_ident = capture_inputs(&cfg(), |i| {
+        i.ident_arg("\"api_key\":", |_| called = true);
+        i.ident_arg("\"x\":", |w| w.serialize(&1));
+        i.ident_arg("\"r\u{e9}sum\u{e9}\":", |w| w.serialize("ok"));
+    });
+    let by_name = capture_inputs(&cfg(), |i| {
+        i.arg("api_key", |_| {});
+        i.arg("x", |w| w.serialize(&1));
+        i.arg("r\u{e9}sum\u{e9}", |w| w.serialize("ok"));
+    });
+    assert!(!called, "a redacted argument is not captured");
+    assert_eq!(by_ident.as_str(), by_name.as_str());
+    assert_eq!(by_ident.to_value(), json!({"api_key": "REDACTED", "x": 1, "r\u{e9}sum\u{e9}": "ok"}));
+}
+
+#[test]
 fn is_redacted_key_is_case_insensitive() {
     let c = cfg();
     assert!(c.is_redacted_key("AUTHORIZATION"));

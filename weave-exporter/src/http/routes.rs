@@ -227,7 +227,7 @@ impl Serialize for StartWire<'_> {
         map.serialize_entry("inputs", &start.inputs)?;
         map.serialize_entry("otel_dump", &Value::Null)?;
         map.serialize_entry("wb_user_id", &Value::Null)?;
-        map.serialize_entry("wb_run_id", &start.wb_run_id.as_deref())?;
+        map.serialize_entry("wb_run_id", &start.wb_run_id)?;
         map.serialize_entry("wb_run_step", &Value::Null)?;
         map.end()
     }

@@ -167,7 +167,7 @@ impl Writer {
             started_at_us: start.started_at.unix_micros(),
             attributes,
             inputs: start.inputs.as_str(),
-            wb_run_id: start.wb_run_id.as_deref(),
+            wb_run_id: start.wb_run_id,
             end: end.map(|e| LoggedEnd {
                 ended_at_us: e.ended_at.unix_micros(),
                 output: e.output.as_ref().map(|o| o.as_str()),
