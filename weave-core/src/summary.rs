@@ -41,14 +41,20 @@ impl Summary {
         status: CallStatus,
         user: Option<JsonObject>,
     ) -> Summary {
+        let (own_success, own_error) = match status {
+            CallStatus::Success => (1, 0),
+            CallStatus::Error => (0, 1),
+        };
+        if let (None, None, None) = (&children, output, &user) {
+            // A leaf with no usage and no user keys (most calls): the status counts alone.
+            return Summary { success: own_success, error: own_error, rest: None };
+        }
         let (mut success, mut error, mut rest) = match children {
             Some(children) => (children.success, children.error, children.rest.map(|r| *r).unwrap_or_default()),
             None => (0, 0, output.and_then(leaf_usage).unwrap_or_default()),
         };
-        match status {
-            CallStatus::Success => success += 1,
-            CallStatus::Error => error += 1,
-        }
+        success += own_success;
+        error += own_error;
         if let Some(user) = user {
             // Computed values win over the user's.
             let mut merged = user;
