@@ -249,31 +249,53 @@ pub(crate) fn start_node(
         }
     };
     let node_start = NodeStart { id, trace_id, parent_id, op: op.clone(), thread_id: thread_id.clone(), turn_id };
-    let start = CallStart {
-        id,
-        trace_id,
-        parent_id,
-        attributes: CallAttributes {
-            user: user_attributes,
-            weave: client.weave_attributes(info.is_async),
-            kind: op.kind(),
-        },
-        op,
-        started_at,
-        inputs,
-        display_name,
-        thread_id,
-        turn_id,
-        wb_run_id: client.wb_run_id(),
-    };
-    if start.op.eager_call_start() {
-        client.exporter().export(ExportItem::CallStarted(CallRecord { start: start.clone(), end: None }));
-    }
+    let eager = op.eager_call_start();
+    let weave_attributes = client.weave_attributes(info.is_async);
+    let wb_run_id = client.wb_run_id();
     if parent.is_none() {
         client.print_call_link(&id);
     }
-    let state = NodeState { start: Some(start), ..NodeState::default() };
-    let node = Arc::new(CallNode { start: node_start, client, parent, info, state: Mutex::new(state) });
+    // The start (a few hundred bytes) is written straight into the call's allocation:
+    // built on the stack and moved, it was copied three times.
+    let make = move || CallNode {
+        start: node_start,
+        client,
+        parent,
+        info,
+        state: Mutex::new(NodeState {
+            start: Some(CallStart {
+                id,
+                trace_id,
+                parent_id,
+                attributes: CallAttributes { user: user_attributes, weave: weave_attributes, kind: op.kind() },
+                op,
+                started_at,
+                inputs,
+                display_name,
+                thread_id,
+                turn_id,
+                wb_run_id,
+            }),
+            children: None,
+            display_name: None,
+            user_summary: None,
+        }),
+    };
+    let mut uninit = Arc::<CallNode>::new_uninit();
+    let node = match Arc::get_mut(&mut uninit) {
+        Some(slot) => {
+            slot.write(make());
+            // SAFETY: written just above.
+            unsafe { uninit.assume_init() }
+        }
+        // A fresh `Arc` is never shared; were it, the call is built the ordinary way.
+        None => Arc::new(make()),
+    };
+    if eager {
+        if let Some(start) = node.start_if_running() {
+            node.client.exporter().export(ExportItem::CallStarted(CallRecord { start, end: None }));
+        }
+    }
     node.client.register_open(&node, node.may_end_elsewhere());
     let context = CallContext {
         call: Some(Arc::clone(&node)),
