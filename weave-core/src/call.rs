@@ -93,7 +93,21 @@ pub struct CallAttributes {
     pub kind: Option<&'static str>,
 }
 
+/// What identifies a [`CallAttributes`] without reading its maps: the addresses of the
+/// user and SDK maps (0 for none) and the kind. Equal identities mean equal attributes
+/// while the maps are alive (a cache keyed by it keeps them alive).
+pub type AttributesIdentity = (usize, usize, Option<&'static str>);
+
 impl CallAttributes {
+    /// This value's [`AttributesIdentity`], for caching its encoded JSON.
+    pub fn identity(&self) -> AttributesIdentity {
+        (
+            self.user.as_ref().map_or(0, |m| Arc::as_ptr(m) as usize),
+            self.weave.map_or(0, |m| m as *const JsonObject as usize),
+            self.kind,
+        )
+    }
+
     /// The attributes as one JSON object.
     pub fn to_json(&self) -> JsonObject {
         let mut out = self.user.as_deref().cloned().unwrap_or_default();

@@ -7,7 +7,7 @@
 //! the op ref and the attributes, shared by most calls, are encoded once per op and
 //! attribute set and cached by pointer.
 
-use crate::call::{CallAttributes, CallRecord, JsonObject};
+use crate::call::{AttributesIdentity, CallAttributes, CallRecord};
 use crate::capture::write::{string as write_string, uint as write_u64};
 use crate::ids::Id;
 use crate::op::OpHandle;
@@ -17,8 +17,6 @@ use std::sync::Arc;
 
 /// Cached entries are dropped past this many (different ops or attribute sets).
 const MAX_CACHED: usize = 4096;
-
-type AttributesKey = (usize, usize, Option<&'static str>);
 
 /// Encodes calls of one project as wire JSON. Keep one per sink or thread: it caches the
 /// encoded op refs and attributes.
@@ -35,7 +33,7 @@ pub struct WireEncoder {
     /// Op refs by op address (the op is kept alive so the address keys only its entry).
     ops: JsonCache<usize, OpHandle>,
     /// Attribute objects by the addresses of their maps (kept alive for the same reason).
-    attributes: JsonCache<AttributesKey, CallAttributes>,
+    attributes: JsonCache<AttributesIdentity, CallAttributes>,
     /// The date part (`"YYYY-MM-DDT`) of the last timestamp written, by day.
     last_day: Option<(i64, [u8; 12])>,
 }
@@ -137,12 +135,7 @@ impl WireEncoder {
     }
 
     fn attributes(&mut self, attributes: &CallAttributes) -> Arc<[u8]> {
-        let key = (
-            pointer(&attributes.user),
-            attributes.weave.map_or(0, |m| m as *const JsonObject as usize),
-            attributes.kind,
-        );
-        self.attributes.get(key, || {
+        self.attributes.get(attributes.identity(), || {
             let json = serde_json::to_vec(&attributes.to_json()).unwrap_or_else(|_| b"{}".to_vec());
             (attributes.clone(), json)
         })
@@ -207,10 +200,6 @@ impl<K: std::hash::Hash + Eq + Copy, Keep> JsonCache<K, Keep> {
     }
 }
 
-fn pointer(map: &Option<Arc<JsonObject>>) -> usize {
-    map.as_ref().map_or(0, |m| Arc::as_ptr(m) as usize)
-}
-
 fn null(out: &mut Vec<u8>) {
     out.extend_from_slice(b"null");
 }
@@ -251,7 +240,7 @@ fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{CallEnd, CallStart};
+    use crate::call::{CallEnd, CallStart, JsonObject};
     use crate::capture::RawJson;
     use crate::op::OpDef;
     use crate::summary::Summary;

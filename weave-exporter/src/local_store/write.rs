@@ -19,7 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use weave_core::call::{CallAttributes, CallRecord, JsonObject};
+use weave_core::call::{AttributesIdentity, CallAttributes, CallRecord, JsonObject};
 use weave_core::export::ExportItem;
 use weave_core::op::{OpDef, OpHandle, OP_SOURCE_FILE};
 use weave_core::summary::Summary;
@@ -39,8 +39,6 @@ struct CachedOp {
     saved: bool,
 }
 
-type AttributesKey = (usize, usize, Option<&'static str>);
-
 struct CachedAttributes {
     /// Keep the pointers this entry is keyed by alive.
     _user: Option<Arc<JsonObject>>,
@@ -51,7 +49,7 @@ struct CachedAttributes {
 #[derive(Default)]
 pub(crate) struct Writer {
     ops: HashMap<usize, CachedOp>,
-    attributes: HashMap<AttributesKey, CachedAttributes>,
+    attributes: HashMap<AttributesIdentity, CachedAttributes>,
     encoder: Encoder,
     /// The last finished call's summary JSON, and its status counts when that is all it
     /// has.
@@ -267,14 +265,12 @@ pub(crate) fn op_base_name(op_ref: &str) -> &str {
     }
 }
 
-fn attributes_json<'c>(cache: &'c mut HashMap<AttributesKey, CachedAttributes>, attrs: &CallAttributes) -> &'c str {
-    let key = (
-        attrs.user.as_ref().map_or(0, |a| Arc::as_ptr(a) as usize),
-        attrs.weave.map_or(0, |a| a as *const JsonObject as usize),
-        attrs.kind,
-    );
+fn attributes_json<'c>(
+    cache: &'c mut HashMap<AttributesIdentity, CachedAttributes>,
+    attrs: &CallAttributes,
+) -> &'c str {
     &cache
-        .entry(key)
+        .entry(attrs.identity())
         .or_insert_with(|| CachedAttributes {
             _user: attrs.user.clone(),
             json: Value::Object(attrs.to_json()).to_string(),
