@@ -41,7 +41,10 @@ impl std::fmt::Debug for CallContext {
 }
 
 thread_local! {
-    static CURRENT: RefCell<CallContext> = RefCell::new(CallContext::default());
+    // Const-initialized: no first-use check on each access (ops switch it twice a call).
+    static CURRENT: RefCell<CallContext> = const {
+        RefCell::new(CallContext { call: None, attributes: None, thread_id: None, suppressed: false })
+    };
 }
 
 impl CallContext {
