@@ -102,6 +102,60 @@ impl Timestamp {
     }
 }
 
+/// The two-digit strings `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes timestamps as their `Display` does (`2026-11-23T14:33:58.493548Z`), reusing
+/// all but the microseconds while the second is the same: the calls an exporter encodes
+/// together mostly start and end within one second, so each costs six digits.
+#[derive(Debug, Clone, Default)]
+pub struct TimestampWriter {
+    /// The unix second last written, with its text up to the microseconds
+    /// (`2026-11-23T14:33:58.`).
+    last: Option<(i64, [u8; 20])>,
+}
+
+impl TimestampWriter {
+    /// Appends the text of `t` to `out`.
+    ///
+    /// ```
+    /// use weave_core::time::{Timestamp, TimestampWriter};
+    /// let mut writer = TimestampWriter::default();
+    /// let mut out = Vec::new();
+    /// writer.write(Timestamp::from_unix_micros(1_795_790_038_493_548), &mut out);
+    /// assert_eq!(out, b"2026-11-27T14:33:58.493548Z");
+    /// ```
+    pub fn write(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        let second = t.0.div_euclid(1_000_000);
+        let prefix = match &self.last {
+            Some((last, prefix)) if *last == second => prefix,
+            _ => {
+                let mut buf = [0u8; 27];
+                if !t.encode(&mut buf) {
+                    // A year outside 0..=9999: the general form.
+                    out.extend_from_slice(t.to_string().as_bytes());
+                    return;
+                }
+                let mut prefix = [0u8; 20];
+                prefix.copy_from_slice(&buf[..20]);
+                &self.last.insert((second, prefix)).1
+            }
+        };
+        let micros = t.0.rem_euclid(1_000_000) as usize;
+        let mut rest = [b'Z'; 7];
+        for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
+            rest[i * 2..i * 2 + 2].copy_from_slice(&DIGIT_PAIRS[pair * 2..pair * 2 + 2]);
+        }
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(&rest);
+    }
+}
+
 /// Writes `v` in decimal into all of `out`, zero-padded (the leading digits are cut if it
 /// does not fit).
 fn fixed_width_digits(out: &mut [u8], mut v: u32) {

@@ -11,7 +11,7 @@ use crate::call::{AttributesIdentity, CallAttributes, CallRecord};
 use crate::capture::write::{string as write_string, uint as write_u64};
 use crate::ids::Id;
 use crate::op::OpHandle;
-use crate::time::Timestamp;
+use crate::time::{Timestamp, TimestampWriter};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,8 +34,8 @@ pub struct WireEncoder {
     ops: JsonCache<usize, OpHandle>,
     /// Attribute objects by the addresses of their maps (kept alive for the same reason).
     attributes: JsonCache<AttributesIdentity, CallAttributes>,
-    /// The date part (`"YYYY-MM-DDT`) of the last timestamp written, by day.
-    last_day: Option<(i64, [u8; 12])>,
+    /// Timestamps (the text of the last second written is reused).
+    timestamps: TimestampWriter,
 }
 
 impl std::fmt::Debug for WireEncoder {
@@ -55,7 +55,7 @@ impl WireEncoder {
             project_json,
             ops: JsonCache::default(),
             attributes: JsonCache::default(),
-            last_day: None,
+            timestamps: TimestampWriter::default(),
         }
     }
 
@@ -141,28 +141,10 @@ impl WireEncoder {
         })
     }
 
-    /// A timestamp as a JSON string; the date part is reused while the day is the same.
+    /// A timestamp as a JSON string.
     fn timestamp(&mut self, out: &mut Vec<u8>, t: Timestamp) {
-        let day = t.unix_micros().div_euclid(86_400_000_000);
-        let mut buf = [0u8; 27];
-        match &self.last_day {
-            Some((last, date)) if *last == day => {
-                t.encode_time_of_day(&mut buf);
-                buf[..11].copy_from_slice(&date[1..]);
-                out.push(b'"');
-            }
-            _ => {
-                if !t.encode(&mut buf) {
-                    return timestamp(out, t);
-                }
-                let mut date = [0u8; 12];
-                date[0] = b'"';
-                date[1..].copy_from_slice(&buf[..11]);
-                self.last_day = Some((day, date));
-                out.push(b'"');
-            }
-        }
-        out.extend_from_slice(&buf);
+        out.push(b'"');
+        self.timestamps.write(t, out);
         out.push(b'"');
     }
 }
@@ -216,17 +198,6 @@ fn optional_id(out: &mut Vec<u8>, value: Option<Id>) {
     match value {
         Some(value) => id(out, value),
         None => null(out),
-    }
-}
-
-fn timestamp(out: &mut Vec<u8>, t: Timestamp) {
-    let mut buf = [0u8; 27];
-    if t.encode(&mut buf) {
-        out.push(b'"');
-        out.extend_from_slice(&buf);
-        out.push(b'"');
-    } else {
-        write_string(out, &t.to_string());
     }
 }
 
@@ -311,5 +282,30 @@ mod tests {
             same_as_serde(&record(end, Some(Arc::new(user.clone()))));
         }
         same_as_serde(&record(None, None));
+    }
+
+    #[test]
+    fn timestamps_through_the_cache_match_their_display() {
+        let base = 1_795_790_038_493_548i64;
+        let micros = [
+            base,
+            base + 1,
+            base + 506_451, // the last microsecond of that second
+            base + 506_452, // the next second
+            base - 1_000_000,
+            base + 86_400_000_000,
+            0,
+            -1,
+            -86_400_000_000 - 999_999,
+            253_402_300_800_000_000, // year 10000: outside the four-digit form
+            base,
+        ];
+        let mut encoder = WireEncoder::new("e/p");
+        for m in micros {
+            let t = Timestamp::from_unix_micros(m);
+            let mut out = Vec::new();
+            encoder.timestamp(&mut out, t);
+            assert_eq!(String::from_utf8(out).expect("utf-8"), format!("\"{t}\""), "{m}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::schema::BUSY_TIMEOUT;
 use rusqlite::{params, Connection, Statement, Transaction, TransactionBehavior};
 use std::time::Duration;
 use weave_core::ids::Id;
-use weave_core::time::Timestamp;
+use weave_core::time::{Timestamp, TimestampWriter};
 
 macro_rules! call_columns {
     () => {
@@ -333,38 +333,21 @@ fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &m
 }
 
 /// Formats timestamps as Weave does (`2026-11-23T14:33:58.493548Z`, the text of
-/// [`Timestamp`]'s `Display`), formatting the date and time of day once per second (calls
-/// in a blob mostly share it) and only the microseconds per call.
+/// [`Timestamp`]'s `Display`), the date and time of day once per second (calls in a blob
+/// mostly share it) and only the microseconds per call.
 #[derive(Default)]
 struct IsoClock {
-    second: Option<i64>,
-    prefix: String,
+    writer: TimestampWriter,
+    bytes: Vec<u8>,
 }
 
 impl IsoClock {
     fn format(&mut self, ts: Timestamp, out: &mut String) {
-        let micros = ts.unix_micros();
-        let second = micros.div_euclid(1_000_000);
-        let fraction = micros.rem_euclid(1_000_000);
-        if self.second != Some(second) {
-            let text = Timestamp::from_unix_micros(second * 1_000_000).to_string();
-            // Everything up to and including the '.' before the microseconds.
-            self.prefix = match text.rfind('.') {
-                Some(dot) => text[..=dot].to_string(),
-                None => text,
-            };
-            self.second = Some(second);
-        }
+        self.bytes.clear();
+        self.writer.write(ts, &mut self.bytes);
         out.clear();
-        out.push_str(&self.prefix);
-        let mut digits = [b'0'; 6];
-        let mut rest = fraction;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
-        out.extend(digits.iter().map(|&b| b as char));
-        out.push('Z');
+        // The writer writes ASCII digits and separators (or `Display`'s text).
+        out.push_str(std::str::from_utf8(&self.bytes).unwrap_or_default());
     }
 }
 
