@@ -336,8 +336,9 @@ fn stalled_sink(temp: &std::path::Path) {
     released.store(true, Ordering::Relaxed);
     let report = weave.finish();
     report_line(format!(
-        "MEASURE stalled_sink ns_per_call={stalled_ns:.1} discarding_ns_per_call={reference_ns:.1} dropped={} rss_growth_mib={:.1} queue_bound={QUEUE}",
+        "MEASURE stalled_sink ns_per_call={stalled_ns:.1} discarding_ns_per_call={reference_ns:.1} dropped={} lost={} rss_growth_mib={:.1} queue_bound={QUEUE}",
         report.dropped,
+        report.lost,
         (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
     ));
     report_line(format!("RATIO stalled_vs_discard {:.3}", stalled_ns / reference_ns));

@@ -126,7 +126,12 @@ fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_
         .project("load/overflow")
         .settings(weave::Settings { max_calls_queue_size: 1_000, print_call_link: false, ..Default::default() })
         .sink(SlowRecordingSink { ids: ids.clone() })
-        .exporter_config(ExporterConfig { fallback_path: fallback.clone(), ..Default::default() })
+        // Nothing may be lost: when the fallback file falls behind, the application waits.
+        .exporter_config(ExporterConfig {
+            fallback_path: fallback.clone(),
+            write_inline_when_fallback_behind: true,
+            ..Default::default()
+        })
         .init()
         .expect("init");
     let threads: Vec<_> = (0..THREADS)
@@ -146,6 +151,7 @@ fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_
     assert!(report.dropped > 0, "the queue overflowed: {report:?}");
     assert_eq!(report.written + report.dropped, TOTAL, "every call is written or counted as dropped: {report:?}");
     assert_eq!(report.failed, 0);
+    assert_eq!(report.lost, 0, "{report:?}");
 
     let written: Vec<String> = ids.lock().clone();
     assert_eq!(written.len() as u64, report.written);

@@ -32,8 +32,12 @@ pub struct FlushReport {
     /// sink: check `failed` and `dropped`.
     pub completed: bool,
     /// Items dropped since the exporter started because the queue was full (they were
-    /// written to the fallback file instead).
+    /// written to the fallback file instead, except those counted in `lost`).
     pub dropped: u64,
+    /// Items, dropped or failed, that are in no fallback file: the disk fallback is off,
+    /// writing the file failed, or the file could not keep up with a queue that overflowed
+    /// faster than the disk takes the calls (the application is not made to wait for it).
+    pub lost: u64,
     /// Items a sink failed to write since the exporter started (also in the fallback file).
     pub failed: u64,
     /// Items written by the sink since the exporter started.

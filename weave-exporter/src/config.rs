@@ -47,6 +47,12 @@ pub struct ExporterConfig {
     /// The fallback file is rotated past this size (default 512 MiB), keeping
     /// [`crate::fallback::KEPT_ROTATED_FILES`] older files.
     pub fallback_max_bytes: u64,
+    /// What happens to dropped calls when the fallback file cannot keep up (its writer
+    /// thread is a whole queue's worth behind): `false` (the default) drops them too and
+    /// counts them as [`weave_core::export::FlushReport::lost`], so the application never
+    /// waits for the disk; `true` writes them on the application thread, so none is lost
+    /// and the application is slowed down to the disk's pace.
+    pub write_inline_when_fallback_behind: bool,
     /// Retries of a batch after a retryable sink error (default 3).
     pub max_retries: u32,
     /// The wait before the first retry; it doubles for each next one, with jitter
@@ -67,6 +73,7 @@ impl Default for ExporterConfig {
             fallback_path: PathBuf::from(DEFAULT_FALLBACK_PATH),
             enable_disk_fallback: true,
             fallback_max_bytes: DEFAULT_FALLBACK_MAX_BYTES,
+            write_inline_when_fallback_behind: false,
             max_retries: 3,
             retry_initial_backoff: Duration::from_millis(250),
             retry_max_backoff: Duration::from_secs(8),

@@ -126,6 +126,7 @@ impl QueueExporter {
         FlushReport {
             completed,
             dropped: self.shared.dropped.load(Ordering::Relaxed),
+            lost: self.shared.spill.lost(),
             failed: self.shared.failed.load(Ordering::Relaxed),
             written: self.shared.written.load(Ordering::Relaxed),
         }
@@ -292,6 +293,12 @@ impl Exporter for QueueExporter {
                 self.shared.spill.destination()
             );
         }
+        if report.lost > 0 && self.shared.spill.path().is_some() {
+            eprintln!(
+                "weave: {} calls are in no file (the fallback file could not keep up, or writing it failed)",
+                report.lost
+            );
+        }
         if !completed {
             eprintln!(
                 "weave: the exporter did not finish writing to {} within {:.1} s; what was still queued was {}",
@@ -316,7 +323,7 @@ impl Drop for QueueExporter {
 }
 
 /// True when a power of ten lies in `(before, after]`.
-fn crosses_a_power_of_ten(before: u64, after: u64) -> bool {
+pub(crate) fn crosses_a_power_of_ten(before: u64, after: u64) -> bool {
     let mut power: u64 = 10;
     while power <= after {
         if power > before {

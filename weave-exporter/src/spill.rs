@@ -4,10 +4,14 @@
 //! - Calls dropped because the queue is full are handed to a background thread,
 //!   `weave-spill` (started on the first drop), which encodes and appends them: the
 //!   application thread that hit the full queue pays one channel send per batch, not the
-//!   encoding or the `write`. The spill thread's backlog is bounded (by the queue's bound, at least 10,000 items);
-//!   when it is full, the application thread encodes and appends the batch itself, so
-//!   nothing is lost and memory stays bounded: with a stuck sink, an application that makes
-//!   calls faster than the disk takes them is slowed down to the disk's pace, never more.
+//!   encoding or the `write`. The spill thread's backlog is bounded (by the queue's bound, at
+//!   least 10,000 items). When it is full the disk cannot keep up with the calls; then, as
+//!   a full queue does, the overflowing batch is dropped and counted as lost (with a
+//!   warning at the 1st, 10th, 100th, ... lost item), so the application never waits for the
+//!   disk and memory stays bounded. With
+//!   [`ExporterConfig::write_inline_when_fallback_behind`] the application thread writes
+//!   that batch itself instead: nothing is lost, and an application that makes calls faster
+//!   than the disk takes them is slowed down to the disk's pace.
 //! - Everything else (items rejected at shutdown, batches the sink failed on, which the
 //!   worker spills) is written on the calling thread.
 //!
@@ -20,7 +24,7 @@ use crate::fallback::{FallbackEncoder, FallbackFile};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -37,6 +41,8 @@ pub(crate) struct Spill {
     /// Items handed to the spill thread and not yet written.
     backlog: Arc<AtomicUsize>,
     max_backlog: usize,
+    /// When the backlog is full: write on the calling thread (else drop and count).
+    write_inline_when_behind: bool,
 }
 
 struct Inner {
@@ -44,6 +50,9 @@ struct Inner {
     encoder: Mutex<FallbackEncoder>,
     path: PathBuf,
     io_error_reported: AtomicBool,
+    /// Items that are in no fallback file: the disk fallback is off, writing failed, or the
+    /// spill thread was too far behind.
+    lost: AtomicU64,
 }
 
 struct SpillThread {
@@ -67,6 +76,7 @@ impl Spill {
             encoder: Mutex::new(FallbackEncoder::new(&project_id)),
             path: config.fallback_path.clone(),
             io_error_reported: AtomicBool::new(false),
+            lost: AtomicU64::new(0),
         };
         Spill {
             inner: Arc::new(inner),
@@ -76,6 +86,7 @@ impl Spill {
                 0 => usize::MAX,
                 n => n.max(MIN_BACKLOG),
             },
+            write_inline_when_behind: config.write_inline_when_fallback_behind,
         }
     }
 
@@ -97,10 +108,17 @@ impl Spill {
         self.inner.write(reason, items);
     }
 
-    /// Appends items with a reason on the spill thread, or on this thread when the spill
-    /// thread's backlog is full (or it cannot be started).
+    /// Items that are in no fallback file so far (see [`weave_core::export::FlushReport::lost`]).
+    pub(crate) fn lost(&self) -> u64 {
+        self.inner.lost.load(Ordering::Relaxed)
+    }
+
+    /// Appends items with a reason on the spill thread. When its backlog is full (or it
+    /// cannot be started) the items are dropped and counted as lost, or, with
+    /// `write_inline_when_fallback_behind`, written on this thread.
     pub(crate) fn write_in_background(&self, reason: &'static str, items: Vec<ExportItem>) {
         if self.inner.file.is_none() {
+            self.inner.count_lost(items.len());
             return;
         }
         let n = items.len();
@@ -115,7 +133,20 @@ impl Spill {
             items
         };
         self.backlog.fetch_sub(n, Ordering::AcqRel);
-        self.inner.write(reason, &items);
+        if self.write_inline_when_behind {
+            self.inner.write(reason, &items);
+            return;
+        }
+        let before = self.inner.count_lost(n);
+        if before == 0 || crate::queue::crosses_a_power_of_ten(before, before + n as u64) {
+            eprintln!(
+                "weave: the fallback file {} cannot keep up with the dropped calls: {} calls were lost so far \
+                 (counted in the exporter's report; set write_inline_when_fallback_behind to make the \
+                 application wait for the disk instead)",
+                self.inner.path.display(),
+                before + n as u64
+            );
+        }
     }
 
     /// Pushes buffered lines to the file (what the spill thread still has to write is not
@@ -211,7 +242,10 @@ fn run(inner: &Inner, rx: &Receiver<Job>, backlog: &AtomicUsize) {
 
 impl Inner {
     fn write(&self, reason: &str, items: &[ExportItem]) {
-        let Some(file) = &self.file else { return };
+        let Some(file) = &self.file else {
+            self.count_lost(items.len());
+            return;
+        };
         let mut lines = Vec::with_capacity(items.len() * 1024);
         {
             let mut encoder = self.encoder.lock();
@@ -220,7 +254,15 @@ impl Inner {
             }
         }
         let result = file.lock().append(&lines);
+        if result.is_err() {
+            self.count_lost(items.len());
+        }
         self.report(result);
+    }
+
+    /// Counts `n` more lost items; returns the count before.
+    fn count_lost(&self, n: usize) -> u64 {
+        self.lost.fetch_add(n as u64, Ordering::Relaxed)
     }
 
     fn flush(&self) {
@@ -236,5 +278,91 @@ impl Inner {
                 eprintln!("weave: could not write dropped items to the fallback file {}: {e}", self.path.display());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weave_core::feedback::FeedbackItem;
+    use weave_core::ids::Id;
+
+    fn items(n: usize) -> Vec<ExportItem> {
+        (0..n)
+            .map(|_| {
+                ExportItem::Feedback(Box::new(FeedbackItem {
+                    id: Id::new_v7(0),
+                    project_id: "e/p".to_string(),
+                    call_id: Id::new_v7(0),
+                    feedback_type: "wandb.note.1".to_string(),
+                    payload: Default::default(),
+                    runnable_ref: None,
+                    call_ref: None,
+                }))
+            })
+            .collect()
+    }
+
+    fn lines(path: &Path) -> usize {
+        std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
+    }
+
+    /// A spill whose thread is stuck on the file's lock (held by the test) with a full
+    /// backlog: what happens to the next batch depends on the config.
+    fn with_a_stuck_spill_thread(write_inline: bool) -> (u64, usize) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fallback.jsonl");
+        let config = ExporterConfig {
+            fallback_path: path.clone(),
+            max_queue_size: 1,
+            write_inline_when_fallback_behind: write_inline,
+            ..ExporterConfig::default()
+        };
+        let spill = Spill::new(&config, "e/p".to_string());
+        let file = spill.inner.file.as_ref().expect("disk fallback on");
+        let held = file.lock();
+        // The spill thread takes this batch and waits for the file.
+        spill.write_in_background("queue_full", items(MIN_BACKLOG));
+        while spill.backlog.load(Ordering::Acquire) != MIN_BACKLOG {
+            std::thread::yield_now();
+        }
+        if write_inline {
+            // Waits for the disk: the file's lock is held.
+            let done = AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    spill.write_in_background("queue_full", items(5));
+                    done.store(true, Ordering::Release);
+                });
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                assert!(!done.load(Ordering::Acquire), "the caller writes the batch itself, so it waits for the file");
+                drop(held);
+            });
+        } else {
+            // Returns at once (the file's lock is still held): dropped and counted.
+            spill.write_in_background("queue_full", items(5));
+            drop(held);
+        }
+        assert!(spill.drain(None));
+        (spill.lost(), lines(&path))
+    }
+
+    #[test]
+    fn a_batch_the_fallback_file_cannot_keep_up_with_is_counted_as_lost_without_waiting() {
+        assert_eq!(with_a_stuck_spill_thread(false), (5, MIN_BACKLOG));
+    }
+
+    #[test]
+    fn with_write_inline_a_batch_the_fallback_file_is_behind_on_is_written_by_the_caller() {
+        assert_eq!(with_a_stuck_spill_thread(true), (0, MIN_BACKLOG + 5));
+    }
+
+    #[test]
+    fn with_the_disk_fallback_off_dropped_items_are_counted_as_lost() {
+        let config = ExporterConfig { enable_disk_fallback: false, ..ExporterConfig::default() };
+        let spill = Spill::new(&config, "e/p".to_string());
+        spill.write_in_background("queue_full", items(3));
+        spill.write("shutdown", &items(2));
+        assert_eq!(spill.lost(), 5);
     }
 }
