@@ -104,3 +104,17 @@ fn json_bytes(value: &serde_json::Value) -> usize {
     let _ = serde_json::to_writer(&mut count, value);
     count.0
 }
+
+/// A small item for the exporter's unit tests (a note on a call).
+#[cfg(test)]
+pub(crate) fn test_item() -> ExportItem {
+    ExportItem::Feedback(Box::new(weave_core::feedback::FeedbackItem {
+        id: weave_core::ids::Id::new_v7(0),
+        project_id: "e/p".to_string(),
+        call_id: weave_core::ids::Id::new_v7(0),
+        feedback_type: "wandb.note.1".to_string(),
+        payload: Default::default(),
+        runnable_ref: None,
+        call_ref: None,
+    }))
+}

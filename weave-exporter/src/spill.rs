@@ -284,23 +284,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weave_core::feedback::FeedbackItem;
-    use weave_core::ids::Id;
 
     fn items(n: usize) -> Vec<ExportItem> {
-        (0..n)
-            .map(|_| {
-                ExportItem::Feedback(Box::new(FeedbackItem {
-                    id: Id::new_v7(0),
-                    project_id: "e/p".to_string(),
-                    call_id: Id::new_v7(0),
-                    feedback_type: "wandb.note.1".to_string(),
-                    payload: Default::default(),
-                    runnable_ref: None,
-                    call_ref: None,
-                }))
-            })
-            .collect()
+        (0..n).map(|_| crate::item::test_item()).collect()
     }
 
     fn lines(path: &Path) -> usize {

@@ -219,20 +219,7 @@ impl ThreadBuffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weave_core::feedback::FeedbackItem;
-    use weave_core::ids::Id;
-
-    fn item() -> ExportItem {
-        ExportItem::Feedback(Box::new(FeedbackItem {
-            id: Id::new_v7(0),
-            project_id: "e/p".to_string(),
-            call_id: Id::new_v7(0),
-            feedback_type: "wandb.note.1".to_string(),
-            payload: Default::default(),
-            runnable_ref: None,
-            call_ref: None,
-        }))
-    }
+    use crate::item::test_item as item;
 
     #[test]
     fn capacity_follows_the_queue_bound_and_the_batch_size() {
