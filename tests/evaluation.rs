@@ -13,6 +13,9 @@ use weave::eval::{
 use weave::testing::{capture, capture_with, CapturedCall, CapturedKind};
 use weave::Settings;
 
+mod eval_support;
+use eval_support::LenScorer;
+
 // ---------------------------------------------------------------------------------------
 // auto_summarize, case by case (protocol reference §8)
 
@@ -79,24 +82,6 @@ impl Model for QaModel {
         tokio::time::sleep(Duration::from_millis(self.delay_ms)).await;
         let question: String = input.get("question")?;
         Ok(format!("{}{}", self.prefix, question))
-    }
-}
-
-/// Weave's `LenScorer`-like class scorer: a number per output.
-#[derive(Serialize)]
-struct LenScorer {
-    divisor: usize,
-}
-
-impl Scorer for LenScorer {
-    type Output = usize;
-
-    fn columns(&self) -> Columns {
-        Columns::only(Vec::<String>::new())
-    }
-
-    async fn score(&self, input: ScorerInput) -> Result<usize, BoxError> {
-        Ok(input.output().as_str().unwrap_or_default().len() / self.divisor)
     }
 }
 

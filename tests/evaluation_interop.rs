@@ -6,8 +6,11 @@
 
 #![allow(dead_code)] // the harness module has helpers this test does not use
 
+mod eval_support;
 #[path = "weave_server/mod.rs"]
 mod harness;
+
+use eval_support::LenScorer;
 
 use harness::WeaveServer;
 use serde::Serialize;
@@ -15,7 +18,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use weave::eval::{scorer_fn, BoxError, Columns, Dataset, Evaluation, Model, Row, Scorer, ScorerInput};
+use weave::eval::{scorer_fn, BoxError, Dataset, Evaluation, Model, Row};
 use weave::export::ExporterConfig;
 use weave::Settings;
 
@@ -29,23 +32,6 @@ impl Model for MyModel {
 
     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
         Ok(format!("{}{}", self.prefix, input.get::<String>("question")?))
-    }
-}
-
-#[derive(Serialize)]
-struct LenScorer {
-    divisor: usize,
-}
-
-impl Scorer for LenScorer {
-    type Output = usize;
-
-    fn columns(&self) -> Columns {
-        Columns::only(Vec::<String>::new())
-    }
-
-    async fn score(&self, input: ScorerInput) -> Result<usize, BoxError> {
-        Ok(input.output().as_str().unwrap_or_default().len() / self.divisor)
     }
 }
 
