@@ -154,7 +154,7 @@ impl QueueExporter {
                 "the exporter has shut down".to_string()
             };
             eprintln!(
-                "weave: dropped a call because {cause}; it was {} ({n} dropped so far)",
+                "weave: dropped a call because {cause}; dropped calls are {} ({n} dropped so far)",
                 self.shared.spill.destination()
             );
         }
@@ -287,16 +287,16 @@ impl Exporter for QueueExporter {
         self.shared.spill.stop(None);
         let report = self.report(completed);
         if report.dropped > 0 {
+            let lost = match (report.lost, self.shared.spill.path()) {
+                (0, _) | (_, None) => String::new(),
+                (lost, Some(_)) => {
+                    format!(", except {lost} in no file (the fallback file could not keep up, or writing it failed)")
+                }
+            };
             eprintln!(
-                "weave: {} calls were dropped (queue full or exporter shut down); they were {}",
+                "weave: {} calls were dropped (queue full or exporter shut down); they were {}{lost}",
                 report.dropped,
                 self.shared.spill.destination()
-            );
-        }
-        if report.lost > 0 && self.shared.spill.path().is_some() {
-            eprintln!(
-                "weave: {} calls are in no file (the fallback file could not keep up, or writing it failed)",
-                report.lost
             );
         }
         if !completed {
