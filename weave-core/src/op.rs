@@ -88,13 +88,15 @@ impl OpStatic {
 #[derive(Debug)]
 pub struct OpSite {
     info: OpStatic,
-    def: OnceLock<OpDef>,
+    /// The definition without and with the source code (clients may differ in
+    /// `WEAVE_CAPTURE_CODE`), each built on first use.
+    def: [OnceLock<OpDef>; 2],
 }
 
 impl OpSite {
     /// A site for the given description (usable in a `static`).
     pub const fn new(info: OpStatic) -> OpSite {
-        OpSite { info, def: OnceLock::new() }
+        OpSite { info, def: [OnceLock::new(), OnceLock::new()] }
     }
 
     /// The compile-time description.
@@ -105,7 +107,8 @@ impl OpSite {
     /// The runtime definition, built on first use. `self_type` is `type_name::<Self>()`
     /// for methods.
     pub fn def(&'static self, self_type: Option<&'static str>, capture_code: bool) -> &'static OpDef {
-        self.def.get_or_init(|| {
+        let capture = capture_code && self.info.capture_code;
+        self.def[usize::from(capture)].get_or_init(|| {
             let info = &self.info;
             let name = if info.name_is_explicit {
                 info.name.to_string()
@@ -115,7 +118,6 @@ impl OpSite {
                     _ => info.name.to_string(),
                 }
             };
-            let capture = capture_code && info.capture_code;
             OpDef::new(&name, info.source, capture, info.kind, info.eager_call_start)
         })
     }
@@ -283,6 +285,14 @@ mod tests {
         assert_eq!(short_type_name("Planner"), "Planner");
         static SITE: OpSite = OpSite::new(OpStatic { is_method: true, ..OpStatic::new("plan") });
         assert_eq!(SITE.def(Some("app::Planner"), true).name(), "Planner.plan");
+    }
+
+    #[test]
+    fn a_site_follows_each_clients_code_capture_setting() {
+        static SITE: OpSite = OpSite::new(OpStatic { source: "fn f() {}", ..OpStatic::new("f") });
+        assert!(SITE.def(None, true).source_file().contains("fn f() {}"));
+        assert!(SITE.def(None, false).source_file().contains("code capture is off"));
+        assert!(SITE.def(None, true).source_file().contains("fn f() {}"), "each setting keeps its own definition");
     }
 
     #[test]
