@@ -783,3 +783,39 @@ fn op_static_of_a_method_is_dedented_and_carries_the_options() {
     assert!(info.source.starts_with("#[op(crate = \"spy\""), "{}", info.source);
     assert!(info.source.contains("\nfn method(&self) -> u8 {\n    1\n}\n"), "{}", info.source);
 }
+
+trait Greeter {
+    fn who(&self) -> &'static str;
+
+    #[op]
+    fn greet(&self) -> String {
+        format!("hi from {}", self.who())
+    }
+}
+
+#[derive(Serialize)]
+struct English;
+
+#[derive(Serialize)]
+struct French;
+
+impl Greeter for English {
+    fn who(&self) -> &'static str {
+        "en"
+    }
+}
+
+impl Greeter for French {
+    fn who(&self) -> &'static str {
+        "fr"
+    }
+}
+
+#[test]
+fn a_default_trait_method_is_named_after_each_implementor() {
+    let cap = capture();
+    assert_eq!(English.greet(), "hi from en");
+    assert_eq!(French.greet(), "hi from fr");
+    let names: Vec<String> = cap.calls().iter().map(|c| c.op_name().to_string()).collect();
+    assert_eq!(names, ["English.greet", "French.greet"]);
+}

@@ -2,7 +2,7 @@
 //! runtime definition (name, source file, digests) every call of that op points at.
 
 use crate::refs::{bytes_digest, object_digest, sha256_hex};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The name of the source file an op's code is stored under, as in Weave.
 pub const OP_SOURCE_FILE: &str = "obj.py";
@@ -89,14 +89,24 @@ impl OpStatic {
 pub struct OpSite {
     info: OpStatic,
     /// The definition without and with the source code (clients may differ in
-    /// `WEAVE_CAPTURE_CODE`), each built on first use.
-    def: [OnceLock<OpDef>; 2],
+    /// `WEAVE_CAPTURE_CODE`), each built on first use, for the first `Self` type seen.
+    def: [OnceLock<SiteDef>; 2],
+    /// Definitions for the other `Self` types of a method shared by several types (a
+    /// trait's default method, a blanket impl): by short type name and code capture.
+    others: Mutex<Vec<(&'static str, bool, &'static OpDef)>>,
+}
+
+/// A site's definition and the `Self` type it was built for.
+#[derive(Debug)]
+struct SiteDef {
+    self_type: Option<&'static str>,
+    def: OpDef,
 }
 
 impl OpSite {
     /// A site for the given description (usable in a `static`).
     pub const fn new(info: OpStatic) -> OpSite {
-        OpSite { info, def: [OnceLock::new(), OnceLock::new()] }
+        OpSite { info, def: [OnceLock::new(), OnceLock::new()], others: Mutex::new(Vec::new()) }
     }
 
     /// The compile-time description.
@@ -105,21 +115,54 @@ impl OpSite {
     }
 
     /// The runtime definition, built on first use. `self_type` is `type_name::<Self>()`
-    /// for methods.
+    /// for methods: a default method of a trait is one site for every implementing type,
+    /// and each gets its own name (`English.greet`, `French.greet`).
     pub fn def(&'static self, self_type: Option<&'static str>, capture_code: bool) -> &'static OpDef {
         let capture = capture_code && self.info.capture_code;
-        self.def[usize::from(capture)].get_or_init(|| {
-            let info = &self.info;
-            let name = if info.name_is_explicit {
-                info.name.to_string()
-            } else {
-                match (info.is_method, self_type) {
-                    (true, Some(ty)) => format!("{}.{}", short_type_name(ty), info.name),
-                    _ => info.name.to_string(),
-                }
-            };
-            OpDef::new(&name, info.source, capture, info.kind, info.eager_call_start)
-        })
+        // Only a method's name depends on its `Self` type.
+        let self_type = self_type.filter(|_| self.info.is_method && !self.info.name_is_explicit);
+        let first =
+            self.def[usize::from(capture)].get_or_init(|| SiteDef { self_type, def: self.build(self_type, capture) });
+        let same = match (first.self_type, self_type) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if same {
+            return &first.def;
+        }
+        self.other_def(first, self_type, capture)
+    }
+
+    /// The definition for a `Self` type other than the first one's (or the same type
+    /// named by another copy of its name).
+    #[cold]
+    fn other_def(
+        &'static self,
+        first: &'static SiteDef,
+        self_type: Option<&'static str>,
+        capture: bool,
+    ) -> &'static OpDef {
+        let short = self_type.map_or("", short_type_name);
+        if first.self_type.map_or("", short_type_name) == short {
+            return &first.def;
+        }
+        let mut others = self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, _, def)) = others.iter().find(|(name, c, _)| *name == short && *c == capture) {
+            return def;
+        }
+        // One per implementing type and setting, for the life of the program.
+        let def: &'static OpDef = Box::leak(Box::new(self.build(self_type, capture)));
+        others.push((short, capture, def));
+        def
+    }
+
+    fn build(&self, self_type: Option<&'static str>, capture: bool) -> OpDef {
+        let info = &self.info;
+        let name = match self_type {
+            Some(ty) => format!("{}.{}", short_type_name(ty), info.name),
+            None => info.name.to_string(),
+        };
+        OpDef::new(&name, info.source, capture, info.kind, info.eager_call_start)
     }
 }
 
