@@ -113,9 +113,9 @@ impl Spill {
         self.inner.lost.load(Ordering::Relaxed)
     }
 
-    /// Appends items with a reason on the spill thread. When its backlog is full (or it
-    /// cannot be started) the items are dropped and counted as lost, or, with
-    /// `write_inline_when_fallback_behind`, written on this thread.
+    /// Appends items with a reason on the spill thread (on this thread if it cannot be
+    /// started). When its backlog is full the items are dropped and counted as lost, or,
+    /// with `write_inline_when_fallback_behind`, written on this thread.
     pub(crate) fn write_in_background(&self, reason: &'static str, items: Vec<ExportItem>) {
         if self.inner.file.is_none() {
             self.inner.count_lost(items.len());
@@ -123,15 +123,17 @@ impl Spill {
         }
         let n = items.len();
         let before = self.backlog.fetch_add(n, Ordering::AcqRel);
-        let items = if before.saturating_add(n) <= self.max_backlog {
+        if before.saturating_add(n) <= self.max_backlog {
             match self.send(Job::Write(reason, items)) {
-                Ok(()) => return,
-                Err(Job::Write(_, items)) => items,
-                Err(Job::Flush(_)) => return,
+                Ok(()) | Err(Job::Flush(_)) => {}
+                // No spill thread (it could not be started): written here.
+                Err(Job::Write(_, items)) => {
+                    self.backlog.fetch_sub(n, Ordering::AcqRel);
+                    self.inner.write(reason, &items);
+                }
             }
-        } else {
-            items
-        };
+            return;
+        }
         self.backlog.fetch_sub(n, Ordering::AcqRel);
         if self.write_inline_when_behind {
             self.inner.write(reason, &items);
