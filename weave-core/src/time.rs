@@ -238,6 +238,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_writer_formats_like_display() {
+        let mut writer = TimestampWriter::default();
+        for micros in [0, 1, 999_999, 1_000_000, 1_795_790_038_123_456, 1_795_790_039_000_001, -1, -1_000_001] {
+            let ts = Timestamp::from_unix_micros(micros);
+            let mut out = Vec::new();
+            writer.write(ts, &mut out);
+            assert_eq!(String::from_utf8(out).expect("ASCII"), ts.to_string(), "{micros}");
+        }
+    }
+
+    #[test]
     fn formats_like_weave() {
         let t = Timestamp::from_unix_micros(1_795_790_038_493_548);
         assert_eq!(t.to_string(), "2026-11-27T14:33:58.493548Z");

@@ -290,11 +290,25 @@ fn apply_oldest(
     Ok((progress, bad))
 }
 
+/// Reused across the calls of a blob: the timestamps' text (the writer reuses the text of
+/// the current second, which the calls of a blob mostly share).
 #[derive(Default)]
 struct Buffers {
-    started_at: String,
-    ended_at: String,
-    clock: IsoClock,
+    started_at: Vec<u8>,
+    ended_at: Vec<u8>,
+    clock: TimestampWriter,
+}
+
+impl Buffers {
+    /// Writes the text of a call's start and (when it has one) end.
+    fn write_times(&mut self, started_at_us: i64, ended_at_us: Option<i64>) {
+        self.started_at.clear();
+        self.clock.write(Timestamp::from_unix_micros(started_at_us), &mut self.started_at);
+        if let Some(ended_at_us) = ended_at_us {
+            self.ended_at.clear();
+            self.clock.write(Timestamp::from_unix_micros(ended_at_us), &mut self.ended_at);
+        }
+    }
 }
 
 /// Writes one logged call as a row of `calls`.
@@ -303,11 +317,8 @@ fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &m
     let mut trace_id = [0u8; 36];
     let mut parent_id = [0u8; 36];
     let mut turn_id = [0u8; 36];
-    buffers.clock.format(Timestamp::from_unix_micros(call.started_at_us), &mut buffers.started_at);
     let end = call.end.as_ref();
-    if let Some(end) = end {
-        buffers.clock.format(Timestamp::from_unix_micros(end.ended_at_us), &mut buffers.ended_at);
-    }
+    buffers.write_times(call.started_at_us, end.map(|e| e.ended_at_us));
     Row {
         project_id: call.project_id,
         id: id_str(call.id, &mut id),
@@ -318,9 +329,9 @@ fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &m
         display_name: call.display_name,
         thread_id: call.thread_id,
         turn_id: call.turn_id.map(|t| id_str(t, &mut turn_id)),
-        started_at: &buffers.started_at,
+        started_at: ascii(&buffers.started_at),
         started_at_us: call.started_at_us,
-        ended_at: end.map(|_| buffers.ended_at.as_str()),
+        ended_at: end.map(|_| ascii(&buffers.ended_at)),
         ended_at_us: end.map(|e| e.ended_at_us),
         attributes: call.attributes,
         inputs: call.inputs,
@@ -332,42 +343,12 @@ fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &m
     .write(statements)
 }
 
-/// Formats timestamps as Weave does (`2026-11-23T14:33:58.493548Z`, the text of
-/// [`Timestamp`]'s `Display`), the date and time of day once per second (calls in a blob
-/// mostly share it) and only the microseconds per call.
-#[derive(Default)]
-struct IsoClock {
-    writer: TimestampWriter,
-    bytes: Vec<u8>,
-}
-
-impl IsoClock {
-    fn format(&mut self, ts: Timestamp, out: &mut String) {
-        self.bytes.clear();
-        self.writer.write(ts, &mut self.bytes);
-        out.clear();
-        // The writer writes ASCII digits and separators (or `Display`'s text).
-        out.push_str(std::str::from_utf8(&self.bytes).unwrap_or_default());
-    }
+/// Text the writers here made: ASCII digits, letters and separators.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 fn id_str(id: Id, buf: &mut [u8; 36]) -> &str {
     id.encode(buf);
-    std::str::from_utf8(buf).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_clock_formats_like_timestamp_display() {
-        let mut clock = IsoClock::default();
-        let mut out = String::new();
-        for micros in [0, 1, 999_999, 1_000_000, 1_795_790_038_123_456, 1_795_790_039_000_001, -1, -1_000_001] {
-            let ts = Timestamp::from_unix_micros(micros);
-            clock.format(ts, &mut out);
-            assert_eq!(out, ts.to_string(), "{micros}");
-        }
-    }
+    ascii(buf)
 }
