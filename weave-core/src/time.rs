@@ -86,9 +86,8 @@ impl Timestamp {
         true
     }
 
-    /// Writes only the time-of-day part, `HH:MM:SS.ffffffZ`, at `out[11..]` (for a caller
-    /// that already has the date).
-    pub(crate) fn encode_time_of_day(self, out: &mut [u8; 27]) {
+    /// Writes the time-of-day part, `HH:MM:SS.ffffffZ`, at `out[11..]`.
+    fn encode_time_of_day(self, out: &mut [u8; 27]) {
         let secs = self.0.div_euclid(1_000_000);
         let micros = self.0.rem_euclid(1_000_000) as u32;
         let rem = secs.rem_euclid(86_400) as u32;
@@ -101,14 +100,6 @@ impl Timestamp {
         }
     }
 }
-
-/// The two-digit strings `00` to `99`.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 /// Writes timestamps as their `Display` does (`2026-11-23T14:33:58.493548Z`), reusing
 /// all but the microseconds while the second is the same: the calls an exporter encodes
@@ -146,22 +137,32 @@ impl TimestampWriter {
                 &self.last.insert((second, prefix)).1
             }
         };
-        let micros = t.0.rem_euclid(1_000_000) as usize;
         let mut rest = [b'Z'; 7];
-        for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
-            rest[i * 2..i * 2 + 2].copy_from_slice(&DIGIT_PAIRS[pair * 2..pair * 2 + 2]);
-        }
+        fixed_width_digits(&mut rest[..6], t.0.rem_euclid(1_000_000) as u32);
         out.extend_from_slice(prefix);
         out.extend_from_slice(&rest);
     }
 }
 
+/// The two-digit strings `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Writes `v` in decimal into all of `out`, zero-padded (the leading digits are cut if it
-/// does not fit).
+/// does not fit), two digits at a time from the end.
 fn fixed_width_digits(out: &mut [u8], mut v: u32) {
-    for digit in out.iter_mut().rev() {
+    let mut pairs = out.rchunks_exact_mut(2);
+    for pair in &mut pairs {
+        let at = (v % 100) as usize * 2;
+        pair.copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
+        v /= 100;
+    }
+    if let [digit] = pairs.into_remainder() {
         *digit = b'0' + (v % 10) as u8;
-        v /= 10;
     }
 }
 
