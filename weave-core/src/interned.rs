@@ -20,23 +20,22 @@ use parking_lot::Mutex;
 /// The kept value equal to `value` (kept now if it is new).
 pub fn object(value: JsonObject) -> &'static JsonObject {
     static KEPT: Mutex<Vec<&'static JsonObject>> = Mutex::new(Vec::new());
-    let mut kept = KEPT.lock();
-    if let Some(found) = kept.iter().find(|k| ***k == value) {
-        return found;
-    }
-    let leaked: &'static JsonObject = Box::leak(Box::new(value));
-    kept.push(leaked);
-    leaked
+    keep(&KEPT, Box::new(value))
 }
 
 /// The kept string equal to `value` (kept now if it is new).
 pub fn str(value: &str) -> &'static str {
     static KEPT: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let mut kept = KEPT.lock();
-    if let Some(found) = kept.iter().find(|k| **k == value) {
+    keep(&KEPT, value.into())
+}
+
+/// The value in `kept` equal to `value`, else `value`, leaked and added to `kept`.
+fn keep<T: ?Sized + PartialEq>(kept: &Mutex<Vec<&'static T>>, value: Box<T>) -> &'static T {
+    let mut kept = kept.lock();
+    if let Some(found) = kept.iter().find(|k| ***k == *value) {
         return found;
     }
-    let leaked: &'static str = Box::leak(value.to_owned().into_boxed_str());
+    let leaked: &'static T = Box::leak(value);
     kept.push(leaked);
     leaked
 }
