@@ -28,6 +28,7 @@ impl Default for CaptureConfig {
 
 impl CaptureConfig {
     /// Whether `key` matches one of `redact_keys` (ASCII case-insensitive, no allocation).
+    #[inline]
     pub fn is_redacted_key(&self, key: &str) -> bool {
         self.is_redacted_key_bytes(key.as_bytes())
     }

@@ -35,6 +35,7 @@ impl<'a> ValueWriter<'a> {
     }
 
     /// Whether a value was written.
+    #[inline]
     fn claim(&mut self) -> bool {
         !std::mem::replace(&mut self.written, true)
     }
@@ -63,6 +64,7 @@ impl<'a> ValueWriter<'a> {
     }
 
     /// Writes an unsigned integer.
+    #[inline]
     pub fn uint_value(&mut self, v: u64) {
         if self.claim() {
             write::uint(self.buf, v);
@@ -70,6 +72,7 @@ impl<'a> ValueWriter<'a> {
     }
 
     /// Writes a signed integer.
+    #[inline]
     pub fn int_value(&mut self, v: i64) {
         if self.claim() {
             write::int(self.buf, v);
@@ -88,6 +91,7 @@ impl<'a> ValueWriter<'a> {
     }
 
     /// Writes a boolean.
+    #[inline]
     pub fn bool_value(&mut self, v: bool) {
         if self.claim() {
             self.buf.extend_from_slice(if v { b"true" } else { b"false" });
@@ -95,6 +99,7 @@ impl<'a> ValueWriter<'a> {
     }
 
     /// Writes `s` as a JSON string, cut at `max_value_bytes`.
+    #[inline]
     pub fn raw_str(&mut self, s: &str) {
         if self.claim() {
             let limit = self.buf.len().saturating_add(self.cfg.max_value_bytes);
@@ -125,6 +130,7 @@ impl InputsWriter<'_> {
     /// JSON key and colon (`"name":`): identifiers need no escaping, so the key is copied
     /// as it is. Otherwise as [`InputsWriter::arg`].
     #[doc(hidden)]
+    #[inline]
     pub fn ident_arg(&mut self, json_key: &'static str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
         let name = json_key.strip_prefix('"').and_then(|k| k.strip_suffix("\":")).unwrap_or(json_key);
         self.separate();
@@ -132,6 +138,7 @@ impl InputsWriter<'_> {
         self.value(name, capture);
     }
 
+    #[inline]
     fn separate(&mut self) {
         if !self.first {
             self.buf.push(b',');
@@ -140,6 +147,7 @@ impl InputsWriter<'_> {
     }
 
     /// The value of the argument `name`, after its key.
+    #[inline]
     fn value(&mut self, name: &str, capture: impl FnOnce(&mut ValueWriter<'_>)) {
         if self.cfg.is_redacted_key(name) {
             self.buf.extend_from_slice(b"\"REDACTED\"");
@@ -151,6 +159,7 @@ impl InputsWriter<'_> {
 
 /// Runs `capture` for one value at the end of `buf`, guaranteeing exactly
 /// one JSON value is appended.
+#[inline]
 fn write_one(cfg: &CaptureConfig, buf: &mut Vec<u8>, capture: impl FnOnce(&mut ValueWriter<'_>), what: &str) {
     let start = buf.len();
     let r = catch_unwind(AssertUnwindSafe(|| {
