@@ -2,7 +2,8 @@
 //! runtime definition (name, source file, digests) every call of that op points at.
 
 use crate::refs::{bytes_digest, object_digest, sha256_hex};
-use std::sync::{Arc, Mutex, OnceLock};
+use parking_lot::Mutex;
+use std::sync::{Arc, OnceLock};
 
 /// The name of the source file an op's code is stored under, as in Weave.
 pub const OP_SOURCE_FILE: &str = "obj.py";
@@ -146,7 +147,7 @@ impl OpSite {
         if first.self_type.map_or("", short_type_name) == short {
             return &first.def;
         }
-        let mut others = self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut others = self.others.lock();
         if let Some((_, _, def)) = others.iter().find(|(name, c, _)| *name == short && *c == capture) {
             return def;
         }
