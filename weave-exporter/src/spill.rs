@@ -118,8 +118,8 @@ impl Spill {
     /// with `write_inline_when_fallback_behind`, written on this thread.
     pub(crate) fn write_in_background(&self, reason: &'static str, items: Vec<ExportItem>) {
         if self.inner.file.is_none() {
-            self.inner.count_lost(items.len());
-            return;
+            // Nothing to hand to a thread: counted as lost there.
+            return self.inner.write(reason, &items);
         }
         let n = items.len();
         let before = self.backlog.fetch_add(n, Ordering::AcqRel);
