@@ -11,8 +11,8 @@ use crate::ids::{next_random_f64, Id};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
 use crate::runtime::{current_client, parse_json, Client};
 use crate::summary::{CallStatus, Summary};
+use crate::sync::OwnerLock;
 use crate::time::Timestamp;
-use parking_lot::Mutex;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -34,7 +34,9 @@ pub(crate) struct CallNode {
     client: Arc<Client>,
     parent: Option<Arc<CallNode>>,
     info: &'static OpStatic,
-    state: Mutex<NodeState>,
+    /// Taken by the call's own thread when it ends, by others now and then (a child on
+    /// another thread rolling its summary up, `current_call()` setting a name).
+    state: OwnerLock<NodeState>,
 }
 
 impl std::fmt::Debug for CallNode {
@@ -262,7 +264,7 @@ pub(crate) fn start_node(
         client,
         parent,
         info,
-        state: Mutex::new(NodeState {
+        state: OwnerLock::new(NodeState {
             start: Some(CallStart {
                 id,
                 trace_id,
@@ -281,15 +283,14 @@ pub(crate) fn start_node(
             user_summary: None,
         }),
     };
-    let mut uninit = Arc::<CallNode>::new_uninit();
-    let node = match Arc::get_mut(&mut uninit) {
-        Some(slot) => {
-            slot.write(make());
-            // SAFETY: written just above.
-            unsafe { uninit.assume_init() }
-        }
-        // A fresh `Arc` is never shared; were it, the call is built the ordinary way.
-        None => Arc::new(make()),
+    let slot = Arc::into_raw(Arc::<CallNode>::new_uninit()).cast_mut();
+    // SAFETY: the `Arc` was just made and its one reference turned into `slot`, so nothing
+    // else can reach the memory written here (what `Arc::get_mut` would check with an
+    // atomic compare-and-swap); `from_raw` takes back that reference, as a `CallNode`'s
+    // (`MaybeUninit<T>` has the layout of `T`), once it is written.
+    let node = unsafe {
+        (*slot).write(make());
+        Arc::from_raw(slot.cast::<CallNode>().cast_const())
     };
     if eager {
         if let Some(start) = node.start_if_running() {

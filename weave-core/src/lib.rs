@@ -26,6 +26,7 @@ pub mod refs;
 pub mod runtime;
 pub mod settings;
 pub mod summary;
+pub mod sync;
 pub mod system_info;
 pub mod testing;
 pub mod time;

@@ -8,6 +8,7 @@
 
 use crate::active::CallNode;
 use crate::ids::Id;
+use crate::sync::OwnerLock;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -31,7 +32,8 @@ unsafe impl Send for Entry {}
 const SHARDS: usize = 16;
 
 struct ThreadList {
-    calls: Mutex<Vec<Entry>>,
+    /// Taken by its thread on every sync call, by others only at shutdown.
+    calls: OwnerLock<Vec<Entry>>,
 }
 
 /// Every thread's list, held here too: a thread whose locals are destroyed while calls
@@ -42,7 +44,7 @@ static THREAD_LISTS: Mutex<Vec<Arc<ThreadList>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static THIS_THREAD: Arc<ThreadList> = {
-        let list = Arc::new(ThreadList { calls: Mutex::new(Vec::new()) });
+        let list = Arc::new(ThreadList { calls: OwnerLock::new(Vec::new()) });
         let mut lists = THREAD_LISTS.lock();
         lists.retain(|l| Arc::strong_count(l) > 1 || !l.calls.lock().is_empty());
         lists.push(Arc::clone(&list));

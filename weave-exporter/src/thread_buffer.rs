@@ -2,8 +2,8 @@
 //! thread that made them and handed to the worker as one batch, so the application pays
 //! one channel send (and one cross-core cache transfer) per batch instead of per call.
 //!
-//! Each buffer sits behind its own mutex, which only its thread takes on the hot path (an
-//! uncontended lock). The worker takes a buffer's items when it sweeps (every
+//! Each buffer sits behind its own [`OwnerLock`], which only its thread takes on the hot
+//! path (one atomic swap, released with a plain store). The worker takes a buffer's items when it sweeps (every
 //! [`crate::ExporterConfig::max_batch_delay`], so a thread that makes a few calls and then
 //! goes idle is not left holding them), and `flush` and `shutdown` sweep every buffer from
 //! the calling thread before they send their marker, so "everything exported before the
@@ -15,9 +15,11 @@ use crate::item::estimated_bytes;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use weave_core::export::ExportItem;
+use weave_core::sync::OwnerLock;
 
 /// Items a thread buffers at most, with a large enough queue.
 pub(crate) const MAX_THREAD_BATCH: usize = 64;
@@ -26,7 +28,7 @@ pub(crate) const MAX_THREAD_BATCH: usize = 64;
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
 struct ThreadBuffer {
-    items: Mutex<Items>,
+    items: OwnerLock<Items>,
     /// Set when the owning thread no longer uses this buffer (it exited, or it now exports
     /// to another exporter): the buffer is forgotten once a sweep has emptied it.
     orphaned: AtomicBool,
@@ -120,6 +122,8 @@ impl ThreadBuffers {
         // hundred bytes; every move is a copy).
         let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten();
         let Some(buffer) = buffer else { return Pushed::HandOff(vec![item]) };
+        // SAFETY: see `this_thread`; nothing below changes this thread's slot.
+        let buffer = unsafe { buffer.as_ref() };
         let mut items = buffer.items.lock();
         let bytes = estimated_bytes(&item);
         // An item that would take the buffer past one batch's bytes starts the next.
@@ -139,14 +143,19 @@ impl ThreadBuffers {
 
     /// This thread's buffer for this exporter (registered on first use); `None` while the
     /// thread exits.
-    fn this_thread(&self) -> Option<Arc<ThreadBuffer>> {
+    ///
+    /// A pointer rather than a counted reference (two atomic operations a call): it stays
+    /// valid until this thread's slot changes, and only this function (called for another
+    /// exporter) or the slot's destruction at thread exit changes it, so the caller may use
+    /// it until it next calls into the buffers.
+    fn this_thread(&self) -> Option<NonNull<ThreadBuffer>> {
         SLOT.try_with(|slot| {
             let mut slot = slot.try_borrow_mut().ok()?;
             match &*slot {
-                Some(s) if s.owner == self.owner => Some(Arc::clone(&s.buffer)),
+                Some(s) if s.owner == self.owner => Some(NonNull::from(&*s.buffer)),
                 _ => {
                     let fresh = self.register();
-                    let buffer = Arc::clone(&fresh.buffer);
+                    let buffer = NonNull::from(&*fresh.buffer);
                     *slot = Some(fresh);
                     Some(buffer)
                 }
@@ -208,7 +217,7 @@ impl ThreadBuffers {
 
     fn register(&self) -> Slot {
         let buffer = Arc::new(ThreadBuffer {
-            items: Mutex::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
+            items: OwnerLock::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
             orphaned: AtomicBool::new(false),
         });
         self.registry.lock().push(Arc::clone(&buffer));
