@@ -116,18 +116,23 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        let (start, children, display_name, user_summary) = {
+        let (start, started_at, children, display_name, user_summary) = {
             let mut state = self.state.lock();
-            // Ends once: the start is taken by the first end.
+            // Read before the start is moved out: a read of the moved copy waits for the
+            // copy's stores to land.
+            let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else {
+                // Ends once: the start is taken by the first end.
+                return;
+            };
             let Some(start) = state.start.take() else { return };
-            (start, state.children.take(), state.display_name.take(), state.user_summary.take())
+            (start, started_at, state.children.take(), state.display_name.take(), state.user_summary.take())
         };
         // No longer open (and, for the open-calls list, unlisted before anything here can
         // fail: a listed call must be alive).
         self.client.unregister_open(self, self.may_end_elsewhere());
         // Clocks of two threads (an async call may end on another) can disagree by a few
         // microseconds: a call never ends before it started.
-        let ended_at = ended_at.max(start.started_at);
+        let ended_at = ended_at.max(started_at);
         let (output, exception, status) = match exception {
             Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
             None => (output, None, CallStatus::Success),

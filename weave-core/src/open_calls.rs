@@ -71,16 +71,20 @@ impl OpenCalls {
 
     /// Registers a call that started.
     pub(crate) fn register(&self, node: &Arc<CallNode>, ends_elsewhere: bool) {
-        let id = node.start().id;
-        if ends_elsewhere {
+        // The call's id is read only for the shared map: the node was written just now, and
+        // a read of it waits for those stores to land.
+        let shared = || {
+            let id = node.start().id;
             self.async_calls[Self::shard(&id)].lock().insert(id, Arc::downgrade(node));
-            return;
+        };
+        if ends_elsewhere {
+            return shared();
         }
         let entry = Entry { key: self.key, call: Arc::as_ptr(node) };
         let pushed = THIS_THREAD.try_with(|list| list.calls.lock().push(entry)).is_ok();
         if !pushed {
             // The thread is exiting: fall back to the shared map.
-            self.async_calls[Self::shard(&id)].lock().insert(id, Arc::downgrade(node));
+            shared();
         }
     }
 

@@ -872,3 +872,20 @@ fn primitives_take_the_fast_path_with_the_same_json() {
     }
     assert_eq!(cap(&|w| (&&&&Capture(&P { a: 1 })).weave_capture(w)), r#"{"a":1}"#);
 }
+
+#[test]
+fn integers_are_written_as_rust_formats_them() {
+    let mut unsigned = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12_345, u64::MAX, u64::MAX - 1];
+    unsigned.extend((1..20).map(|p| 10u64.pow(p)));
+    unsigned.extend((1..20).map(|p| 10u64.pow(p) - 1));
+    for v in unsigned {
+        let mut buf = b"[".to_vec();
+        write::uint(&mut buf, v);
+        assert_eq!(String::from_utf8(buf).expect("utf-8"), format!("[{v}"));
+    }
+    for v in [0, -1, 7, -10, 123_456, -123_456, i64::MAX, i64::MIN] {
+        let mut buf = Vec::new();
+        write::int(&mut buf, v);
+        assert_eq!(String::from_utf8(buf).expect("utf-8"), v.to_string());
+    }
+}
