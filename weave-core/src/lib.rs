@@ -10,6 +10,7 @@ pub mod capture;
 mod clock;
 pub mod context;
 mod current;
+mod digits;
 pub mod eval;
 pub mod exception;
 pub mod export;

@@ -1,6 +1,7 @@
 //! Timestamps: microseconds since the unix epoch, written as Weave writes them
 //! (`2026-11-23T14:33:58.493548Z`).
 
+use crate::digits::DIGIT_PAIRS;
 use std::fmt;
 
 /// A point in time, in microseconds since the unix epoch (UTC).
@@ -143,14 +144,6 @@ impl TimestampWriter {
         out.extend_from_slice(&rest);
     }
 }
-
-/// The two-digit strings `00` to `99`.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 /// Writes `v` in decimal into all of `out`, zero-padded (the leading digits are cut if it
 /// does not fit), two digits at a time from the end.

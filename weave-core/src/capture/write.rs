@@ -1,6 +1,7 @@
 //! Low-level JSON writing into a `Vec<u8>`: escaped strings cut at a byte
 //! limit, numbers, and the marker strings.
 
+use crate::digits::DIGIT_PAIRS;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 /// Appended to a string cut by the size limit when the number of omitted
@@ -131,14 +132,6 @@ pub(crate) fn truncated_suffix(buf: &mut Vec<u8>, omitted: usize) {
     uint(buf, omitted as u64);
     buf.extend_from_slice(b" bytes]");
 }
-
-/// `"00"`, `"01"`, ... `"99"`: two digits at a time.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 /// Appends an unsigned integer.
 ///
