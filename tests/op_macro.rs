@@ -691,9 +691,9 @@ mod spy {
     pub mod __private {
         use std::cell::RefCell;
         pub use weave::__private::{
-            call_once, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive, CaptureViaSerialize,
-            CaptureViaTypeName, ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter,
-            OpStatic,
+            call_once, call_out_of_line, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive,
+            CaptureViaSerialize, CaptureViaTypeName, ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName,
+            InputsWriter, OpStatic,
         };
 
         pub struct OpSite(pub OpStatic);
@@ -706,6 +706,11 @@ mod spy {
 
         thread_local! {
             pub static SEEN: RefCell<Vec<(&'static OpStatic, Option<&'static str>)>> = const { RefCell::new(Vec::new()) };
+        }
+
+        /// The spy records every call.
+        pub fn is_enabled() -> bool {
+            true
         }
 
         pub struct Spied;

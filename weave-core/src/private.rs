@@ -19,6 +19,15 @@ pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f(args)` out of line: the recording path of a sync op, kept out of the op's own
+/// code so that with recording off the op is the switch's check and its body.
+#[inline(never)]
+pub fn call_out_of_line<A, R>(args: A, f: impl FnOnce(A) -> R) -> R {
+    f(args)
+}
+
+pub use crate::runtime::is_enabled;
+
 /// `std::any::type_name::<T>()`, as a function the macro can name.
 #[inline(always)]
 pub fn type_name_of<T: ?Sized>() -> &'static str {

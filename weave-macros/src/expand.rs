@@ -109,6 +109,76 @@ fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
     }
 }
 
+/// The shape of a sync function whose body can become a closure of its parameters (see
+/// `generate`): no receiver or `Self` in the signature, each parameter a plain name
+/// (`a: T` or `mut a: T`, no attributes, no `impl Trait` type), a return type with no
+/// reference, lifetime or `impl Trait` (a closure's elision rules differ from a
+/// function's), and no `unsafe`, variadic or `#[track_caller]`. Other functions keep the
+/// body in a closure that borrows the parameters.
+struct SplitForm {
+    /// The signature with `mut` taken off the parameters (the op itself only passes them on).
+    outer_sig: syn::Signature,
+    /// The parameters' names, in order.
+    names: Vec<syn::Ident>,
+    /// The parameters as written (`mut a: T`), for the body's closure.
+    params: Vec<TokenStream>,
+    /// The parameters' types.
+    types: Vec<Type>,
+}
+
+impl SplitForm {
+    fn of(sig: &syn::Signature, is_method: bool) -> Option<SplitForm> {
+        if is_method || sig.asyncness.is_some() || sig.unsafety.is_some() || sig.variadic.is_some() {
+            return None;
+        }
+        match &sig.output {
+            ReturnType::Default => {}
+            ReturnType::Type(_, ty) => {
+                if matches!(**ty, Type::Never(_)) || !plain_return_type(ty.to_token_stream()) {
+                    return None;
+                }
+            }
+        }
+        let mut outer_sig = sig.clone();
+        let (mut names, mut params, mut types) = (Vec::new(), Vec::new(), Vec::new());
+        for input in &mut outer_sig.inputs {
+            let syn::FnArg::Typed(typed) = input else { return None };
+            if !typed.attrs.is_empty() || mentions_impl(typed.ty.to_token_stream()) {
+                return None;
+            }
+            let written = typed.to_token_stream();
+            let syn::Pat::Ident(pat) = &mut *typed.pat else { return None };
+            if pat.by_ref.is_some() || pat.subpat.is_some() || !pat.attrs.is_empty() {
+                return None;
+            }
+            params.push(written);
+            pat.mutability = None;
+            names.push(pat.ident.clone());
+            types.push((*typed.ty).clone());
+        }
+        Some(SplitForm { outer_sig, names, params, types })
+    }
+}
+
+/// True when `tokens` mention `impl` anywhere.
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
+}
+
+/// True when a return type has no `&`, lifetime or `impl Trait` in it.
+fn plain_return_type(tokens: TokenStream) -> bool {
+    tokens.into_iter().all(|tt| match tt {
+        TokenTree::Ident(ident) => ident != "impl",
+        TokenTree::Punct(punct) => punct.as_char() != '&' && punct.as_char() != '\'',
+        TokenTree::Group(group) => plain_return_type(group.stream()),
+        TokenTree::Literal(_) => true,
+    })
+}
+
 fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::SourceText) -> TokenStream {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
@@ -270,6 +340,40 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
                 #p::call_once(|| -> ! #body)
             }
         }
+    } else if let Some(split) = SplitForm::of(sig, is_method) {
+        // The body as a closure of the parameters, called directly when recording is off
+        // and from an out-of-line function when it is on. The op's own code then takes no
+        // parameter's address, so it has no stack frame to set up before checking the
+        // switch: off, it costs the check and the body, as a plain function would.
+        let SplitForm { outer_sig, names, params, types } = split;
+        // A parameter the op records counts as used, as when the body borrowed it for the
+        // capture (no new `unused_variables` warning for a parameter kept only for the trace).
+        let recorded: Vec<&syn::Ident> = names
+            .iter()
+            .filter(|name| !args.skip_all && !args.skip.iter().any(|s| s.unraw() == name.unraw()))
+            .collect();
+        let quiet_body = func.body_block_quiet();
+        quote! {
+            #(#attrs)*
+            #vis #outer_sig {
+                #(#inner_attrs)*
+                #op_static
+                let __weave_body = |#(#params),*| -> #out_ty {
+                    #(let _ = &#recorded;)*
+                    #quiet_body
+                };
+                if #p::is_enabled() {
+                    #p::call_out_of_line((#(#names,)*), |(#(#names,)*): (#(#types,)*)| -> #out_ty {
+                        let __weave_call = #p::start_call(&__WEAVE_OP, #self_type, #inputs);
+                        let __weave_out: #out_ty = __weave_body(#(#names),*);
+                        __weave_call.finish(&__weave_out, #finish);
+                        __weave_out
+                    })
+                } else {
+                    __weave_body(#(#names),*)
+                }
+            }
+        }
     } else {
         // The closure's return type is written out so the body is checked against the
         // declared type, as the function body was (coercions, `?`, error spans).
@@ -304,6 +408,28 @@ mod tests {
         assert!(out.contains(r#""\"x\":""#), "{out}");
         assert!(out.contains("let __weave_out : u32"), "{out}");
         assert!(!out.contains("move ||"), "{out}");
+    }
+
+    #[test]
+    fn plain_functions_branch_on_the_switch_before_touching_their_parameters() {
+        let out = expand_str("", "pub fn f(a: u64, mut b: String) -> usize { b.push('x'); a as usize + b.len() }");
+        assert!(out.contains("pub fn f (a : u64 , b : String) -> usize"), "{out}");
+        assert!(out.contains("let __weave_body = | a : u64 , mut b : String | -> usize"), "{out}");
+        assert!(out.contains("if :: weave :: __private :: is_enabled ()"), "{out}");
+        assert!(out.contains("call_out_of_line ((a , b ,)"), "{out}");
+        assert!(out.contains("__weave_body (a , b)"), "{out}");
+        for kept in [
+            "fn f(&self, a: u64) -> u64 { a }",
+            "fn f(s: &str) -> &str { s }",
+            "fn f(x: impl Display) -> u8 { 1 }",
+            "fn f((x, y): (u8, u8)) -> u8 { x }",
+            "fn f() -> Cow<'static, str> { todo!() }",
+            "unsafe fn f() {}",
+            "fn f() -> ! { loop {} }",
+        ] {
+            let out = expand_str("", kept);
+            assert!(!out.contains("call_out_of_line"), "{kept}: {out}");
+        }
     }
 
     #[test]
