@@ -456,6 +456,44 @@ fn drop_order_is_unchanged() {
     assert_eq!(cap.calls().len(), 1);
 }
 
+// Plain parameter names: the shorter expansion, where the body is a closure of the
+// parameters (see op.md), recorded and not.
+#[op(skip_all)]
+fn drops_traced_named(first: Noisy, moved: Noisy, last: Noisy) -> u8 {
+    let _local = Noisy("local");
+    drop(moved);
+    let _ = (&first, &last);
+    1
+}
+
+fn drops_plain_named(first: Noisy, moved: Noisy, last: Noisy) -> u8 {
+    let _local = Noisy("local");
+    drop(moved);
+    let _ = (&first, &last);
+    1
+}
+
+fn named_args() -> (Noisy, Noisy, Noisy) {
+    (Noisy("first"), Noisy("moved"), Noisy("last"))
+}
+
+#[test]
+fn drop_order_is_unchanged_with_plain_parameter_names() {
+    take_drops();
+    let (a, b, c) = named_args();
+    drops_plain_named(a, b, c);
+    let plain = take_drops();
+    assert_eq!(plain, ["moved", "local", "last", "first"]);
+    let (a, b, c) = named_args();
+    drops_traced_named(a, b, c);
+    assert_eq!(take_drops(), plain, "not recording");
+    let cap = capture();
+    let (a, b, c) = named_args();
+    drops_traced_named(a, b, c);
+    assert_eq!(take_drops(), plain, "recording");
+    assert_eq!(cap.calls().len(), 1);
+}
+
 #[test]
 fn drop_order_is_unchanged_in_async_fns() {
     let cap = capture();
