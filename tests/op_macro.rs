@@ -729,7 +729,7 @@ mod spy {
     pub mod __private {
         use std::cell::RefCell;
         pub use weave::__private::{
-            call_once, call_out_of_line, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive,
+            call_out_of_line, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive,
             CaptureViaSerialize, CaptureViaTypeName, ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName,
             InputsWriter, OpStatic,
         };

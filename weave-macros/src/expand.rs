@@ -110,7 +110,7 @@ fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
 }
 
 /// The shape of a sync function whose body can become a closure of its parameters (see
-/// `generate`): no receiver or `Self` in the signature, each parameter a plain name
+/// `generate`): no receiver but `&self`, each parameter a plain name
 /// (`a: T` or `mut a: T`, no attributes, no `impl Trait` type), a return type with no
 /// reference, lifetime or `impl Trait` (a closure's elision rules differ from a
 /// function's), and no `unsafe`, variadic or `#[track_caller]`. Other functions keep the
@@ -118,7 +118,7 @@ fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
 struct SplitForm {
     /// The signature with `mut` taken off the parameters (the op itself only passes them on).
     outer_sig: syn::Signature,
-    /// The parameters' names, in order.
+    /// The parameters' names, in order (not the receiver).
     names: Vec<syn::Ident>,
     /// The parameters as written (`mut a: T`), for the body's closure.
     params: Vec<TokenStream>,
@@ -127,8 +127,8 @@ struct SplitForm {
 }
 
 impl SplitForm {
-    fn of(sig: &syn::Signature, is_method: bool) -> Option<SplitForm> {
-        if is_method || sig.asyncness.is_some() || sig.unsafety.is_some() || sig.variadic.is_some() {
+    fn of(sig: &syn::Signature) -> Option<SplitForm> {
+        if sig.asyncness.is_some() || sig.unsafety.is_some() || sig.variadic.is_some() {
             return None;
         }
         match &sig.output {
@@ -142,7 +142,19 @@ impl SplitForm {
         let mut outer_sig = sig.clone();
         let (mut names, mut params, mut types) = (Vec::new(), Vec::new(), Vec::new());
         for input in &mut outer_sig.inputs {
-            let syn::FnArg::Typed(typed) = input else { return None };
+            let typed = match input {
+                // `&self`: a shared reference, copied into the closures (`move`), so the op
+                // takes no address of it either. Other receivers cannot be copied there.
+                syn::FnArg::Receiver(receiver)
+                    if receiver.reference.is_some()
+                        && receiver.mutability.is_none()
+                        && receiver.colon_token.is_none() =>
+                {
+                    continue;
+                }
+                syn::FnArg::Receiver(_) => return None,
+                syn::FnArg::Typed(typed) => typed,
+            };
             if !typed.attrs.is_empty() || mentions_impl(typed.ty.to_token_stream()) {
                 return None;
             }
@@ -340,11 +352,13 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
                 #p::call_once(|| -> ! #body)
             }
         }
-    } else if let Some(split) = SplitForm::of(sig, is_method) {
+    } else if let Some(split) = SplitForm::of(sig) {
         // The body as a closure of the parameters, called directly when recording is off
         // and from an out-of-line function when it is on. The op's own code then takes no
         // parameter's address, so it has no stack frame to set up before checking the
-        // switch: off, it costs the check and the body, as a plain function would.
+        // switch: off, it costs the check and the body, as a plain function would. The
+        // closures are `move`: all they capture is a `&self` receiver (copied) and the
+        // body's closure (moved into the recording path, which is the other branch).
         let SplitForm { outer_sig, names, params, types } = split;
         // A parameter the op records counts as used, as when the body borrowed it for the
         // capture (no new `unused_variables` warning for a parameter kept only for the trace).
@@ -358,12 +372,12 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
             #vis #outer_sig {
                 #(#inner_attrs)*
                 #op_static
-                let __weave_body = |#(#params),*| -> #out_ty {
+                let __weave_body = move |#(#params),*| -> #out_ty {
                     #(let _ = &#recorded;)*
                     #quiet_body
                 };
                 if #p::is_enabled() {
-                    #p::call_out_of_line((#(#names,)*), |(#(#names,)*): (#(#types,)*)| -> #out_ty {
+                    #p::call_out_of_line((#(#names,)*), move |(#(#names,)*): (#(#types,)*)| -> #out_ty {
                         let __weave_call = #p::start_call(&__WEAVE_OP, #self_type, #inputs);
                         let __weave_out: #out_ty = __weave_body(#(#names),*);
                         __weave_call.finish(&__weave_out, #finish);
@@ -414,12 +428,17 @@ mod tests {
     fn plain_functions_branch_on_the_switch_before_touching_their_parameters() {
         let out = expand_str("", "pub fn f(a: u64, mut b: String) -> usize { b.push('x'); a as usize + b.len() }");
         assert!(out.contains("pub fn f (a : u64 , b : String) -> usize"), "{out}");
-        assert!(out.contains("let __weave_body = | a : u64 , mut b : String | -> usize"), "{out}");
+        assert!(out.contains("let __weave_body = move | a : u64 , mut b : String | -> usize"), "{out}");
         assert!(out.contains("if :: weave :: __private :: is_enabled ()"), "{out}");
         assert!(out.contains("call_out_of_line ((a , b ,)"), "{out}");
         assert!(out.contains("__weave_body (a , b)"), "{out}");
+        let out = expand_str("", "fn f(&self, a: u64) -> u64 { a }");
+        assert!(out.contains("fn f (& self , a : u64) -> u64"), "{out}");
+        assert!(out.contains("call_out_of_line ((a ,) , move | (a ,) : (u64 ,) |"), "{out}");
+        assert!(out.contains("type_name_of :: < Self >"), "{out}");
         for kept in [
-            "fn f(&self, a: u64) -> u64 { a }",
+            "fn f(&mut self, a: u64) -> u64 { a }",
+            "fn f(self) -> u64 { 1 }",
             "fn f(s: &str) -> &str { s }",
             "fn f(x: impl Display) -> u8 { 1 }",
             "fn f((x, y): (u8, u8)) -> u8 { x }",
