@@ -118,13 +118,10 @@ impl CallNode {
         let ended_at = Timestamp::now();
         let (start, started_at, children, display_name, user_summary) = {
             let mut state = self.state.lock();
-            // Read before the start is moved out: a read of the moved copy waits for the
-            // copy's stores to land.
-            let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else {
-                // Ends once: the start is taken by the first end.
-                return;
-            };
-            let Some(start) = state.start.take() else { return };
+            // Ends once: the start is taken by the first end. Its time is read before the
+            // start is moved out (a read of the moved copy waits for the copy's stores).
+            let started_at = state.start.as_ref().map(|start| start.started_at);
+            let (Some(started_at), Some(start)) = (started_at, state.start.take()) else { return };
             (start, started_at, state.children.take(), state.display_name.take(), state.user_summary.take())
         };
         // No longer open (and, for the open-calls list, unlisted before anything here can

@@ -10,6 +10,7 @@ pub use crate::capture::{
     ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter, ValueWriter,
 };
 pub use crate::op::{CallView, DisplayName, OpSite, OpStatic};
+pub use crate::runtime::is_enabled;
 pub use serde_json;
 
 /// Calls `f` once. Taking `impl FnOnce` lets the body's closure return references
@@ -25,8 +26,6 @@ pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
 pub fn call_out_of_line<A, R>(args: A, f: impl FnOnce(A) -> R) -> R {
     f(args)
 }
-
-pub use crate::runtime::is_enabled;
 
 /// `std::any::type_name::<T>()`, as a function the macro can name.
 #[inline(always)]

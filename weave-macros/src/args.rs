@@ -53,6 +53,13 @@ pub(crate) struct OpArgs {
     pub krate: Option<Path>,
 }
 
+impl OpArgs {
+    /// True when the parameter `name` is captured (not in `skip`, no `skip_all`).
+    pub(crate) fn records(&self, name: &str) -> bool {
+        !self.skip_all && !self.skip.iter().any(|s| s.unraw() == name)
+    }
+}
+
 /// The two forms of `display_name`.
 pub(crate) enum DisplayName {
     /// `display_name = "..."`.

@@ -65,13 +65,21 @@ fn check(args: &OpArgs, func: &OpFn, params: &[Param]) -> syn::Result<()> {
     }
 }
 
+/// True when a token of `tokens`, at any depth of groups, is a `hit`.
+fn any_token(tokens: TokenStream, hit: &impl Fn(&TokenTree) -> bool) -> bool {
+    tokens.into_iter().any(|tt| match &tt {
+        TokenTree::Group(group) => any_token(group.stream(), hit),
+        other => hit(other),
+    })
+}
+
+fn is_ident(tt: &TokenTree, name: &str) -> bool {
+    matches!(tt, TokenTree::Ident(ident) if ident == name)
+}
+
 /// True when `tokens` mention `Self` anywhere.
 fn mentions_self(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|tt| match tt {
-        TokenTree::Ident(ident) => ident == "Self",
-        TokenTree::Group(group) => mentions_self(group.stream()),
-        _ => false,
-    })
+    any_token(tokens, &|tt| is_ident(tt, "Self"))
 }
 
 /// The return type with every `impl Trait` replaced by `_` (a `let` cannot name it).
@@ -113,8 +121,8 @@ fn option<T: ToTokens>(value: Option<T>) -> TokenStream {
 /// `generate`): no receiver but `&self`, each parameter a plain name
 /// (`a: T` or `mut a: T`, no attributes, no `impl Trait` type), a return type with no
 /// reference, lifetime or `impl Trait` (a closure's elision rules differ from a
-/// function's), and no `unsafe`, variadic or `#[track_caller]`. Other functions keep the
-/// body in a closure that borrows the parameters.
+/// function's), and no `unsafe` or variadic. Other functions keep the body in a closure
+/// that borrows the parameters.
 struct SplitForm {
     /// The signature with `mut` taken off the parameters (the op itself only passes them on).
     outer_sig: syn::Signature,
@@ -174,20 +182,14 @@ impl SplitForm {
 
 /// True when `tokens` mention `impl` anywhere.
 fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|tt| match tt {
-        TokenTree::Ident(ident) => ident == "impl",
-        TokenTree::Group(group) => mentions_impl(group.stream()),
-        _ => false,
-    })
+    any_token(tokens, &|tt| is_ident(tt, "impl"))
 }
 
 /// True when a return type has no `&`, lifetime or `impl Trait` in it.
 fn plain_return_type(tokens: TokenStream) -> bool {
-    tokens.into_iter().all(|tt| match tt {
-        TokenTree::Ident(ident) => ident != "impl",
-        TokenTree::Punct(punct) => punct.as_char() != '&' && punct.as_char() != '\'',
-        TokenTree::Group(group) => plain_return_type(group.stream()),
-        TokenTree::Literal(_) => true,
+    !any_token(tokens, &|tt| match tt {
+        TokenTree::Punct(punct) => punct.as_char() == '&' || punct.as_char() == '\'',
+        other => is_ident(other, "impl"),
     })
 }
 
@@ -248,7 +250,7 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
     // Inputs, captured before the body runs.
     let captured: Vec<TokenStream> = params
         .iter()
-        .filter(|param| !args.skip_all && !args.skip.iter().any(|s| s.unraw() == param.name()))
+        .filter(|param| args.records(&param.name()))
         .map(|param| {
             // A parameter's name is an identifier: its JSON key needs no escaping.
             let json_key = Literal::string(&format!("\"{}\":", param.name()));
@@ -362,10 +364,7 @@ fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::Sourc
         let SplitForm { outer_sig, names, params, types } = split;
         // A parameter the op records counts as used, as when the body borrowed it for the
         // capture (no new `unused_variables` warning for a parameter kept only for the trace).
-        let recorded: Vec<&syn::Ident> = names
-            .iter()
-            .filter(|name| !args.skip_all && !args.skip.iter().any(|s| s.unraw() == name.unraw()))
-            .collect();
+        let recorded: Vec<&syn::Ident> = names.iter().filter(|name| args.records(&name.unraw().to_string())).collect();
         let quiet_body = func.body_block_quiet();
         quote! {
             #(#attrs)*
