@@ -6,7 +6,7 @@ use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, CallContext};
 use crate::exception::{Exception, Frame};
-use crate::export::ExportItem;
+use crate::export::{ExportItem, FinishedCall};
 use crate::ids::{next_random_f64, Id};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
 use crate::runtime::{current_client, parse_json, Client};
@@ -148,8 +148,9 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        let end = CallEnd { ended_at, output, exception, summary, display_name };
-        self.client.exporter().export(ExportItem::CallFinished(CallRecord { start, end: Some(end) }));
+        let mut start = Some(start);
+        let mut end = Some(CallEnd { ended_at, output, exception, summary, display_name });
+        self.client.exporter().export_finished(&mut FinishedCall::new(&mut start, &mut end));
     }
 }
 

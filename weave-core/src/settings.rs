@@ -26,7 +26,9 @@ pub struct Settings {
     pub parallelism: usize,
     /// `WEAVE_ENABLE_DISK_FALLBACK`: write items that cannot be delivered to the fallback file.
     pub enable_disk_fallback: bool,
-    /// `WEAVE_FLUSH_TIMEOUT` (seconds): how long flushing at shutdown may take.
+    /// `WEAVE_FLUSH_TIMEOUT` (seconds): how long flushing at shutdown may take. When it
+    /// runs out, the shutdown waits up to one second more for the batch the exporter was
+    /// writing to be set aside in the fallback file, so that its report counts it.
     pub flush_timeout: Duration,
     /// `WEAVE_MAX_VALUE_BYTES`: one captured value's size limit before it is truncated.
     pub max_value_bytes: usize,

@@ -22,7 +22,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weave_core::export::{ExportItem, Exporter, FlushReport};
+use weave_core::export::{ExportItem, Exporter, FinishedCall, FlushReport};
+
+/// How long, at most, a shutdown that ran out of time waits on for the worker to set aside
+/// the batch it was writing (its sink gives up at the deadline), so that the report counts
+/// it; never longer than the shutdown's own timeout.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// A bounded queue in front of one background worker writing batches to a [`Sink`].
 ///
@@ -160,6 +165,28 @@ impl QueueExporter {
         }
     }
 
+    /// Hands off the batch a push filled, if it did; takes back what a shutdown that
+    /// started meanwhile left behind.
+    fn after_push(&self, pushed: Pushed) {
+        if let Pushed::HandOff(items) = pushed {
+            self.hand_off(items);
+        }
+        // A shutdown started while the item went into this thread's buffer, maybe after
+        // its sweep took the buffers: take the item back (the buffer's lock orders the two).
+        if self.closed.load(Ordering::SeqCst) {
+            let own = self.shared.buffers.take_own();
+            self.reject(own, reason::SHUTDOWN);
+        }
+    }
+
+    /// Waits until the worker holds no items (each written or set aside), at most `grace`.
+    fn await_worker_hands(&self, grace: Duration) {
+        let until = Instant::now() + grace;
+        while self.shared.held.load(Ordering::Acquire) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Puts a batch on the queue, or drops it if the queue has no room for it.
     fn hand_off(&self, items: Vec<ExportItem>) {
         let n = items.len();
@@ -241,15 +268,17 @@ impl Exporter for QueueExporter {
             items.push(item);
             return self.hand_off(items);
         }
-        if let Pushed::HandOff(items) = self.shared.buffers.push(item) {
-            self.hand_off(items);
-        }
-        // A shutdown started while the item went into this thread's buffer, maybe after
-        // its sweep took the buffers: take the item back (the buffer's lock orders the two).
+        let pushed = self.shared.buffers.push(item);
+        self.after_push(pushed);
+    }
+
+    fn export_finished(&self, call: &mut FinishedCall<'_>) {
         if self.closed.load(Ordering::SeqCst) {
-            let own = self.shared.buffers.take_own();
-            self.reject(own, reason::SHUTDOWN);
+            self.reject(call.take().into_iter().collect(), reason::SHUTDOWN);
+            return;
         }
+        let pushed = self.shared.buffers.push_finished(call);
+        self.after_push(pushed);
     }
 
     fn flush(&self, timeout: Duration) -> FlushReport {
@@ -282,6 +311,12 @@ impl Exporter for QueueExporter {
         }
         // Items that raced with the shutdown, or everything still queued if it timed out.
         self.drain_leftovers();
+        if !completed {
+            // The batch the worker was writing when time ran out: the sink gives it up at
+            // the deadline and the worker sets it aside; wait (briefly) for that, so the
+            // report counts it as failed rather than as nothing.
+            self.await_worker_hands(timeout.min(SHUTDOWN_GRACE));
+        }
         // What the spill thread holds goes to the local disk: waited for without a deadline
         // (it is bounded, and nothing else would save it).
         self.shared.spill.stop(None);

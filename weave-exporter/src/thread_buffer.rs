@@ -16,10 +16,11 @@ use crate::item::estimated_bytes;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use weave_core::export::ExportItem;
+use weave_core::export::{ExportItem, FinishedCall};
 use weave_core::sync::OwnerLock;
 
 /// Items a thread buffers at most, with a large enough queue.
@@ -141,23 +142,56 @@ impl ThreadBuffers {
 
     /// Adds `item` to this thread's buffer.
     pub(crate) fn push(&self, item: ExportItem) -> Pushed {
-        // The buffer is looked up first and the item moved once, into it (items are a few
-        // hundred bytes; every move is a copy).
-        let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten();
-        let Some(buffer) = buffer else { return Pushed::HandOff(vec![item]) };
+        let mut item = Some(item);
+        self.push_with(|slot| match item.take() {
+            Some(item) => {
+                slot.write(item);
+                true
+            }
+            None => false,
+        })
+        .unwrap_or_else(|| Pushed::HandOff(item.into_iter().collect()))
+    }
+
+    /// Adds a finished call to this thread's buffer, moving it straight into its slot.
+    pub(crate) fn push_finished(&self, call: &mut FinishedCall<'_>) -> Pushed {
+        self.push_with(|slot| call.write_to(slot)).unwrap_or_else(|| Pushed::HandOff(call.take().into_iter().collect()))
+    }
+
+    /// Adds the item that `write` writes into the buffer's next slot (returning whether it
+    /// wrote one). `None`, with `write` not called, when this thread has no buffer (the
+    /// buffers hold one item, or the thread is being torn down).
+    ///
+    /// The buffer is looked up first and the item written once, into its slot: items are
+    /// a few hundred bytes, and every move on the way is a copy.
+    #[inline]
+    fn push_with(&self, write: impl FnOnce(&mut MaybeUninit<ExportItem>) -> bool) -> Option<Pushed> {
+        let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten()?;
         // SAFETY: see `this_thread`; nothing below changes this thread's slot.
         let buffer = unsafe { buffer.as_ref() };
         let mut items = buffer.items.lock();
-        let bytes = estimated_bytes(&item);
+        let items = &mut *items;
+        items.items.reserve(1);
+        let len = items.items.len();
+        let Some(slot) = items.items.spare_capacity_mut().first_mut() else { return Some(Pushed::Buffered) };
+        if !write(slot) {
+            return Some(Pushed::Buffered);
+        }
+        // SAFETY: `write` returned true: it wrote the slot.
+        let bytes = estimated_bytes(unsafe { slot.assume_init_ref() });
         // An item that would take the buffer past one batch's bytes starts the next.
-        let pushed = if !items.items.is_empty() && items.bytes + bytes > self.max_bytes {
+        let pushed = if len > 0 && items.bytes + bytes > self.max_bytes {
+            // SAFETY: the slot was written (above) and is not counted in the length, so
+            // this read is its only owner.
+            let item = unsafe { slot.assume_init_read() };
             let full = items.take(self.spare());
             items.bytes = bytes;
             items.items.push(item);
             Pushed::HandOff(full)
         } else {
+            // SAFETY: the slot at `len` (within the capacity reserved above) was written.
+            unsafe { items.items.set_len(len + 1) };
             items.bytes += bytes;
-            items.items.push(item);
             if items.items.len() < self.capacity {
                 Pushed::Buffered
             } else {
@@ -165,7 +199,7 @@ impl ThreadBuffers {
             }
         };
         prefetch_next_slot(&items.items);
-        pushed
+        Some(pushed)
     }
 
     /// This thread's buffer for this exporter (registered on first use); `None` while the

@@ -52,6 +52,10 @@ pub(crate) struct Shared {
     /// Items handed to the queue and not yet taken by the worker (the queue's bound
     /// applies to this count).
     pub(crate) queued: AtomicUsize,
+    /// Items the worker has taken (off the queue or out of the threads' buffers) and not
+    /// yet written or set aside: a shutdown that runs out of time waits briefly for these,
+    /// so that its report counts them.
+    pub(crate) held: AtomicUsize,
     /// The application threads' buffers.
     pub(crate) buffers: ThreadBuffers,
     pub(crate) spill: Spill,
@@ -71,6 +75,7 @@ impl Shared {
             failed: AtomicU64::new(0),
             written: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
             buffers,
             spill,
             shutdown_deadline: Mutex::new(None),
@@ -177,6 +182,8 @@ impl Worker {
     fn accept(&self, msg: Msg, pending: &mut Pending) -> Option<Control> {
         match msg {
             Msg::Batch(mut items) => {
+                // Counted as held before it stops counting as queued: never neither.
+                self.shared.held.fetch_add(items.len(), Ordering::AcqRel);
                 self.shared.queued.fetch_sub(items.len(), Ordering::AcqRel);
                 pending.extend(&mut items);
                 self.shared.buffers.recycle(items);
@@ -211,7 +218,10 @@ impl Worker {
 
     /// Takes what the application threads buffer.
     fn sweep(&self, pending: &mut Pending) {
-        self.shared.buffers.sweep(|mut items| pending.extend(&mut items));
+        self.shared.buffers.sweep(|mut items| {
+            self.shared.held.fetch_add(items.len(), Ordering::AcqRel);
+            pending.extend(&mut items);
+        });
     }
 
     /// Writes everything pending, in batches within the item and byte limits.
@@ -283,6 +293,8 @@ impl Worker {
                 }
             }
         }
+        // Written or set aside (and counted so): no longer held.
+        self.shared.held.fetch_sub(batch.len(), Ordering::AcqRel);
         batch.clear();
     }
 

@@ -148,6 +148,40 @@ fn shutdown_is_bounded_by_its_timeout_with_a_sink_that_blocks_forever() {
     assert!(t.elapsed() < Duration::from_millis(500));
 }
 
+/// Gives up its write a while after it starts (as a sink past its deadline does), with a
+/// retryable error.
+struct LateSink {
+    entered: Arc<AtomicUsize>,
+    gives_up_after: Duration,
+}
+
+impl Sink for LateSink {
+    fn write_batch(&mut self, _batch: &[weave_core::export::ExportItem]) -> Result<(), SinkError> {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.gives_up_after);
+        Err(SinkError { message: "timed out".to_string(), retryable: true })
+    }
+}
+
+#[test]
+fn a_shutdown_that_runs_out_of_time_counts_the_batch_the_sink_was_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let entered = Arc::new(AtomicUsize::new(0));
+    let sink = LateSink { entered: entered.clone(), gives_up_after: Duration::from_millis(400) };
+    let exporter = start_with(sink, config(dir.path()));
+    exporter.export(small_call(&op("f"), 0));
+    wait_until(Duration::from_secs(5), "the sink to start writing", || entered.load(Ordering::SeqCst) == 1);
+    let t = Instant::now();
+    let report = exporter.shutdown(Duration::from_millis(300));
+    assert!(!report.completed);
+    // The sink gave the batch up after the deadline, and the worker set it aside: the
+    // report counts it, though it came after the timeout.
+    assert_eq!(report.failed + report.dropped, 1, "{report:?}");
+    assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
+    let lines = read_lines(&dir.path().join("dropped.jsonl"));
+    assert_eq!(lines.len(), 1);
+}
+
 #[test]
 fn dropping_the_exporter_shuts_it_down_within_the_flush_timeout() {
     let dir = tempfile::tempdir().unwrap();
