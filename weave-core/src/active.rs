@@ -116,13 +116,20 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        let (start, started_at, children, display_name, user_summary) = {
+        // The start stays in its `Option` on the way to the exporter, which moves it once
+        // more, into its buffer (each move of the start is a copy of a few hundred bytes).
+        let (mut start, started_at, children, display_name, user_summary) = {
             let mut state = self.state.lock();
             // Ends once: the start is taken by the first end. Its time is read before the
             // start is moved out (a read of the moved copy waits for the copy's stores).
-            let started_at = state.start.as_ref().map(|start| start.started_at);
-            let (Some(started_at), Some(start)) = (started_at, state.start.take()) else { return };
-            (start, started_at, state.children.take(), state.display_name.take(), state.user_summary.take())
+            let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else { return };
+            (
+                state.start.take(),
+                started_at,
+                state.children.take(),
+                state.display_name.take(),
+                state.user_summary.take(),
+            )
         };
         // No longer open (and, for the open-calls list, unlisted before anything here can
         // fail: a listed call must be alive).
@@ -148,7 +155,6 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        let mut start = Some(start);
         let mut end = Some(CallEnd { ended_at, output, exception, summary, display_name });
         self.client.exporter().export_finished(&mut FinishedCall::new(&mut start, &mut end));
     }

@@ -820,6 +820,28 @@ fn raw_json_api() {
 }
 
 #[test]
+fn a_capture_buffer_becomes_the_same_text_whatever_its_spare_room_holds() {
+    for text in
+        ["", "1", r#"{"a":1,"b":"hello"}"#, &"x".repeat(46), &"y".repeat(47), "\"h\u{e9}llo\"", &"\u{e9}".repeat(23)]
+    {
+        // A buffer with no spare room, and one whose spare room holds earlier, longer text.
+        let mut tight = Vec::with_capacity(text.len());
+        tight.extend_from_slice(text.as_bytes());
+        let mut roomy = Vec::with_capacity(4096);
+        roomy.extend_from_slice(&[b'z'; 200]);
+        roomy.clear();
+        roomy.extend_from_slice(text.as_bytes());
+        for buf in [&mut tight, &mut roomy] {
+            let raw = RawJson::from_buffer(buf);
+            assert_eq!(raw.as_str(), text);
+            assert_eq!(raw.clone().as_str(), text);
+        }
+    }
+    let mut invalid = vec![b'"', 0xff, b'"'];
+    assert_eq!(RawJson::from_buffer(&mut invalid).as_str(), "\"[weave: capture produced invalid UTF-8]\"");
+}
+
+#[test]
 fn every_output_is_valid_json_under_small_limits() {
     let doc = Everything {
         unit: (),
