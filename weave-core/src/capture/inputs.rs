@@ -1,6 +1,6 @@
 //! [`ValueWriter`], [`InputsWriter`] and the reused thread-local buffer.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -14,8 +14,14 @@ use super::{CaptureConfig, RawJson};
 /// Capacity the thread-local buffer keeps between captures.
 const RETAINED_CAPACITY: usize = 64 * 1024;
 
+/// This thread's capture buffer and whether a capture is using it.
+struct Pool {
+    in_use: Cell<bool>,
+    buffer: UnsafeCell<Vec<u8>>,
+}
+
 thread_local! {
-    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    static BUFFER: Pool = const { Pool { in_use: Cell::new(false), buffer: UnsafeCell::new(Vec::new()) } };
 }
 
 /// Where one value is written: the config plus the output buffer.
@@ -202,27 +208,47 @@ pub fn capture_value(cfg: &CaptureConfig, f: impl FnOnce(&mut ValueWriter<'_>)) 
 /// Capacity of this thread's pooled buffer (tests).
 #[cfg(test)]
 pub(super) fn pooled_capacity() -> usize {
-    BUFFER.with(|cell| {
-        let buf = cell.take();
-        let cap = buf.capacity();
-        cell.set(buf);
-        cap
-    })
+    // SAFETY: no capture runs on this thread while the test reads it.
+    BUFFER.with(|pool| unsafe { (*pool.buffer.get()).capacity() })
 }
 
-/// Runs `f` over the thread-local buffer, taken out of its cell for the
-/// duration: a capture nested in a user's `Serialize` impl finds the cell
-/// empty and uses a fresh `Vec`; after thread teardown a fresh `Vec` is used
-/// too. The buffer is put back cleared, its capacity bounded.
+/// Runs `f` over the thread-local buffer, used in place for the duration: a capture
+/// nested in a user's `Serialize` impl finds it in use and uses a fresh `Vec`; after
+/// thread teardown a fresh `Vec` is used too. The buffer is left cleared, its capacity
+/// bounded.
+///
+/// Used in place, not moved: taken out of a cell and put back, the vector (three words,
+/// its length just written) was read back sixteen bytes at a time, and both moves waited
+/// for those stores to land (most of this function's time). And `f`'s result is returned
+/// as it is, not through an `Option` (each wrapping was one more copy).
 fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    let mut buf = BUFFER.try_with(Cell::take).unwrap_or_default();
+    let pool = BUFFER.try_with(|pool| (!pool.in_use.replace(true)).then_some(pool as *const Pool)).ok().flatten();
+    let Some(pool) = pool else { return on_buffer(&mut Vec::new(), f) };
+    // SAFETY: `pool` is this thread's `BUFFER`, alive until the thread's locals are torn
+    // down, which does not happen while this call is on the stack (a destructor that
+    // captures runs to its end before the next one starts).
+    let pool = unsafe { &*pool };
+    /// Marks the buffer free again, on return or unwind.
+    struct Release<'a>(&'a Pool);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.in_use.set(false);
+        }
+    }
+    let _release = Release(pool);
+    // SAFETY: `in_use` was false and is now true until `_release` drops: this is the only
+    // reference to the buffer (a nested capture on this thread sees it in use).
+    on_buffer(unsafe { &mut *pool.buffer.get() }, f)
+}
+
+/// Runs `f` (a capture) over `buf`, cleared before and after.
+#[inline]
+fn on_buffer<R>(buf: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     buf.clear();
-    let r = crate::panic::quietly(|| f(&mut buf));
+    let r = crate::panic::quietly(|| f(&mut *buf));
     buf.clear();
     if buf.capacity() > RETAINED_CAPACITY {
         buf.shrink_to(RETAINED_CAPACITY);
     }
-    // Replaces (drops) whatever a nested capture left there.
-    let _ = BUFFER.try_with(|cell| cell.set(buf));
     r
 }
