@@ -4,7 +4,7 @@
 
 use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
-use crate::context::{replace_current, CallContext};
+use crate::context::{replace_current, CallContext, Suppressed};
 use crate::exception::{Exception, Frame};
 use crate::export::{ExportItem, FinishedCall};
 use crate::ids::{next_random_f64, Id};
@@ -116,21 +116,16 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        // The start stays in its `Option` on the way to the exporter, which moves it once
-        // more, into its buffer (each move of the start is a copy of a few hundred bytes).
-        let (mut start, started_at, children, display_name, user_summary) = {
-            let mut state = self.state.lock();
-            // Ends once: the start is taken by the first end. Its time is read before the
-            // start is moved out (a read of the moved copy waits for the copy's stores).
-            let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else { return };
-            (
-                state.start.take(),
-                started_at,
-                state.children.take(),
-                state.display_name.take(),
-                state.user_summary.take(),
-            )
-        };
+        // The state stays locked until the call is exported: the start moves once, from
+        // here into the exporter's buffer (each move of a start is a copy of a few hundred
+        // bytes, and a move right after another waits for its stores). Nothing takes this
+        // lock while holding one of those taken below (the open-calls list, the parent's
+        // state, the exporter's buffers).
+        let mut state = self.state.lock();
+        // Ends once: the start is taken by the first end.
+        let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else { return };
+        let (children, display_name, user_summary) =
+            (state.children.take(), state.display_name.take(), state.user_summary.take());
         // No longer open (and, for the open-calls list, unlisted before anything here can
         // fail: a listed call must be alive).
         self.client.unregister_open(self, self.may_end_elsewhere());
@@ -156,7 +151,9 @@ impl CallNode {
             parent.add_child_summary(&summary);
         }
         let mut end = Some(CallEnd { ended_at, output, exception, summary, display_name });
-        self.client.exporter().export_finished(&mut FinishedCall::new(&mut start, &mut end));
+        self.client.exporter().export_finished(&mut FinishedCall::new(&mut state.start, &mut end));
+        // Ended, whatever the exporter did with it.
+        state.start = None;
     }
 }
 
@@ -200,12 +197,12 @@ fn begin(
         return Begin::Skip;
     };
     let parent_context = CallContext::current();
-    if parent_context.suppressed {
+    if parent_context.suppressed.is_set() {
         return Begin::Skip;
     }
     let info = site.info();
     if parent_context.call.is_none() && info.sample_rate < 1.0 && next_random_f64() >= info.sample_rate {
-        return Begin::Suppress(CallContext { suppressed: true, ..parent_context });
+        return Begin::Suppress(CallContext { suppressed: Suppressed::YES, ..parent_context });
     }
     let op = OpHandle::from_static(site.def(self_type.map(|f| f()), client.settings().capture_code));
     let options = StartOptions { info, attributes: None, display_name: None };
@@ -311,7 +308,7 @@ pub(crate) fn start_node(
         call: Some(Arc::clone(&node)),
         attributes: parent_context.attributes,
         thread_id: parent_context.thread_id,
-        suppressed: false,
+        suppressed: Suppressed::NO,
     };
     (node, context)
 }

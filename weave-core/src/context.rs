@@ -26,7 +26,27 @@ pub struct CallContext {
     pub(crate) call: Option<Arc<CallNode>>,
     pub(crate) attributes: Option<Arc<JsonObject>>,
     pub(crate) thread_id: Option<Arc<str>>,
-    pub(crate) suppressed: bool,
+    pub(crate) suppressed: Suppressed,
+}
+
+/// Whether tracing is suppressed, as a whole word: a lone `bool` after the context's
+/// pointers left seven bytes of padding, which every move of a context copied with odd,
+/// overlapping loads that waited for the stores of the context just built (a stall on
+/// each of the several moves of a context an op call makes).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Suppressed(usize);
+
+impl Suppressed {
+    /// Tracing is suppressed (inside an unsampled root).
+    pub(crate) const YES: Suppressed = Suppressed(1);
+    /// Tracing is not suppressed.
+    pub(crate) const NO: Suppressed = Suppressed(0);
+
+    /// True when tracing is suppressed.
+    #[inline]
+    pub(crate) fn is_set(self) -> bool {
+        self.0 != 0
+    }
 }
 
 impl std::fmt::Debug for CallContext {
@@ -35,7 +55,7 @@ impl std::fmt::Debug for CallContext {
             .field("call_id", &self.call_id())
             .field("attributes", &self.attributes)
             .field("thread_id", &self.thread_id)
-            .field("suppressed", &self.suppressed)
+            .field("suppressed", &self.suppressed.is_set())
             .finish()
     }
 }
@@ -43,7 +63,7 @@ impl std::fmt::Debug for CallContext {
 thread_local! {
     // Const-initialized: no first-use check on each access (ops switch it twice a call).
     static CURRENT: RefCell<CallContext> = const {
-        RefCell::new(CallContext { call: None, attributes: None, thread_id: None, suppressed: false })
+        RefCell::new(CallContext { call: None, attributes: None, thread_id: None, suppressed: Suppressed::NO })
     };
 }
 

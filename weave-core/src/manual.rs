@@ -111,7 +111,7 @@ impl CallBuilder {
     pub fn start(self) -> StartedCall {
         let parent_context = self.parent.unwrap_or_else(CallContext::current);
         let client = match current_client() {
-            Some(client) if !parent_context.suppressed => client,
+            Some(client) if !parent_context.suppressed.is_set() => client,
             _ => return StartedCall { node: None, context: parent_context },
         };
         let op = match self.op {
