@@ -100,6 +100,12 @@ impl<'a> FinishedCall<'a> {
         }
     }
 
+    /// The call's two halves, where they are (`None` when it was moved already): to look
+    /// at the call before moving it (reading it after the move waits for the copy).
+    pub fn parts(&self) -> Option<(&CallStart, Option<&CallEnd>)> {
+        Some((self.start.as_ref()?, self.end.as_ref()))
+    }
+
     /// The call as an item, or `None` when it was moved already.
     pub fn take(&mut self) -> Option<ExportItem> {
         let start = self.start.take()?;

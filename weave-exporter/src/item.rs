@@ -2,7 +2,7 @@
 //! file), its call record, and an estimate of its encoded size for batching.
 
 use serde::{Deserialize, Serialize};
-use weave_core::call::CallRecord;
+use weave_core::call::{CallEnd, CallRecord, CallStart};
 use weave_core::export::ExportItem;
 
 /// The kind of an exported item, spelled as in the fallback file.
@@ -74,13 +74,17 @@ pub fn estimated_bytes(item: &ExportItem) -> usize {
             None => return CALL_OVERHEAD_BYTES,
         },
     };
-    let start = &record.start;
+    estimated_call_bytes(&record.start, record.end.as_ref())
+}
+
+/// [`estimated_bytes`] of a call item made of `start` and `end`.
+pub fn estimated_call_bytes(start: &CallStart, end: Option<&CallEnd>) -> usize {
     let mut bytes = CALL_OVERHEAD_BYTES + start.inputs.as_str().len();
     bytes += start.display_name.as_deref().map_or(0, str::len);
     if let Some(user) = &start.attributes.user {
         bytes += 64 * user.len();
     }
-    if let Some(end) = &record.end {
+    if let Some(end) = end {
         bytes += end.output.as_ref().map_or(0, |o| o.as_str().len());
         bytes += end.exception.as_deref().map_or(0, str::len);
         bytes += end.summary.rest.as_ref().map_or(0, |r| 128 * r.len());

@@ -12,7 +12,7 @@
 //! the buffer.
 
 use crate::config::ExporterConfig;
-use crate::item::estimated_bytes;
+use crate::item::{estimated_bytes, estimated_call_bytes};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -76,24 +76,59 @@ pub(crate) enum Pushed {
     HandOff(Vec<ExportItem>),
 }
 
-/// Asks for the memory the next item will be copied into, now.
+/// Asks for the memory the next item will be copied into, now, for writing.
 ///
 /// The buffer's memory was last read by the worker, on the other core: copying a record
 /// into it first takes each cache line back, and the next atomic instruction on this
 /// thread waits until all of them are back. Asked for one call ahead, the lines arrive
-/// while that call runs. The hint is for writing (`_MM_HINT_ET0`); built without the
-/// `prfchw` target feature (the default), the compiler emits a read prefetch
-/// (`prefetcht0`) instead, which is what the measurements in the README used.
+/// while that call runs. Where the CPU has `prefetchw` (CPUID `PRFCHW`, checked once),
+/// the lines are asked for with the intent to write, so they arrive exclusive, with the
+/// other core's copies already invalidated; elsewhere a read prefetch (`prefetcht0`)
+/// brings them close, and the write still has to claim them.
 #[inline]
 fn prefetch_next_slot(items: &Vec<ExportItem>) {
     #[cfg(target_arch = "x86_64")]
     if items.len() < items.capacity() {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
         let next = items.as_ptr().wrapping_add(items.len()).cast::<i8>();
+        let for_writing = has_prefetchw();
         for line in (0..std::mem::size_of::<ExportItem>()).step_by(64) {
-            // SAFETY: a prefetch only hints the cache, and cannot fault; the addresses are
-            // inside the vector's allocation (`len < capacity`).
-            unsafe { _mm_prefetch::<_MM_HINT_ET0>(next.wrapping_add(line)) };
+            let at = next.wrapping_add(line);
+            if for_writing {
+                // SAFETY: `prefetchw` exists on this CPU (checked by `has_prefetchw`); a
+                // prefetch only hints the cache, reads and writes nothing, and cannot
+                // fault; the address is inside the vector's allocation (`len < capacity`).
+                unsafe { std::arch::asm!("prefetchw [{0}]", in(reg) at, options(nostack, preserves_flags, readonly)) };
+            } else {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                // SAFETY: as above; `prefetcht0` exists on every x86_64 CPU.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(at) };
+            }
+        }
+    }
+}
+
+/// True when the CPU has `prefetchw` (CPUID leaf 0x8000_0001, ECX bit 8), read once.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_prefetchw() -> bool {
+    use std::sync::atomic::AtomicU8;
+    const UNKNOWN: u8 = 0;
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+    match STATE.load(Ordering::Relaxed) {
+        YES => true,
+        NO => false,
+        _ => {
+            // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0001 is read only
+            // when the highest extended leaf says it exists.
+            #[allow(unused_unsafe)]
+            let yes = unsafe {
+                use std::arch::x86_64::__cpuid;
+                __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
+            };
+            STATE.store(if yes { YES } else { NO }, Ordering::Relaxed);
+            yes
         }
     }
 }
@@ -142,8 +177,9 @@ impl ThreadBuffers {
 
     /// Adds `item` to this thread's buffer.
     pub(crate) fn push(&self, item: ExportItem) -> Pushed {
+        let bytes = estimated_bytes(&item);
         let mut item = Some(item);
-        self.push_with(|slot| match item.take() {
+        self.push_with(bytes, |slot| match item.take() {
             Some(item) => {
                 slot.write(item);
                 true
@@ -155,17 +191,22 @@ impl ThreadBuffers {
 
     /// Adds a finished call to this thread's buffer, moving it straight into its slot.
     pub(crate) fn push_finished(&self, call: &mut FinishedCall<'_>) -> Pushed {
-        self.push_with(|slot| call.write_to(slot)).unwrap_or_else(|| Pushed::HandOff(call.take().into_iter().collect()))
+        let bytes = call.parts().map_or(0, |(start, end)| estimated_call_bytes(start, end));
+        self.push_with(bytes, |slot| call.write_to(slot))
+            .unwrap_or_else(|| Pushed::HandOff(call.take().into_iter().collect()))
     }
 
     /// Adds the item that `write` writes into the buffer's next slot (returning whether it
-    /// wrote one). `None`, with `write` not called, when this thread has no buffer (the
-    /// buffers hold one item, or the thread is being torn down).
+    /// wrote one), of `bytes` estimated bytes. `None`, with `write` not called, when this
+    /// thread has no buffer (the buffers hold one item, or the thread is being torn down).
     ///
     /// The buffer is looked up first and the item written once, into its slot: items are
-    /// a few hundred bytes, and every move on the way is a copy.
+    /// a few hundred bytes, and every move on the way is a copy. Its size is estimated
+    /// before, from where the item was: read back from the slot just written, it waited
+    /// for the copy's stores, whose lines come back from the worker's core (a tenth of the
+    /// application thread's time in an op call).
     #[inline]
-    fn push_with(&self, write: impl FnOnce(&mut MaybeUninit<ExportItem>) -> bool) -> Option<Pushed> {
+    fn push_with(&self, bytes: usize, write: impl FnOnce(&mut MaybeUninit<ExportItem>) -> bool) -> Option<Pushed> {
         let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten()?;
         // SAFETY: see `this_thread`; nothing below changes this thread's slot.
         let buffer = unsafe { buffer.as_ref() };
@@ -177,8 +218,6 @@ impl ThreadBuffers {
         if !write(slot) {
             return Some(Pushed::Buffered);
         }
-        // SAFETY: `write` returned true: it wrote the slot.
-        let bytes = estimated_bytes(unsafe { slot.assume_init_ref() });
         // An item that would take the buffer past one batch's bytes starts the next.
         let pushed = if len > 0 && items.bytes + bytes > self.max_bytes {
             // SAFETY: the slot was written (above) and is not counted in the length, so
