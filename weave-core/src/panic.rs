@@ -17,6 +17,7 @@ thread_local! {
 }
 
 /// Runs `f` (a capture) with this thread's panics kept quiet; see `CAPTURING`.
+#[inline(always)]
 pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
     struct Restore;
     impl Drop for Restore {

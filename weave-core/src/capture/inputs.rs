@@ -183,6 +183,7 @@ fn write_one(cfg: &CaptureConfig, buf: &mut Vec<u8>, capture: impl FnOnce(&mut V
 
 /// Runs `f` with an [`InputsWriter`] over a reused thread-local buffer and
 /// returns the finished object.
+#[inline(always)]
 pub fn capture_inputs(cfg: &CaptureConfig, f: impl FnOnce(&mut InputsWriter<'_>)) -> RawJson {
     with_buffer(|buf| {
         buf.push(b'{');
@@ -198,6 +199,7 @@ pub fn capture_inputs(cfg: &CaptureConfig, f: impl FnOnce(&mut InputsWriter<'_>)
 }
 
 /// Captures one value (e.g. an output) the same way.
+#[inline(always)]
 pub fn capture_value(cfg: &CaptureConfig, f: impl FnOnce(&mut ValueWriter<'_>)) -> RawJson {
     with_buffer(|buf| {
         write_one(cfg, buf, f, "value");
@@ -221,6 +223,7 @@ pub(super) fn pooled_capacity() -> usize {
 /// its length just written) was read back sixteen bytes at a time, and both moves waited
 /// for those stores to land (most of this function's time). And `f`'s result is returned
 /// as it is, not through an `Option` (each wrapping was one more copy).
+#[inline(always)]
 fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     let pool = BUFFER.try_with(|pool| (!pool.in_use.replace(true)).then_some(pool as *const Pool)).ok().flatten();
     let Some(pool) = pool else { return on_buffer(&mut Vec::new(), f) };
@@ -242,7 +245,7 @@ fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 }
 
 /// Runs `f` (a capture) over `buf`, cleared before and after.
-#[inline]
+#[inline(always)]
 fn on_buffer<R>(buf: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     buf.clear();
     let r = crate::panic::quietly(|| f(&mut *buf));

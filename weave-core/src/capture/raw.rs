@@ -94,6 +94,7 @@ impl RawJson {
     /// moved whole. Built with a zeroed array and a copy of the text's length, the moves
     /// that followed read back stores of other sizes, and waited for them (a stall of
     /// about a third of this function's time).
+    #[inline(always)]
     pub(crate) fn from_buffer(buf: &mut Vec<u8>) -> RawJson {
         if !buf.is_ascii() && std::str::from_utf8(buf).is_err() {
             return RawJson::from_text("\"[weave: capture produced invalid UTF-8]\"");
