@@ -8,7 +8,7 @@
 
 use crate::active::CallNode;
 use crate::ids::Id;
-use crate::sync::OwnerLock;
+use crate::sync::BiasedLock;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -32,8 +32,9 @@ unsafe impl Send for Entry {}
 const SHARDS: usize = 16;
 
 struct ThreadList {
-    /// Taken by its thread on every sync call, by others only at shutdown.
-    calls: OwnerLock<Vec<Entry>>,
+    /// Taken by its thread on every sync call (as owner: plain stores), by others only at
+    /// shutdown and when a new thread forgets the lists of threads that are gone.
+    calls: BiasedLock<Vec<Entry>>,
 }
 
 /// Every thread's list, held here too: a thread whose locals are destroyed while calls
@@ -44,7 +45,7 @@ static THREAD_LISTS: Mutex<Vec<Arc<ThreadList>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static THIS_THREAD: Arc<ThreadList> = {
-        let list = Arc::new(ThreadList { calls: OwnerLock::new(Vec::new()) });
+        let list = Arc::new(ThreadList { calls: BiasedLock::new(Vec::new()) });
         let mut lists = THREAD_LISTS.lock();
         lists.retain(|l| Arc::strong_count(l) > 1 || !l.calls.lock().is_empty());
         lists.push(Arc::clone(&list));
@@ -81,7 +82,8 @@ impl OpenCalls {
             return shared();
         }
         let entry = Entry { key: self.key, call: Arc::as_ptr(node) };
-        let pushed = THIS_THREAD.try_with(|list| list.calls.lock().push(entry)).is_ok();
+        // SAFETY: `THIS_THREAD` is this thread's list, and only its thread takes it as owner.
+        let pushed = THIS_THREAD.try_with(|list| unsafe { list.calls.lock_as_owner() }.push(entry)).is_ok();
         if !pushed {
             // The thread is exiting: fall back to the shared map.
             shared();
@@ -94,7 +96,8 @@ impl OpenCalls {
         if !ends_elsewhere {
             let removed = THIS_THREAD
                 .try_with(|list| {
-                    let mut calls = list.calls.lock();
+                    // SAFETY: as in `register`.
+                    let mut calls = unsafe { list.calls.lock_as_owner() };
                     match calls.iter().rposition(|entry| std::ptr::eq(entry.call, node)) {
                         Some(i) => {
                             calls.swap_remove(i);

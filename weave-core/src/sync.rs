@@ -1,4 +1,4 @@
-//! [`OwnerLock`]: a lock for data that one thread takes on every call of an op and others
+//! [`OwnerLock`] and [`BiasedLock`]: locks for data that one thread takes on every call of an op and others
 //! take only now and then (a thread's own buffers, a running call's state).
 //!
 //! An uncontended `parking_lot` mutex costs two atomic read-modify-writes, one to lock and
@@ -8,6 +8,10 @@
 //! atomic swap; a thread that finds it taken spins briefly, then yields until it is free.
 //! It never parks, so it suits critical sections of a few instructions only (no I/O, no
 //! user code).
+
+mod biased;
+
+pub use biased::{BiasedLock, BiasedLockGuard};
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};

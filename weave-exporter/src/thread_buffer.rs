@@ -2,8 +2,8 @@
 //! thread that made them and handed to the worker as one batch, so the application pays
 //! one channel send (and one cross-core cache transfer) per batch instead of per call.
 //!
-//! Each buffer sits behind its own [`OwnerLock`], which only its thread takes on the hot
-//! path (one atomic swap, released with a plain store). The worker takes a buffer's items
+//! Each buffer sits behind its own [`BiasedLock`], which its thread takes on the hot path
+//! with plain stores (no atomic read-modify-write; others pay with a `membarrier`). The worker takes a buffer's items
 //! when it sweeps (every [`crate::ExporterConfig::max_batch_delay`], so a thread that makes
 //! a few calls and then goes idle is not left holding them), and `flush` and `shutdown`
 //! sweep every buffer from the calling thread before they send their marker, so
@@ -21,7 +21,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use weave_core::export::{ExportItem, FinishedCall};
-use weave_core::sync::OwnerLock;
+use weave_core::sync::BiasedLock;
 
 /// Items a thread buffers at most, with a large enough queue.
 pub(crate) const MAX_THREAD_BATCH: usize = 64;
@@ -30,7 +30,9 @@ pub(crate) const MAX_THREAD_BATCH: usize = 64;
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
 struct ThreadBuffer {
-    items: OwnerLock<Items>,
+    /// Taken as owner only by the thread that registered the buffer (it is reached
+    /// through that thread's `SLOT`); by others (sweeps) with `lock`.
+    items: BiasedLock<Items>,
     /// Set when the owning thread no longer uses this buffer (it exited, or it now exports
     /// to another exporter): the buffer is forgotten once a sweep has emptied it.
     orphaned: AtomicBool,
@@ -210,7 +212,9 @@ impl ThreadBuffers {
         let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten()?;
         // SAFETY: see `this_thread`; nothing below changes this thread's slot.
         let buffer = unsafe { buffer.as_ref() };
-        let mut items = buffer.items.lock();
+        // SAFETY: this buffer was registered by this thread (`this_thread`), and only its
+        // registering thread takes it as owner.
+        let mut items = unsafe { buffer.items.lock_as_owner() };
         let items = &mut *items;
         items.items.reserve(1);
         let len = items.items.len();
@@ -288,7 +292,8 @@ impl ThreadBuffers {
         SLOT.try_with(|slot| {
             let slot = slot.try_borrow().ok()?;
             let own = slot.as_ref().filter(|s| s.owner == self.owner)?;
-            let items = own.buffer.items.lock().take(Vec::new());
+            // SAFETY: `SLOT` is this thread's: it registered this buffer.
+            let items = unsafe { own.buffer.items.lock_as_owner() }.take(Vec::new());
             Some(items)
         })
         .ok()
@@ -317,7 +322,7 @@ impl ThreadBuffers {
 
     fn register(&self) -> Slot {
         let buffer = Arc::new(ThreadBuffer {
-            items: OwnerLock::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
+            items: BiasedLock::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
             orphaned: AtomicBool::new(false),
         });
         self.registry.lock().push(Arc::clone(&buffer));
