@@ -9,7 +9,7 @@ use crate::exception::{Exception, Frame};
 use crate::export::{ExportItem, FinishedCall};
 use crate::ids::{next_random_f64, Id};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
-use crate::runtime::{current_client, parse_json, Client};
+use crate::runtime::{current_client_handle, parse_json, Client, ClientHandle};
 use crate::summary::{CallStatus, Summary};
 use crate::sync::OwnerLock;
 use crate::time::Timestamp;
@@ -31,7 +31,7 @@ const MAX_DISPLAY_NAME_CHARS: usize = 1024;
 /// sent to the exporter is a value, not a box.
 pub(crate) struct CallNode {
     start: NodeStart,
-    client: Arc<Client>,
+    client: ClientHandle,
     parent: Option<Arc<CallNode>>,
     info: &'static OpStatic,
     /// Taken by the call's own thread when it ends, by others now and then (a child on
@@ -193,7 +193,7 @@ fn begin(
     self_type: Option<fn() -> &'static str>,
     inputs: impl FnOnce(&mut InputsWriter<'_>),
 ) -> Begin {
-    let Some(client) = current_client() else {
+    let Some(client) = current_client_handle() else {
         return Begin::Skip;
     };
     let parent_context = CallContext::current();
@@ -213,7 +213,7 @@ fn begin(
 /// Starts a call of `op` under `parent_context` and returns it with the context to make
 /// current while it runs.
 pub(crate) fn start_node(
-    client: Arc<Client>,
+    client: ClientHandle,
     parent_context: CallContext,
     op: OpHandle,
     options: StartOptions,

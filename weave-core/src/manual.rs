@@ -17,7 +17,7 @@ use crate::context::CallContext;
 use crate::exception::Exception;
 use crate::ids::Id;
 use crate::op::OpDef;
-use crate::runtime::current_client;
+use crate::runtime::current_client_handle;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -110,7 +110,7 @@ impl CallBuilder {
     /// Starts the call (it is not entered: use [`StartedCall::context`] for children).
     pub fn start(self) -> StartedCall {
         let parent_context = self.parent.unwrap_or_else(CallContext::current);
-        let client = match current_client() {
+        let client = match current_client_handle() {
             Some(client) if !parent_context.suppressed.is_set() => client,
             _ => return StartedCall { node: None, context: parent_context },
         };

@@ -25,7 +25,35 @@ static NEXT_CLIENT_KEY: AtomicUsize = AtomicUsize::new(1);
 static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 
 thread_local! {
-    static CACHED: RefCell<Option<(u64, Arc<Client>)>> = const { RefCell::new(None) };
+    /// This thread's handle on the current client, and the generation it was taken for.
+    static CACHED: RefCell<Option<(u64, ClientHandle)>> = const { RefCell::new(None) };
+}
+
+/// A counted handle on a client through a wrapper of one thread's (its cached handle):
+/// each call holds its client, and counting `Arc<Client>` itself would make every thread
+/// that runs ops add to and subtract from one shared counter on every call (its cache
+/// line passed back and forth between their cores). The wrapper's counter is touched by
+/// its thread only, but when a call ends or is dropped elsewhere.
+#[derive(Clone)]
+pub(crate) struct ClientHandle(Arc<ThreadClient>);
+
+/// What a [`ClientHandle`] counts: one thread's reference to the client.
+struct ThreadClient(Arc<Client>);
+
+impl ClientHandle {
+    /// A new handle on `client` (a thread caches one).
+    pub(crate) fn new(client: Arc<Client>) -> ClientHandle {
+        ClientHandle(Arc::new(ThreadClient(client)))
+    }
+}
+
+impl std::ops::Deref for ClientHandle {
+    type Target = Arc<Client>;
+
+    #[inline]
+    fn deref(&self) -> &Arc<Client> {
+        &self.0 .0
+    }
 }
 
 /// Makes the link printed for a root call (`None`: print nothing).
@@ -220,6 +248,13 @@ pub fn is_enabled() -> bool {
 /// The current client, if any: one atomic load when there is none.
 #[inline]
 pub fn current_client() -> Option<Arc<Client>> {
+    current_client_handle().map(|handle| Arc::clone(&handle))
+}
+
+/// This thread's handle on the current client, if any: one atomic load when there is none
+/// (what op calls hold, see [`ClientHandle`]).
+#[inline]
+pub(crate) fn current_client_handle() -> Option<ClientHandle> {
     let generation = STATE.load(Ordering::Acquire);
     if generation == 0 {
         return None;
@@ -228,18 +263,18 @@ pub fn current_client() -> Option<Arc<Client>> {
 }
 
 #[inline(never)]
-fn current_client_slow(generation: u64) -> Option<Arc<Client>> {
+fn current_client_slow(generation: u64) -> Option<ClientHandle> {
     CACHED
         .try_with(|cached| {
             let mut cached = cached.try_borrow_mut().ok()?;
-            if let Some((g, client)) = cached.as_ref() {
+            if let Some((g, handle)) = cached.as_ref() {
                 if *g == generation {
-                    return Some(Arc::clone(client));
+                    return Some(handle.clone());
                 }
             }
-            let client = CLIENT.read().clone()?;
-            *cached = Some((generation, Arc::clone(&client)));
-            Some(client)
+            let handle = ClientHandle::new(CLIENT.read().clone()?);
+            *cached = Some((generation, handle.clone()));
+            Some(handle)
         })
         .ok()
         .flatten()
