@@ -1,13 +1,14 @@
-//! [`OwnerLock`] and [`BiasedLock`]: locks for data that one thread takes on every call of an op and others
-//! take only now and then (a thread's own buffers, a running call's state).
+//! Locks for data that one thread takes on every call of an op and others take only now
+//! and then: [`OwnerLock`] (a running call's state, which any thread may take) and
+//! [`BiasedLock`] (a thread's own buffers, which only that thread takes on the hot path).
 //!
 //! An uncontended `parking_lot` mutex costs two atomic read-modify-writes, one to lock and
 //! one to unlock, and each of them waits until every store made before it has reached the
-//! cache. Releasing this lock is a plain store instead: the stores made while it was held
-//! (a few hundred bytes of a call's record) drain in the background. Taking it is one
+//! cache. Releasing an [`OwnerLock`] is a plain store instead: the stores made while it was
+//! held (a few hundred bytes of a call's record) drain in the background. Taking it is one
 //! atomic swap; a thread that finds it taken spins briefly, then yields until it is free.
 //! It never parks, so it suits critical sections of a few instructions only (no I/O, no
-//! user code).
+//! user code). A [`BiasedLock`]'s owner needs no swap at all (see its module).
 
 mod biased;
 
