@@ -8,7 +8,7 @@
 //! held (a few hundred bytes of a call's record) drain in the background. Taking it is one
 //! atomic swap; a thread that finds it taken spins briefly, then yields until it is free.
 //! It never parks, so it suits critical sections of a few instructions only (no I/O, no
-//! user code). A [`BiasedLock`]'s owner needs no swap at all (see its module).
+//! user code). A [`BiasedLock`]'s owner needs no swap at all (see its docs).
 
 mod biased;
 

@@ -1,18 +1,4 @@
-//! [`BiasedLock`]: a lock that one thread, its owner, takes and releases with plain stores
-//! (no atomic read-modify-write), while other threads pay for both sides.
-//!
-//! The owner announces itself (`owner_busy`), then checks that no other thread wants the
-//! lock (`remote_wants`); another thread announces itself, then checks that the owner is
-//! not inside. Each side's store and load must not be reordered, which on its own needs
-//! a full fence on both sides: the owner's side would cost what the atomic swap it
-//! replaces costs (waiting for every earlier store to reach the cache). Instead the other
-//! side issues Linux's `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which runs a full
-//! fence on every CPU running a thread of this process, and the owner's side needs only a
-//! compiler fence. This is the asymmetric fence used by RCU libraries.
-//!
-//! Where `membarrier` is not available (another OS, an old kernel, a sandbox that refuses
-//! it), every lock falls back to one [`OwnerLock`] for all threads: a swap to take, a store
-//! to release. The choice is made once per process, before any lock is taken.
+//! [`BiasedLock`] (see its docs).
 
 use super::{OwnerLock, OwnerLockGuard};
 use std::cell::UnsafeCell;
@@ -23,8 +9,21 @@ use std::sync::OnceLock;
 /// Spins before a thread waiting for the other side starts yielding its time slice.
 const SPINS_BEFORE_YIELD: u32 = 64;
 
-/// A lock for data one thread (its owner) takes on every call and others only now and
-/// then (see the [module](self)).
+/// A lock that one thread, its owner, takes and releases with plain stores
+/// (no atomic read-modify-write), while other threads pay for both sides.
+///
+/// The owner announces itself (`owner_busy`), then checks that no other thread wants the
+/// lock (`remote_wants`); another thread announces itself, then checks that the owner is
+/// not inside. Each side's store and load must not be reordered, which on its own needs
+/// a full fence on both sides: the owner's side would cost what the atomic swap it
+/// replaces costs (waiting for every earlier store to reach the cache). Instead the other
+/// side issues Linux's `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which runs a full
+/// fence on every CPU running a thread of this process, and the owner's side needs only a
+/// compiler fence. This is the asymmetric fence used by RCU libraries.
+///
+/// Where `membarrier` is not available (another OS, an old kernel, a sandbox that refuses
+/// it), every lock falls back to one [`OwnerLock`] for all threads: a swap to take, a store
+/// to release. The choice is made once per process, before any lock is taken.
 ///
 /// ```
 /// use weave_core::sync::BiasedLock;
@@ -77,7 +76,7 @@ impl<T> BiasedLock<T> {
         }
         loop {
             self.owner_busy.store(true, Ordering::Relaxed);
-            // The other side's `membarrier` supplies the hardware fence (see the module).
+            // The other side's `membarrier` supplies the hardware fence (see the lock's docs).
             compiler_fence(Ordering::SeqCst);
             if !self.remote_wants.load(Ordering::Acquire) {
                 return BiasedLockGuard { lock: self, remote: None };
