@@ -62,16 +62,8 @@ impl<T> OwnerLock<T> {
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) {
-        let mut spins = 0;
         loop {
-            while self.locked.load(Ordering::Relaxed) {
-                if spins < SPINS_BEFORE_YIELD {
-                    spins += 1;
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
+            wait_while(&self.locked);
             if !self.locked.swap(true, Ordering::Acquire) {
                 return;
             }
@@ -81,6 +73,19 @@ impl<T> OwnerLock<T> {
     /// The value, through a unique borrow of the lock (no locking needed).
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
+    }
+}
+
+/// Waits (spinning briefly, then yielding its time slice) while `flag` is set.
+fn wait_while(flag: &AtomicBool) {
+    let mut spins = 0;
+    while flag.load(Ordering::Acquire) {
+        if spins < SPINS_BEFORE_YIELD {
+            spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 

@@ -1,13 +1,10 @@
 //! [`BiasedLock`] (see its docs).
 
-use super::{OwnerLock, OwnerLockGuard};
+use super::{wait_while, OwnerLock, OwnerLockGuard};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, Ordering};
 use std::sync::OnceLock;
-
-/// Spins before a thread waiting for the other side starts yielding its time slice.
-const SPINS_BEFORE_YIELD: u32 = 64;
 
 /// A lock that one thread, its owner, takes and releases with plain stores
 /// (no atomic read-modify-write), while other threads pay for both sides.
@@ -149,19 +146,6 @@ impl<T> Drop for BiasedLockGuard<'_, T> {
                 }
                 drop(remote);
             }
-        }
-    }
-}
-
-/// Waits (spinning, then yielding) while `flag` is set.
-fn wait_while(flag: &AtomicBool) {
-    let mut spins = 0;
-    while flag.load(Ordering::Acquire) {
-        if spins < SPINS_BEFORE_YIELD {
-            spins += 1;
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
         }
     }
 }
