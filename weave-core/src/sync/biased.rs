@@ -68,32 +68,50 @@ impl<T> BiasedLock<T> {
     /// (two threads both taking it as owner could both get in).
     #[inline]
     pub unsafe fn lock_as_owner(&self) -> BiasedLockGuard<'_, T> {
-        if !asymmetric_fences() {
-            return BiasedLockGuard { lock: self, remote: Some(self.remotes.lock()) };
+        // SAFETY: passed on from the caller.
+        unsafe { self.lock_as_owner_in(asymmetric_fences()) }
+    }
+
+    /// Takes the lock from any thread: the owner's (outside [`Self::lock_as_owner`]) or
+    /// another. Costs a system call (`membarrier`); waits while the owner is inside.
+    pub fn lock(&self) -> BiasedLockGuard<'_, T> {
+        self.lock_in(asymmetric_fences())
+    }
+
+    /// [`Self::lock_as_owner`] with asymmetric fences or without (the same for every use
+    /// of one lock).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::lock_as_owner`].
+    #[inline]
+    unsafe fn lock_as_owner_in(&self, asymmetric: bool) -> BiasedLockGuard<'_, T> {
+        if !asymmetric {
+            return BiasedLockGuard { lock: self, remote: Some(self.remotes.lock()), asymmetric };
         }
         loop {
             self.owner_busy.store(true, Ordering::Relaxed);
             // The other side's `membarrier` supplies the hardware fence (see the lock's docs).
             compiler_fence(Ordering::SeqCst);
             if !self.remote_wants.load(Ordering::Acquire) {
-                return BiasedLockGuard { lock: self, remote: None };
+                return BiasedLockGuard { lock: self, remote: None, asymmetric };
             }
             self.owner_busy.store(false, Ordering::Release);
             wait_while(&self.remote_wants);
         }
     }
 
-    /// Takes the lock from any thread: the owner's (outside [`Self::lock_as_owner`]) or
-    /// another. Costs a system call (`membarrier`); waits while the owner is inside.
-    pub fn lock(&self) -> BiasedLockGuard<'_, T> {
+    /// [`Self::lock`] with asymmetric fences or without (the same for every use of one
+    /// lock).
+    fn lock_in(&self, asymmetric: bool) -> BiasedLockGuard<'_, T> {
         let remote = self.remotes.lock();
-        if asymmetric_fences() {
+        if asymmetric {
             self.remote_wants.store(true, Ordering::Relaxed);
             heavy_fence();
             wait_while(&self.owner_busy);
             fence(Ordering::Acquire);
         }
-        BiasedLockGuard { lock: self, remote: Some(remote) }
+        BiasedLockGuard { lock: self, remote: Some(remote), asymmetric }
     }
 
     /// The value, through a unique borrow of the lock (no locking needed).
@@ -114,6 +132,8 @@ pub struct BiasedLockGuard<'a, T> {
     lock: &'a BiasedLock<T>,
     /// Held when taken by [`BiasedLock::lock`] (or without `membarrier`).
     remote: Option<OwnerLockGuard<'a, ()>>,
+    /// Whether the lock uses asymmetric fences (see [`BiasedLock`]).
+    asymmetric: bool,
 }
 
 impl<T> Deref for BiasedLockGuard<'_, T> {
@@ -141,7 +161,7 @@ impl<T> Drop for BiasedLockGuard<'_, T> {
             // The owner's side: a plain store.
             None => self.lock.owner_busy.store(false, Ordering::Release),
             Some(remote) => {
-                if asymmetric_fences() {
+                if self.asymmetric {
                     self.lock.remote_wants.store(false, Ordering::Release);
                 }
                 drop(remote);
@@ -209,13 +229,19 @@ mod tests {
 
     #[test]
     fn the_owner_and_other_threads_never_lose_an_update() {
+        for asymmetric in [true, false] {
+            owner_and_others_never_lose_an_update(asymmetric && asymmetric_fences());
+        }
+    }
+
+    fn owner_and_others_never_lose_an_update(asymmetric: bool) {
         let counter = Arc::new(BiasedLock::new(0u64));
         let owner = {
             let counter = Arc::clone(&counter);
             std::thread::spawn(move || {
                 for _ in 0..200_000 {
                     // SAFETY: this thread is the only one that takes it as owner.
-                    *unsafe { counter.lock_as_owner() } += 1;
+                    *unsafe { counter.lock_as_owner_in(asymmetric) } += 1;
                 }
             })
         };
@@ -224,7 +250,7 @@ mod tests {
                 let counter = Arc::clone(&counter);
                 std::thread::spawn(move || {
                     for _ in 0..2_000 {
-                        *counter.lock() += 1;
+                        *counter.lock_in(asymmetric) += 1;
                     }
                 })
             })
@@ -233,11 +259,17 @@ mod tests {
         for t in others {
             t.join().expect("thread");
         }
-        assert_eq!(*counter.lock(), 204_000);
+        assert_eq!(*counter.lock_in(asymmetric), 204_000);
     }
 
     #[test]
     fn no_thread_sees_the_owner_halfway_through() {
+        for asymmetric in [true, false] {
+            no_one_sees_the_owner_halfway(asymmetric && asymmetric_fences());
+        }
+    }
+
+    fn no_one_sees_the_owner_halfway(asymmetric: bool) {
         let pair = Arc::new(BiasedLock::new((0u64, 0u64)));
         let stop = Arc::new(AtomicBool::new(false));
         let owner = {
@@ -246,7 +278,7 @@ mod tests {
                 let mut rounds = 0u64;
                 while !stop.load(Ordering::Relaxed) || rounds < 100_000 {
                     // SAFETY: this thread is the only one that takes it as owner.
-                    let mut guard = unsafe { pair.lock_as_owner() };
+                    let mut guard = unsafe { pair.lock_as_owner_in(asymmetric) };
                     guard.0 += 1;
                     std::hint::black_box(&mut *guard);
                     guard.1 += 1;
@@ -257,7 +289,7 @@ mod tests {
         };
         let mut checked = 0;
         for _ in 0..3_000 {
-            let mut guard = pair.lock();
+            let mut guard = pair.lock_in(asymmetric);
             assert_eq!(guard.0, guard.1, "the owner was inside while another thread held the lock");
             guard.0 += 1;
             guard.1 += 1;
@@ -265,7 +297,7 @@ mod tests {
         }
         stop.store(true, Ordering::Relaxed);
         let rounds = owner.join().expect("owner");
-        let guard = pair.lock();
+        let guard = pair.lock_in(asymmetric);
         assert_eq!(*guard, (rounds + checked, rounds + checked));
     }
 
