@@ -13,6 +13,7 @@ use crate::runtime::{current_client_handle, parse_json, Client, ClientHandle};
 use crate::summary::{CallStatus, Summary};
 use crate::sync::OwnerLock;
 use crate::time::Timestamp;
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -25,7 +26,7 @@ const MAX_DISPLAY_NAME_CHARS: usize = 1024;
 
 /// A call that has started and not yet ended.
 ///
-/// One allocation per call: the whole start waits inline in the state and moves into the
+/// One allocation per call: the whole start waits inline in the node and moves into the
 /// record when the call ends (no copy of its shared parts); what others read while the
 /// call runs (its children, `current_call`) is copied out into [`NodeStart`]. The record
 /// sent to the exporter is a value, not a box.
@@ -37,7 +38,18 @@ pub(crate) struct CallNode {
     /// Taken by the call's own thread when it ends, by others now and then (a child on
     /// another thread rolling its summary up, `current_call()` setting a name).
     state: OwnerLock<NodeState>,
+    /// The whole start. Read only with `state` locked and `ended` not set (a copy for a
+    /// call still open at shutdown); taken by the one `finish` that sets `ended`, after it
+    /// has released the lock. So the exporter moves it straight from here into its buffer
+    /// without the lock held (exporters are not made to run under a call's lock).
+    call_start: UnsafeCell<Option<CallStart>>,
 }
+
+// SAFETY: every field but `call_start` is `Sync`; `call_start` is read only under the
+// `state` lock while `ended` is unset, and written (taken) only by the `finish` that set
+// `ended` under that lock: after it, no reader reaches it, and before it, the lock orders
+// the readers before the write. `CallStart` is `Send` and `Sync`.
+unsafe impl Sync for CallNode {}
 
 impl std::fmt::Debug for CallNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,9 +69,8 @@ pub(crate) struct NodeStart {
 
 #[derive(Default)]
 struct NodeState {
-    /// The start, until the call ends (then it moves into the record): `None` once the
-    /// call has ended.
-    start: Option<CallStart>,
+    /// Set by the first end (the call ends once): from then on `call_start` is its.
+    ended: bool,
     children: Option<Summary>,
     display_name: Option<String>,
     user_summary: Option<JsonObject>,
@@ -74,7 +85,13 @@ impl CallNode {
     /// A copy of the whole start, while the call has not ended (for a call still open at
     /// shutdown).
     pub(crate) fn start_if_running(&self) -> Option<CallStart> {
-        self.state.lock().start.clone()
+        let state = self.state.lock();
+        if state.ended {
+            return None;
+        }
+        // SAFETY: `state` is locked and `ended` unset: no `finish` has taken the start, and
+        // none can until this lock is released (see `call_start`).
+        unsafe { (*self.call_start.get()).clone() }
     }
 
     pub(crate) fn client(&self) -> &Arc<Client> {
@@ -93,7 +110,7 @@ impl CallNode {
 
     fn add_child_summary(&self, child: &Summary) {
         let mut state = self.state.lock();
-        if state.start.is_some() {
+        if !state.ended {
             state.children.get_or_insert_with(Summary::default).add_child(child);
         }
     }
@@ -116,16 +133,19 @@ impl CallNode {
     /// Ends the call once: computes the summary, rolls it up into the parent, exports it.
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let ended_at = Timestamp::now();
-        // The state stays locked until the call is exported: the start moves once, from
-        // here into the exporter's buffer (each move of a start is a copy of a few hundred
-        // bytes, and a move right after another waits for its stores). Nothing takes this
-        // lock while holding one of those taken below (the open-calls list, the parent's
-        // state, the exporter's buffers).
-        let mut state = self.state.lock();
-        // Ends once: the start is taken by the first end.
-        let Some(started_at) = state.start.as_ref().map(|start| start.started_at) else { return };
-        let (children, display_name, user_summary) =
-            (state.children.take(), state.display_name.take(), state.user_summary.take());
+        let (started_at, children, display_name, user_summary) = {
+            let mut state = self.state.lock();
+            // Ends once: the first end sets `ended`, and the start is then this call's.
+            if state.ended {
+                return;
+            }
+            state.ended = true;
+            // SAFETY: `state` is locked (see `call_start`); a read, not a move.
+            let Some(started_at) = (unsafe { (*self.call_start.get()).as_ref().map(|start| start.started_at) }) else {
+                return;
+            };
+            (started_at, state.children.take(), state.display_name.take(), state.user_summary.take())
+        };
         // No longer open (and, for the open-calls list, unlisted before anything here can
         // fail: a listed call must be alive).
         self.client.unregister_open(self, self.may_end_elsewhere());
@@ -151,9 +171,14 @@ impl CallNode {
             parent.add_child_summary(&summary);
         }
         let mut end = Some(CallEnd { ended_at, output, exception, summary, display_name });
-        self.client.exporter().export_finished(&mut FinishedCall::new(&mut state.start, &mut end));
+        // SAFETY: this `finish` set `ended` (above), so the start is its alone (see
+        // `call_start`); the exporter moves it once, from here into its buffer (each move
+        // of a start is a copy of a few hundred bytes, and a move right after another
+        // waits for its stores).
+        let start = unsafe { &mut *self.call_start.get() };
+        self.client.exporter().export_finished(&mut FinishedCall::new(start, &mut end));
         // Ended, whatever the exporter did with it.
-        state.start = None;
+        *start = None;
     }
 }
 
@@ -270,24 +295,20 @@ pub(crate) fn start_node(
         client,
         parent,
         info,
-        state: OwnerLock::new(NodeState {
-            start: Some(CallStart {
-                id,
-                trace_id,
-                parent_id,
-                attributes: CallAttributes { user: user_attributes, weave: weave_attributes, kind: op.kind() },
-                op,
-                started_at,
-                inputs,
-                display_name,
-                thread_id,
-                turn_id,
-                wb_run_id,
-            }),
-            children: None,
-            display_name: None,
-            user_summary: None,
-        }),
+        state: OwnerLock::new(NodeState { ended: false, children: None, display_name: None, user_summary: None }),
+        call_start: UnsafeCell::new(Some(CallStart {
+            id,
+            trace_id,
+            parent_id,
+            attributes: CallAttributes { user: user_attributes, weave: weave_attributes, kind: op.kind() },
+            op,
+            started_at,
+            inputs,
+            display_name,
+            thread_id,
+            turn_id,
+            wb_run_id,
+        })),
     };
     let slot = Arc::into_raw(Arc::<CallNode>::new_uninit()).cast_mut();
     // The context's reference is counted now, before the node is written: the count's
