@@ -91,13 +91,7 @@ impl<'a> FinishedCall<'a> {
     /// leaves `slot` as it was, when the call was moved already.
     #[inline]
     pub fn write_to(&mut self, slot: &mut MaybeUninit<ExportItem>) -> bool {
-        match self.start.take() {
-            Some(start) => {
-                slot.write(ExportItem::CallFinished(CallRecord { start, end: self.end.take() }));
-                true
-            }
-            None => false,
-        }
+        self.take().map(|item| slot.write(item)).is_some()
     }
 
     /// The call's two halves, where they are (`None` when it was moved already): to look
@@ -107,6 +101,7 @@ impl<'a> FinishedCall<'a> {
     }
 
     /// The call as an item, or `None` when it was moved already.
+    #[inline]
     pub fn take(&mut self) -> Option<ExportItem> {
         let start = self.start.take()?;
         Some(ExportItem::CallFinished(CallRecord { start, end: self.end.take() }))

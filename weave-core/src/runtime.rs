@@ -248,33 +248,43 @@ pub fn is_enabled() -> bool {
 /// The current client, if any: one atomic load when there is none.
 #[inline]
 pub fn current_client() -> Option<Arc<Client>> {
-    current_client_handle().map(|handle| Arc::clone(&handle))
+    with_current_client(|handle| Arc::clone(handle))
 }
 
 /// This thread's handle on the current client, if any: one atomic load when there is none
 /// (what op calls hold, see [`ClientHandle`]).
 #[inline]
 pub(crate) fn current_client_handle() -> Option<ClientHandle> {
+    with_current_client(ClientHandle::clone)
+}
+
+/// `f` of this thread's handle on the current client, if there is one.
+#[inline]
+fn with_current_client<R>(f: impl FnOnce(&ClientHandle) -> R) -> Option<R> {
     let generation = STATE.load(Ordering::Acquire);
     if generation == 0 {
         return None;
     }
-    current_client_slow(generation)
+    with_cached_client(generation, f)
 }
 
+/// `f` of this thread's cached handle for `generation` (refreshed from the installed client
+/// when the generation changed), run in place: `current_client` clones the client, not
+/// the handle too.
 #[inline(never)]
-fn current_client_slow(generation: u64) -> Option<ClientHandle> {
+fn with_cached_client<R>(generation: u64, f: impl FnOnce(&ClientHandle) -> R) -> Option<R> {
     CACHED
         .try_with(|cached| {
             let mut cached = cached.try_borrow_mut().ok()?;
-            if let Some((g, handle)) = cached.as_ref() {
-                if *g == generation {
-                    return Some(handle.clone());
+            match cached.as_ref() {
+                Some((g, handle)) if *g == generation => Some(f(handle)),
+                _ => {
+                    let handle = ClientHandle::new(CLIENT.read().clone()?);
+                    let result = f(&handle);
+                    *cached = Some((generation, handle));
+                    Some(result)
                 }
             }
-            let handle = ClientHandle::new(CLIENT.read().clone()?);
-            *cached = Some((generation, handle.clone()));
-            Some(handle)
         })
         .ok()
         .flatten()

@@ -3,13 +3,13 @@
 //! one channel send (and one cross-core cache transfer) per batch instead of per call.
 //!
 //! Each buffer sits behind its own [`BiasedLock`], which its thread takes on the hot path
-//! with plain stores (no atomic read-modify-write; others pay with a `membarrier`). The worker takes a buffer's items
-//! when it sweeps (every [`crate::ExporterConfig::max_batch_delay`], so a thread that makes
-//! a few calls and then goes idle is not left holding them), and `flush` and `shutdown`
-//! sweep every buffer from the calling thread before they send their marker, so
-//! "everything exported before the flush" includes what threads still buffer. A thread
-//! that exits marks its buffer orphaned; the next sweep takes what is left and forgets
-//! the buffer.
+//! with plain stores (no atomic read-modify-write; others pay with a `membarrier`). The
+//! worker takes a buffer's items when it sweeps (every
+//! [`crate::ExporterConfig::max_batch_delay`], so a thread that makes a few calls and then
+//! goes idle is not left holding them), and `flush` and `shutdown` sweep every buffer from
+//! the calling thread before they send their marker, so "everything exported before the
+//! flush" includes what threads still buffer. A thread that exits marks its buffer
+//! orphaned; the next sweep takes what is left and forgets the buffer.
 
 use crate::config::ExporterConfig;
 use crate::item::{estimated_bytes, estimated_call_bytes};
@@ -113,26 +113,16 @@ fn prefetch_next_slot(items: &Vec<ExportItem>) {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_prefetchw() -> bool {
-    use std::sync::atomic::AtomicU8;
-    const UNKNOWN: u8 = 0;
-    const YES: u8 = 1;
-    const NO: u8 = 2;
-    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-    match STATE.load(Ordering::Relaxed) {
-        YES => true,
-        NO => false,
-        _ => {
-            // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0001 is read only
-            // when the highest extended leaf says it exists.
-            #[allow(unused_unsafe)]
-            let yes = unsafe {
-                use std::arch::x86_64::__cpuid;
-                __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
-            };
-            STATE.store(if yes { YES } else { NO }, Ordering::Relaxed);
-            yes
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0001 is read only when
+        // the highest extended leaf says it exists.
+        #[allow(unused_unsafe)]
+        unsafe {
+            use std::arch::x86_64::__cpuid;
+            __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
         }
-    }
+    })
 }
 
 /// The per-thread buffers of one exporter.
