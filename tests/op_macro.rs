@@ -484,9 +484,15 @@ fn drop_order_is_unchanged_with_plain_parameter_names() {
     drops_plain_named(a, b, c);
     let plain = take_drops();
     assert_eq!(plain, ["moved", "local", "last", "first"]);
+    // No client, while holding the capture lock: another test's capture must not record
+    // this call (it did, once, and that test then saw two calls).
+    let idle = capture();
+    idle.finish();
     let (a, b, c) = named_args();
     drops_traced_named(a, b, c);
     assert_eq!(take_drops(), plain, "not recording");
+    assert!(idle.calls().is_empty());
+    drop(idle);
     let cap = capture();
     let (a, b, c) = named_args();
     drops_traced_named(a, b, c);
