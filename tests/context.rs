@@ -209,3 +209,29 @@ fn current_call_sets_display_name_and_summary() {
     assert_eq!(call.summary()["status_counts"]["success"], 1);
     assert!(weave::current_call().is_none());
 }
+
+// A sync op's context refers to its call without counting it (the op's guard owns the
+// call); whatever keeps that context beyond the op must count it. A `ContextGuard` entered
+// inside an op and returned from it keeps the op's context, to restore when dropped.
+#[weave::op(skip_all)]
+fn returns_an_entered_guard(other: &weave::CallContext) -> weave::ContextGuard {
+    other.enter()
+}
+
+#[test]
+fn a_context_guard_returned_from_an_op_keeps_the_op_alive_for_the_calls_after_it() {
+    let cap = capture();
+    let other = weave::CallContext::default();
+    let guard = returns_an_entered_guard(&other);
+    // The op has ended and its guard dropped its call; `guard` still holds its context.
+    let _churn: Vec<Vec<u8>> = (0..64).map(|i| vec![i as u8; 512]).collect();
+    drop(guard);
+    let current = weave::CallContext::current();
+    assert_eq!(leaf(1), 2);
+    let calls = cap.calls();
+    let op = by_op(&calls, "returns_an_entered_guard")[0];
+    let child = by_op(&calls, "leaf")[0];
+    assert_eq!(current.call_id().map(|id| id.to_string()).as_deref(), Some(op.id()));
+    assert_eq!(child.parent_id(), Some(op.id()));
+    assert_eq!(child.trace_id(), op.trace_id());
+}

@@ -4,7 +4,7 @@
 
 use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
-use crate::context::{replace_current, CallContext, Suppressed};
+use crate::context::{replace_current, CallContext, CallRef, Suppressed};
 use crate::exception::{Exception, Frame};
 use crate::export::{ExportItem, FinishedCall};
 use crate::ids::{next_random_f64, Id};
@@ -196,7 +196,8 @@ enum Begin {
     Skip,
     /// An unsampled root: nothing inside it is traced.
     Suppress(CallContext),
-    /// Recording: the new call and the context to make current while it runs.
+    /// Recording: the new call and the context to make current while it runs (its call
+    /// not yet set: see [`start_node`]).
     Record(Arc<CallNode>, CallContext),
 }
 
@@ -236,7 +237,8 @@ fn begin(
 }
 
 /// Starts a call of `op` under `parent_context` and returns it with the context to make
-/// current while it runs.
+/// current while it runs, but for its call, which the caller sets: a reference borrowed
+/// from the sync op's guard, or a counted one.
 pub(crate) fn start_node(
     client: ClientHandle,
     parent_context: CallContext,
@@ -247,7 +249,9 @@ pub(crate) fn start_node(
     let info = options.info;
     let started_at = Timestamp::now();
     let id = Id::new_v7(started_at.unix_millis());
-    let parent = parent_context.call.clone();
+    let mut parent_context = parent_context;
+    // The parent's reference moves from the context (a copy, counted) into the call.
+    let parent = parent_context.call.take().map(CallRef::into_arc);
     let (trace_id, parent_id) = match &parent {
         Some(p) => (p.start.trace_id, Some(p.start.id)),
         None => (Id::new_v7(started_at.unix_millis()), None),
@@ -311,20 +315,13 @@ pub(crate) fn start_node(
         })),
     };
     let slot = Arc::into_raw(Arc::<CallNode>::new_uninit()).cast_mut();
-    // The context's reference is counted now, before the node is written: the count's
-    // atomic add then waits only for the allocation's few stores, not for the node's few
-    // hundred bytes (as `Arc::clone` after the write did: a tenth of this function).
-    // SAFETY: `slot` is the one reference of an `Arc` just made, so the count is 1 and the
-    // pointer valid; the count is now 2, taken back by the two `from_raw` below.
-    unsafe { Arc::increment_strong_count(slot.cast_const()) };
-    // SAFETY: the `Arc` was just made and its references are both in `slot`, so nothing
-    // else can reach the memory written here (what `Arc::get_mut` would check with an
-    // atomic compare-and-swap); each `from_raw` takes back one of those references, as a
-    // `CallNode`'s (`MaybeUninit<T>` has the layout of `T`), once it is written.
-    let (node, for_context) = unsafe {
+    // SAFETY: the `Arc` was just made and its one reference is `slot`, so nothing else can
+    // reach the memory written here (what `Arc::get_mut` would check with an atomic
+    // compare-and-swap); `from_raw` takes that reference back, as a `CallNode`'s
+    // (`MaybeUninit<T>` has the layout of `T`), once it is written.
+    let node = unsafe {
         (*slot).write(make());
-        let node = slot.cast::<CallNode>().cast_const();
-        (Arc::from_raw(node), Arc::from_raw(node))
+        Arc::from_raw(slot.cast::<CallNode>().cast_const())
     };
     if eager {
         if let Some(start) = node.start_if_running() {
@@ -333,7 +330,7 @@ pub(crate) fn start_node(
     }
     node.client.register_open(&node, node.may_end_elsewhere());
     let context = CallContext {
-        call: Some(for_context),
+        call: None,
         attributes: parent_context.attributes,
         thread_id: parent_context.thread_id,
         suppressed: Suppressed::NO,
@@ -380,7 +377,11 @@ pub struct SyncCall {
 }
 
 struct SyncInner {
+    /// The call, owned here: the current context borrows it (see [`CallRef`]), so it is
+    /// dropped only after that context is replaced by `previous`.
     node: Option<Arc<CallNode>>,
+    /// Set once `finish` has ended the call.
+    finished: bool,
     previous: CallContext,
 }
 
@@ -391,22 +392,26 @@ impl SyncCall {
     }
 
     fn entered(node: Option<Arc<CallNode>>, previous: CallContext) -> SyncCall {
-        SyncCall { inner: ManuallyDrop::new(Some(SyncInner { node, previous })), _not_send: PhantomData }
+        SyncCall { inner: ManuallyDrop::new(Some(SyncInner { node, finished: false, previous })), _not_send: PhantomData }
     }
 
     /// Records the return value through `f` and ends the call.
     #[inline]
     pub fn finish<R: ?Sized>(mut self, out: &R, f: impl FnOnce(&mut CallEnding<'_>, &R)) {
-        if let Some(node) = self.inner.as_mut().and_then(|inner| inner.node.take()) {
-            let mut ending = CallEnding { node: &node, output: None, exception: None };
-            f(&mut ending, out);
-            ending.complete();
+        if let Some(inner) = self.inner.as_mut() {
+            if let (Some(node), false) = (&inner.node, inner.finished) {
+                let mut ending = CallEnding { node, output: None, exception: None };
+                f(&mut ending, out);
+                ending.complete();
+                inner.finished = true;
+            }
         }
+        // Dropping `self` restores the previous context, then drops the call.
     }
 
     /// True when this call is being recorded.
     pub fn is_recording(&self) -> bool {
-        self.inner.as_ref().is_some_and(|inner| inner.node.is_some())
+        self.inner.as_ref().is_some_and(|inner| inner.node.is_some() && !inner.finished)
     }
 
     /// Records a call left without `finish` (a panic unwinding) and restores the context.
@@ -416,7 +421,7 @@ impl SyncCall {
         let Some(inner) = (unsafe { ManuallyDrop::take(&mut self.inner) }) else {
             return;
         };
-        if let Some(node) = inner.node {
+        if let (Some(node), false) = (&inner.node, inner.finished) {
             let exception = if std::thread::panicking() {
                 crate::panic::current_panic()
             } else {
@@ -428,7 +433,10 @@ impl SyncCall {
             };
             node.finish(None, Some(exception));
         }
+        // The context put back first: the one it replaces borrows `inner.node`, dropped
+        // after it.
         replace_current(inner.previous);
+        drop(inner.node);
     }
 }
 
@@ -464,7 +472,13 @@ fn start_call_slow(
     match begin(site, self_type, inputs) {
         Begin::Skip => SyncCall::disabled(),
         Begin::Suppress(context) => SyncCall::entered(None, replace_current(context)),
-        Begin::Record(node, context) => SyncCall::entered(Some(node), replace_current(context)),
+        Begin::Record(node, context) => {
+            // SAFETY: the guard made here owns `node`, and it restores the previous context
+            // before dropping `node` (`SyncCall::end`): the current context holds the
+            // borrowed reference only while `node` is alive.
+            let context = CallContext { call: Some(unsafe { CallRef::borrowed(&node) }), ..context };
+            SyncCall::entered(Some(node), replace_current(context))
+        }
     }
 }
 
@@ -488,7 +502,10 @@ pub fn start_async_call(
     match begin(site, self_type, inputs) {
         Begin::Skip => AsyncCall { node: None, context: None },
         Begin::Suppress(context) => AsyncCall { node: None, context: Some(context) },
-        Begin::Record(node, context) => AsyncCall { node: Some(node), context: Some(context) },
+        Begin::Record(node, context) => {
+            let context = CallContext { call: Some(CallRef::counted(Arc::clone(&node))), ..context };
+            AsyncCall { node: Some(node), context: Some(context) }
+        }
     }
 }
 

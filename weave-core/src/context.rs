@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -23,7 +24,7 @@ use std::task::{Context as TaskContext, Poll};
 /// then enter it on another thread or attach it to a future.
 #[derive(Clone, Default)]
 pub struct CallContext {
-    pub(crate) call: Option<Arc<CallNode>>,
+    pub(crate) call: Option<CallRef>,
     pub(crate) attributes: Option<Arc<JsonObject>>,
     pub(crate) thread_id: Option<Arc<str>>,
     pub(crate) suppressed: Suppressed,
@@ -46,6 +47,101 @@ impl Suppressed {
     #[inline]
     pub(crate) fn is_set(self) -> bool {
         self.0 != 0
+    }
+}
+
+/// A context's reference to its call: counted (an `Arc`'s), or borrowed from the guard of
+/// the sync op whose context it is.
+///
+/// A borrowed reference costs no atomic count (two per sync call). It lives only where the
+/// guard's lifetime covers it: this thread's current context, and the guards of the calls
+/// nested in that op (each holds the context it replaced and puts it back before its own
+/// op returns). Every other holder gets a counted one: a clone is counted, and
+/// [`CallContext::enter`], whose guard may outlive the op, counts what it keeps.
+pub(crate) struct CallRef {
+    node: NonNull<CallNode>,
+    counted: bool,
+}
+
+// SAFETY: a counted `CallRef` is an `Arc<CallNode>` (`Send` and `Sync`); a borrowed one
+// never leaves its thread (it is only in the thread-local current context and in `!Send`
+// guards, see the type's docs), and clones and `Send` holders are counted.
+unsafe impl Send for CallRef {}
+// SAFETY: as for `Send`: shared access only reads the node, which is `Sync`.
+unsafe impl Sync for CallRef {}
+
+impl CallRef {
+    /// A counted reference.
+    pub(crate) fn counted(node: Arc<CallNode>) -> CallRef {
+        // SAFETY: `Arc::into_raw` gives a valid, non-null pointer.
+        CallRef { node: unsafe { NonNull::new_unchecked(Arc::into_raw(node).cast_mut()) }, counted: true }
+    }
+
+    /// A reference borrowed from `node`.
+    ///
+    /// # Safety
+    /// `node` must outlive the reference, and the reference may only be put in this
+    /// thread's current context by the guard that owns `node`, which restores the previous
+    /// context before dropping `node` (see the type's docs).
+    pub(crate) unsafe fn borrowed(node: &Arc<CallNode>) -> CallRef {
+        CallRef { node: NonNull::from(&**node), counted: false }
+    }
+
+    /// The call, counted.
+    pub(crate) fn to_arc(&self) -> Arc<CallNode> {
+        // SAFETY: `node` came from `Arc::into_raw` (counted) or is borrowed from a live
+        // `Arc` (see `borrowed`): either way it points into a live `Arc`'s allocation, whose
+        // count this takes one more of, for the `Arc` returned.
+        unsafe {
+            Arc::increment_strong_count(self.node.as_ptr().cast_const());
+            Arc::from_raw(self.node.as_ptr().cast_const())
+        }
+    }
+
+    /// The call as an `Arc`, taking this reference's count (borrowed ones are counted now).
+    pub(crate) fn into_arc(self) -> Arc<CallNode> {
+        if !self.counted {
+            return self.to_arc();
+        }
+        let node = self.node.as_ptr().cast_const();
+        std::mem::forget(self);
+        // SAFETY: a counted reference owns one count of the `Arc` it came from, which moves
+        // to the `Arc` returned (`self` is forgotten, so it does not give it back).
+        unsafe { Arc::from_raw(node) }
+    }
+
+    /// This reference, counted (borrowed ones are counted now).
+    pub(crate) fn into_counted(self) -> CallRef {
+        if self.counted {
+            self
+        } else {
+            CallRef::counted(self.to_arc())
+        }
+    }
+}
+
+impl std::ops::Deref for CallRef {
+    type Target = CallNode;
+
+    fn deref(&self) -> &CallNode {
+        // SAFETY: the node is alive while this reference is (see the type's docs).
+        unsafe { self.node.as_ref() }
+    }
+}
+
+impl Clone for CallRef {
+    fn clone(&self) -> CallRef {
+        CallRef::counted(self.to_arc())
+    }
+}
+
+impl Drop for CallRef {
+    #[inline]
+    fn drop(&mut self) {
+        if self.counted {
+            // SAFETY: a counted reference owns one count of the `Arc` it came from.
+            drop(unsafe { Arc::from_raw(self.node.as_ptr().cast_const()) });
+        }
     }
 }
 
@@ -85,7 +181,10 @@ impl CallContext {
 
     /// Makes this context current on this thread until the guard is dropped.
     pub fn enter(&self) -> ContextGuard {
-        ContextGuard { previous: Some(replace_current(self.clone())), _not_send: PhantomData }
+        // The guard may outlive the op whose context it replaces: what it keeps is counted.
+        let previous = replace_current(self.clone());
+        let previous = CallContext { call: previous.call.map(CallRef::into_counted), ..previous };
+        ContextGuard { previous: Some(previous), _not_send: PhantomData }
     }
 
     /// Runs `f` with this context current.

@@ -2,7 +2,7 @@
 
 use crate::active::CallNode;
 use crate::call::JsonObject;
-use crate::context::{with_current, CallContext};
+use crate::context::{with_current, CallContext, CallRef};
 use crate::ids::Id;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ impl std::fmt::Debug for CurrentCall {
 
 /// The call running on this thread (or in this task), if any.
 pub fn current_call() -> Option<CurrentCall> {
-    with_current(|c| c.call.clone()).flatten().map(|node| CurrentCall { node })
+    with_current(|c| c.call.as_ref().map(CallRef::to_arc)).flatten().map(|node| CurrentCall { node })
 }
 
 impl CurrentCall {

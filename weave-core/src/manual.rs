@@ -13,7 +13,7 @@
 use crate::active::{start_node, CallNode, StartOptions, MANUAL_OP};
 use crate::call::JsonObject;
 use crate::capture::{capture_value, RawJson};
-use crate::context::CallContext;
+use crate::context::{CallContext, CallRef};
 use crate::exception::Exception;
 use crate::ids::Id;
 use crate::op::OpDef;
@@ -130,6 +130,7 @@ impl CallBuilder {
                 w.serialize(&map);
             })
         });
+        let context = CallContext { call: Some(CallRef::counted(Arc::clone(&node))), ..context };
         StartedCall { node: Some(node), context }
     }
 }

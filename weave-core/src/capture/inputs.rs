@@ -14,6 +14,9 @@ use super::{CaptureConfig, RawJson};
 /// Capacity the thread-local buffer keeps between captures.
 const RETAINED_CAPACITY: usize = 64 * 1024;
 
+/// Capacity the buffer has at least while a capture writes into it.
+const MIN_CAPACITY: usize = 64;
+
 /// This thread's capture buffer and whether a capture is using it.
 struct Pool {
     in_use: Cell<bool>,
@@ -248,6 +251,8 @@ fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 #[inline(always)]
 fn on_buffer<R>(buf: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     buf.clear();
+    // Room for a small value's whole text (see `RawJson::from_buffer`).
+    buf.reserve(MIN_CAPACITY);
     let r = crate::panic::quietly(|| f(&mut *buf));
     buf.clear();
     if buf.capacity() > RETAINED_CAPACITY {

@@ -104,14 +104,30 @@ impl RawJson {
             // SAFETY: checked just above: ASCII, or valid UTF-8.
             return RawJson(Repr::Heap(unsafe { std::str::from_utf8_unchecked(buf) }.into()));
         }
-        let mut bytes = [MaybeUninit::<u8>::uninit(); INLINE_CAPACITY];
-        let copied = if buf.capacity() >= INLINE_CAPACITY { INLINE_CAPACITY } else { len };
-        // SAFETY: `buf.as_ptr()` (the vector's own, not a slice's) is valid for reads of its
-        // whole capacity, and `copied` is at most that; the bytes past `len` are read as
-        // `MaybeUninit<u8>`, which may be uninitialized; the two do not overlap.
-        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr().cast::<MaybeUninit<u8>>(), bytes.as_mut_ptr(), copied) };
+        let bytes = if buf.capacity() >= INLINE_CAPACITY {
+            // SAFETY: `buf.as_ptr()` (the vector's own, not a slice's) is valid for reads of
+            // its whole capacity, at least `INLINE_CAPACITY` bytes here; the bytes past
+            // `len` are read as `MaybeUninit<u8>`, which may be uninitialized. A read of a
+            // fixed size is a few vector moves, not a call to `memcpy`.
+            unsafe { std::ptr::read_unaligned(buf.as_ptr().cast::<[MaybeUninit<u8>; INLINE_CAPACITY]>()) }
+        } else {
+            inline_bytes_of_small_buffer(buf)
+        };
         RawJson(Repr::Inline { len: len as u8, bytes })
     }
+}
+
+/// The inline bytes of a buffer whose capacity is below `INLINE_CAPACITY` (a fresh
+/// buffer: the thread's reused one is larger). Kept apart so that the common copy keeps
+/// its fixed size (merged, both became one `memcpy` of a computed length).
+#[cold]
+#[inline(never)]
+fn inline_bytes_of_small_buffer(buf: &[u8]) -> [MaybeUninit<u8>; INLINE_CAPACITY] {
+    let mut bytes = [MaybeUninit::<u8>::uninit(); INLINE_CAPACITY];
+    for (to, from) in bytes.iter_mut().zip(buf) {
+        to.write(*from);
+    }
+    bytes
 }
 
 impl Serialize for RawJson {

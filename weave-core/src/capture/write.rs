@@ -105,7 +105,7 @@ pub(crate) fn string_limited(buf: &mut Vec<u8>, s: &str, limit: usize) -> bool {
     if buf.len().saturating_add(s.len()).saturating_add(1) <= limit && !s.bytes().any(|b| ESCAPE[b as usize] != 0) {
         buf.reserve(s.len() + 2);
         buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
+        extend_short(buf, s.as_bytes());
         buf.push(b'"');
         return false;
     }
@@ -119,6 +119,45 @@ pub(crate) fn string_limited(buf: &mut Vec<u8>, s: &str, limit: usize) -> bool {
     };
     buf.push(b'"');
     cut
+}
+
+/// Appends `bytes`, copying a short slice (at most 16 bytes, most captured strings) with
+/// two overlapping loads and stores instead of a call to `memcpy`.
+#[inline]
+pub(crate) fn extend_short(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if n > 16 {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    buf.reserve(n);
+    if n < 4 {
+        for &b in bytes {
+            buf.push(b);
+        }
+        return;
+    }
+    let len = buf.len();
+    // SAFETY: `n` bytes of spare room were reserved; `bytes` has `n` bytes, 4 to 16, so
+    // the two reads (its first and its last `half` bytes, `half` being 4 or 8 and at most
+    // `n`) stay inside it, as the two writes stay inside the reserved room; they overlap
+    // when `n < 2 * half`, writing the same bytes twice. All `n` bytes are then written.
+    unsafe {
+        let from = bytes.as_ptr();
+        let to = buf.as_mut_ptr().add(len);
+        if n >= 8 {
+            let head = std::ptr::read_unaligned(from.cast::<u64>());
+            let tail = std::ptr::read_unaligned(from.add(n - 8).cast::<u64>());
+            std::ptr::write_unaligned(to.cast::<u64>(), head);
+            std::ptr::write_unaligned(to.add(n - 8).cast::<u64>(), tail);
+        } else {
+            let head = std::ptr::read_unaligned(from.cast::<u32>());
+            let tail = std::ptr::read_unaligned(from.add(n - 4).cast::<u32>());
+            std::ptr::write_unaligned(to.cast::<u32>(), head);
+            std::ptr::write_unaligned(to.add(n - 4).cast::<u32>(), tail);
+        }
+        buf.set_len(len + n);
+    }
 }
 
 /// Appends `s` as a complete JSON string with no limit.
