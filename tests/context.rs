@@ -235,3 +235,27 @@ fn a_context_guard_returned_from_an_op_keeps_the_op_alive_for_the_calls_after_it
     assert_eq!(child.parent_id(), Some(op.id()));
     assert_eq!(child.trace_id(), op.trace_id());
 }
+
+// A sync call's allocation is reused by the thread's next call once nothing refers to it:
+// a handle kept after the op returns keeps it from being reused.
+#[weave::op(skip_all)]
+fn hands_out_its_call() -> Option<weave::CurrentCall> {
+    weave::current_call()
+}
+
+#[test]
+fn a_call_handle_kept_after_its_op_still_reads_that_call_while_later_calls_run() {
+    let cap = capture();
+    let kept = hands_out_its_call().expect("inside an op");
+    let id = kept.id();
+    for i in 0..100 {
+        assert_eq!(leaf(i), 2 * i);
+    }
+    assert_eq!(kept.id(), id);
+    assert_eq!(kept.op_name(), "hands_out_its_call");
+    let calls = cap.calls();
+    assert_eq!(by_op(&calls, "leaf").len(), 100);
+    let ids: std::collections::HashSet<&str> = calls.iter().map(CapturedCall::id).collect();
+    assert_eq!(ids.len(), 101, "every call has its own id");
+    assert_eq!(by_op(&calls, "hands_out_its_call")[0].id(), id.to_string());
+}

@@ -314,11 +314,12 @@ pub(crate) fn start_node(
             wb_run_id,
         })),
     };
-    let slot = Arc::into_raw(Arc::<CallNode>::new_uninit()).cast_mut();
-    // SAFETY: the `Arc` was just made and its one reference is `slot`, so nothing else can
-    // reach the memory written here (what `Arc::get_mut` would check with an atomic
-    // compare-and-swap); `from_raw` takes that reference back, as a `CallNode`'s
-    // (`MaybeUninit<T>` has the layout of `T`), once it is written.
+    let slot = Arc::into_raw(crate::spare_node::take()).cast_mut();
+    // SAFETY: the `Arc` is new or this thread's spare, and its one reference is `slot`
+    // (see `spare_node::take`), so nothing else can reach the memory written here (what
+    // `Arc::get_mut` would check with an atomic compare-and-swap); `from_raw` takes that
+    // reference back, as a `CallNode`'s (`MaybeUninit<T>` has the layout of `T`), once it
+    // is written.
     let node = unsafe {
         (*slot).write(make());
         Arc::from_raw(slot.cast::<CallNode>().cast_const())
@@ -436,7 +437,9 @@ impl SyncCall {
         // The context put back first: the one it replaces borrows `inner.node`, dropped
         // after it.
         replace_current(inner.previous);
-        drop(inner.node);
+        if let Some(node) = inner.node {
+            crate::spare_node::recycle(node);
+        }
     }
 }
 

@@ -26,6 +26,7 @@ pub mod project;
 pub mod refs;
 pub mod runtime;
 pub mod settings;
+mod spare_node;
 pub mod summary;
 pub mod sync;
 pub mod system_info;
