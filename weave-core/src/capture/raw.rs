@@ -104,16 +104,26 @@ impl RawJson {
             // SAFETY: checked just above: ASCII, or valid UTF-8.
             return RawJson(Repr::Heap(unsafe { std::str::from_utf8_unchecked(buf) }.into()));
         }
-        let bytes = if buf.capacity() >= INLINE_CAPACITY {
+        if buf.capacity() < INLINE_CAPACITY {
+            return RawJson(Repr::Inline { len: len as u8, bytes: inline_bytes_of_small_buffer(buf) });
+        }
+        // Built in place, then filled: copied into a local array first, the bytes went
+        // through the stack, and reading them back (in other sizes than written) waited.
+        let mut raw = RawJson(Repr::Inline { len: len as u8, bytes: [MaybeUninit::uninit(); INLINE_CAPACITY] });
+        if let Repr::Inline { bytes, .. } = &mut raw.0 {
             // SAFETY: `buf.as_ptr()` (the vector's own, not a slice's) is valid for reads of
             // its whole capacity, at least `INLINE_CAPACITY` bytes here; the bytes past
-            // `len` are read as `MaybeUninit<u8>`, which may be uninitialized. A read of a
-            // fixed size is a few vector moves, not a call to `memcpy`.
-            unsafe { std::ptr::read_unaligned(buf.as_ptr().cast::<[MaybeUninit<u8>; INLINE_CAPACITY]>()) }
-        } else {
-            inline_bytes_of_small_buffer(buf)
-        };
-        RawJson(Repr::Inline { len: len as u8, bytes })
+            // `len` are read as `MaybeUninit<u8>`, which may be uninitialized; the two do
+            // not overlap. A copy of a fixed size is a few vector moves, not a `memcpy`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    buf.as_ptr().cast::<MaybeUninit<u8>>(),
+                    bytes.as_mut_ptr(),
+                    INLINE_CAPACITY,
+                )
+            };
+        }
+        raw
     }
 }
 
