@@ -38,17 +38,20 @@ pub(crate) struct CallNode {
     /// Taken by the call's own thread when it ends, by others now and then (a child on
     /// another thread rolling its summary up, `current_call()` setting a name).
     state: OwnerLock<NodeState>,
-    /// The whole start. Read only with `state` locked and `ended` not set (a copy for a
-    /// call still open at shutdown); taken by the one `finish` that sets `ended`, after it
-    /// has released the lock. So the exporter moves it straight from here into its buffer
-    /// without the lock held (exporters are not made to run under a call's lock).
-    call_start: UnsafeCell<Option<CallStart>>,
+    /// The call's item to export (`ExportItem::CallFinished`), its start written when the
+    /// call starts and its end when it ends, so that the exporter moves it whole, with one
+    /// copy. Read only with `state` locked and `ended` not set (a copy of the start for a
+    /// call still open at shutdown); written and taken by the one `finish` that sets
+    /// `ended`, after it has released the lock. So the exporter moves it straight from here
+    /// into its buffer without the lock held (exporters are not made to run under a call's
+    /// lock).
+    record: UnsafeCell<Option<ExportItem>>,
 }
 
-// SAFETY: every field but `call_start` is `Sync`; `call_start` is read only under the
-// `state` lock while `ended` is unset, and written (taken) only by the `finish` that set
+// SAFETY: every field but `record` is `Sync`; `record` is read only under the `state`
+// lock while `ended` is unset, and written (then taken) only by the `finish` that set
 // `ended` under that lock: after it, no reader reaches it, and before it, the lock orders
-// the readers before the write. `CallStart` is `Send` and `Sync`.
+// the readers before the write. `ExportItem` is `Send` and `Sync`.
 unsafe impl Sync for CallNode {}
 
 impl std::fmt::Debug for CallNode {
@@ -89,9 +92,21 @@ impl CallNode {
         if state.ended {
             return None;
         }
-        // SAFETY: `state` is locked and `ended` unset: no `finish` has taken the start, and
-        // none can until this lock is released (see `call_start`).
-        unsafe { (*self.call_start.get()).clone() }
+        // SAFETY: `state` is locked and `ended` unset: no `finish` has taken the record,
+        // and none can until this lock is released (see `record`).
+        unsafe { self.record_start() }.cloned()
+    }
+
+    /// The start in `record`.
+    ///
+    /// # Safety
+    /// As for reading `record` (see the field).
+    unsafe fn record_start(&self) -> Option<&CallStart> {
+        // SAFETY: the caller's.
+        match unsafe { &*self.record.get() } {
+            Some(ExportItem::CallFinished(record)) => Some(&record.start),
+            _ => None,
+        }
     }
 
     pub(crate) fn client(&self) -> &Arc<Client> {
@@ -140,8 +155,8 @@ impl CallNode {
                 return;
             }
             state.ended = true;
-            // SAFETY: `state` is locked (see `call_start`); a read, not a move.
-            let Some(started_at) = (unsafe { (*self.call_start.get()).as_ref().map(|start| start.started_at) }) else {
+            // SAFETY: `state` is locked (see `record`); a read.
+            let Some(started_at) = (unsafe { self.record_start() }).map(|start| start.started_at) else {
                 return;
             };
             (started_at, state.children.take(), state.display_name.take(), state.user_summary.take())
@@ -170,15 +185,17 @@ impl CallNode {
         if let Some(parent) = &self.parent {
             parent.add_child_summary(&summary);
         }
-        let mut end = Some(CallEnd { ended_at, output, exception, summary, display_name });
-        // SAFETY: this `finish` set `ended` (above), so the start is its alone (see
-        // `call_start`); the exporter moves it once, from here into its buffer (each move
-        // of a start is a copy of a few hundred bytes, and a move right after another
-        // waits for its stores).
-        let start = unsafe { &mut *self.call_start.get() };
-        self.client.exporter().export_finished(&mut FinishedCall::new(start, &mut end));
+        // SAFETY: this `finish` set `ended` (above), so the record is its alone (see
+        // `record`); the end is written into it in place, and the exporter moves the item
+        // once, from here into its buffer (each move of a record is a copy of a few hundred
+        // bytes, and a move right after another waits for its stores).
+        let record = unsafe { &mut *self.record.get() };
+        if let Some(ExportItem::CallFinished(record)) = record.as_mut() {
+            record.end = Some(CallEnd { ended_at, output, exception, summary, display_name });
+        }
+        self.client.exporter().export_finished(&mut FinishedCall::new(record));
         // Ended, whatever the exporter did with it.
-        *start = None;
+        *record = None;
     }
 }
 
@@ -300,19 +317,22 @@ pub(crate) fn start_node(
         parent,
         info,
         state: OwnerLock::new(NodeState { ended: false, children: None, display_name: None, user_summary: None }),
-        call_start: UnsafeCell::new(Some(CallStart {
-            id,
-            trace_id,
-            parent_id,
-            attributes: CallAttributes { user: user_attributes, weave: weave_attributes, kind: op.kind() },
-            op,
-            started_at,
-            inputs,
-            display_name,
-            thread_id,
-            turn_id,
-            wb_run_id,
-        })),
+        record: UnsafeCell::new(Some(ExportItem::CallFinished(CallRecord {
+            start: CallStart {
+                id,
+                trace_id,
+                parent_id,
+                attributes: CallAttributes { user: user_attributes, weave: weave_attributes, kind: op.kind() },
+                op,
+                started_at,
+                inputs,
+                display_name,
+                thread_id,
+                turn_id,
+                wb_run_id,
+            },
+            end: None,
+        }))),
     };
     let slot = Arc::into_raw(crate::spare_node::take()).cast_mut();
     // SAFETY: the `Arc` is new or this thread's spare, and its one reference is `slot`
@@ -393,7 +413,10 @@ impl SyncCall {
     }
 
     fn entered(node: Option<Arc<CallNode>>, previous: CallContext) -> SyncCall {
-        SyncCall { inner: ManuallyDrop::new(Some(SyncInner { node, finished: false, previous })), _not_send: PhantomData }
+        SyncCall {
+            inner: ManuallyDrop::new(Some(SyncInner { node, finished: false, previous })),
+            _not_send: PhantomData,
+        }
     }
 
     /// Records the return value through `f` and ends the call.

@@ -72,44 +72,58 @@ pub trait Exporter: Send + Sync + 'static {
     }
 }
 
-/// A call that has just ended, on its way to an [`Exporter`]: its two halves, still where
-/// the runtime built them. The exporter moves them once, into its own storage
-/// ([`FinishedCall::write_to`]), instead of the record being copied into every function
-/// on the way (a record is a few hundred bytes, and an op call's path is short).
+/// A call that has just ended, on its way to an [`Exporter`]: its item
+/// ([`ExportItem::CallFinished`]), still where the runtime built it. The exporter moves it
+/// once, into its own storage ([`FinishedCall::write_to`]), instead of the record being
+/// copied into every function on the way (a record is a few hundred bytes, and an op
+/// call's path is short).
 pub struct FinishedCall<'a> {
-    start: &'a mut Option<CallStart>,
-    end: &'a mut Option<CallEnd>,
+    item: &'a mut Option<ExportItem>,
 }
 
 impl<'a> FinishedCall<'a> {
-    /// The call whose halves are `start` and `end` (taken when it is moved).
-    pub fn new(start: &'a mut Option<CallStart>, end: &'a mut Option<CallEnd>) -> FinishedCall<'a> {
-        FinishedCall { start, end }
+    /// The call whose item is in `item` (taken when it is moved).
+    pub fn new(item: &'a mut Option<ExportItem>) -> FinishedCall<'a> {
+        FinishedCall { item }
     }
 
-    /// Moves the call into `slot` as an [`ExportItem::CallFinished`]. Returns false, and
-    /// leaves `slot` as it was, when the call was moved already.
+    /// Moves the item into `slot`. Returns false, and leaves `slot` as it was, when it was
+    /// moved already.
     #[inline]
     pub fn write_to(&mut self, slot: &mut MaybeUninit<ExportItem>) -> bool {
-        self.take().map(|item| slot.write(item)).is_some()
+        let Some(item) = self.item.as_ref() else {
+            return false;
+        };
+        // SAFETY: the item is copied bit for bit into `slot` (one copy, straight from where
+        // it is: `Option::take` went through the stack), then its place is overwritten
+        // with `None` without dropping it: the item has moved, its one owner is `slot`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(item as *const ExportItem, slot.as_mut_ptr(), 1);
+            std::ptr::write(self.item as *mut Option<ExportItem>, None);
+        }
+        true
     }
 
     /// The call's two halves, where they are (`None` when it was moved already): to look
     /// at the call before moving it (reading it after the move waits for the copy).
     pub fn parts(&self) -> Option<(&CallStart, Option<&CallEnd>)> {
-        Some((self.start.as_ref()?, self.end.as_ref()))
+        match self.item.as_ref()? {
+            ExportItem::CallStarted(record) | ExportItem::CallFinished(record) | ExportItem::CallUnfinished(record) => {
+                Some((&record.start, record.end.as_ref()))
+            }
+            _ => None,
+        }
     }
 
     /// The call as an item, or `None` when it was moved already.
     #[inline]
     pub fn take(&mut self) -> Option<ExportItem> {
-        let start = self.start.take()?;
-        Some(ExportItem::CallFinished(CallRecord { start, end: self.end.take() }))
+        self.item.take()
     }
 }
 
 impl std::fmt::Debug for FinishedCall<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FinishedCall").field("id", &self.start.as_ref().map(|s| s.id)).finish()
+        f.debug_struct("FinishedCall").field("id", &self.parts().map(|(start, _)| start.id)).finish()
     }
 }
