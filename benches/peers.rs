@@ -109,6 +109,12 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Starts a new peak for `peak_rss_kib` (Linux: `5` into `/proc/self/clear_refs` sets the
+/// peak to the current RSS), so a measure's peak is not an earlier bench's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn current_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -272,6 +278,8 @@ fn throughput(temp: &std::path::Path) {
             .exporter_config(exporter(temp))
             .init()
             .expect("init");
+        reset_peak_rss();
+        let rss_at_start = current_rss_kib();
         let start = Instant::now();
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -288,6 +296,7 @@ fn throughput(temp: &std::path::Path) {
         let calls_done = start.elapsed();
         let report = weave.finish();
         let flushed = start.elapsed();
+        let peak_rss = peak_rss_kib();
         // The first count indexes the call log the run left (writes are deferred to it).
         let index_start = Instant::now();
         let stored = weave::store::LocalStore::open(&store).and_then(|s| s.count_calls(None)).unwrap_or(0);
@@ -296,11 +305,12 @@ fn throughput(temp: &std::path::Path) {
         report_line(format!("THROUGHPUT local_store_{threads}_thread {per_s:.0}"));
         report_line(format!("MEASURE local_store_index_s={index_s:.3} threads={threads}"));
         report_line(format!(
-            "MEASURE local_store_{threads}_thread calls={N} stored={stored} dropped={} app_s={:.3} flushed_s={:.3} peak_rss_mib={}",
+            "MEASURE local_store_{threads}_thread calls={N} stored={stored} dropped={} app_s={:.3} flushed_s={:.3} rss_at_start_mib={} peak_rss_mib={}",
             report.dropped,
             calls_done.as_secs_f64(),
             flushed.as_secs_f64(),
-            peak_rss_kib() / 1024
+            rss_at_start / 1024,
+            peak_rss / 1024
         ));
     }
 }
