@@ -442,10 +442,22 @@ impl SyncCall {
     #[inline(never)]
     fn end(&mut self) {
         // SAFETY: `end` is called once, from `drop`, and `inner` is not used afterwards.
-        let Some(inner) = (unsafe { ManuallyDrop::take(&mut self.inner) }) else {
+        let Some(SyncInner { node, finished, previous }) = (unsafe { ManuallyDrop::take(&mut self.inner) }) else {
             return;
         };
-        if let (Some(node), false) = (&inner.node, inner.finished) {
+        // Puts the previous context back when dropped: the current one borrows `node`, so
+        // it must go first, also if ending the call below panics (an exporter's panic).
+        // Declared after `node`, it is dropped before it.
+        struct Restore(Option<CallContext>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                if let Some(previous) = self.0.take() {
+                    replace_current(previous);
+                }
+            }
+        }
+        let restore = Restore(Some(previous));
+        if let (Some(node), false) = (&node, finished) {
             let exception = if std::thread::panicking() {
                 crate::panic::current_panic()
             } else {
@@ -457,10 +469,8 @@ impl SyncCall {
             };
             node.finish(None, Some(exception));
         }
-        // The context put back first: the one it replaces borrows `inner.node`, dropped
-        // after it.
-        replace_current(inner.previous);
-        if let Some(node) = inner.node {
+        drop(restore);
+        if let Some(node) = node {
             crate::spare_node::recycle(node);
         }
     }
