@@ -105,7 +105,8 @@ impl RawJson {
             return RawJson(Repr::Heap(unsafe { std::str::from_utf8_unchecked(buf) }.into()));
         }
         if buf.capacity() < INLINE_CAPACITY {
-            return RawJson(Repr::Inline { len: len as u8, bytes: inline_bytes_of_small_buffer(buf) });
+            // SAFETY: checked above: ASCII, or valid UTF-8.
+            return from_small_buffer(unsafe { std::str::from_utf8_unchecked(buf) });
         }
         // Built in place, then filled: copied into a local array first, the bytes went
         // through the stack, and reading them back (in other sizes than written) waited.
@@ -127,17 +128,14 @@ impl RawJson {
     }
 }
 
-/// The inline bytes of a buffer whose capacity is below `INLINE_CAPACITY` (a fresh
-/// buffer: the thread's reused one is larger). Kept apart so that the common copy keeps
-/// its fixed size (merged, both became one `memcpy` of a computed length).
+/// The JSON of a buffer whose capacity is below `INLINE_CAPACITY` (a fresh buffer: the
+/// thread's reused one is larger), through `RawJson::from_text`. Kept out of line so that
+/// the common copy keeps its fixed size (merged, both became one `memcpy` of a computed
+/// length).
 #[cold]
 #[inline(never)]
-fn inline_bytes_of_small_buffer(buf: &[u8]) -> [MaybeUninit<u8>; INLINE_CAPACITY] {
-    let mut bytes = [MaybeUninit::<u8>::uninit(); INLINE_CAPACITY];
-    for (to, from) in bytes.iter_mut().zip(buf) {
-        to.write(*from);
-    }
-    bytes
+fn from_small_buffer(text: &str) -> RawJson {
+    RawJson::from_text(text)
 }
 
 impl Serialize for RawJson {
