@@ -73,6 +73,12 @@ pub trait Model: Serialize + Send + Sync {
     fn traces_itself(&self) -> bool {
         false
     }
+
+    /// The source code stored with its predict op. `#[weave::op]` on the `impl Model`
+    /// block sets it to the block's text; `None` stores a note that the source is unknown.
+    fn source_code(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 pub(crate) fn type_name_of<T: ?Sized>() -> String {
@@ -94,6 +100,8 @@ pub trait AnyModel: Send + Sync {
     fn model_object(&self) -> Option<Value>;
     /// [`Model::traces_itself`].
     fn predict_traces_itself(&self) -> bool;
+    /// [`Model::source_code`].
+    fn model_source_code(&self) -> Option<&'static str>;
     /// [`Model::predict`], with the output as JSON.
     fn predict_json<'a>(&'a self, input: &'a Row)
         -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>>;
@@ -116,6 +124,10 @@ impl<M: Model> AnyModel for M {
         Model::traces_itself(self)
     }
 
+    fn model_source_code(&self) -> Option<&'static str> {
+        Model::source_code(self)
+    }
+
     fn predict_json<'a>(
         &'a self,
         input: &'a Row,
@@ -132,6 +144,16 @@ pub struct FnModel<F> {
     name: String,
     f: F,
     traces_itself: bool,
+    source: Option<&'static str>,
+}
+
+impl<F> FnModel<F> {
+    /// The source code stored with its predict op (the `weave::model_fn!` and
+    /// `weave::op_model!` macros set it to the text of the call).
+    pub fn source(mut self, text: &'static str) -> FnModel<F> {
+        self.source = Some(text);
+        self
+    }
 }
 
 impl<F> std::fmt::Debug for FnModel<F> {
@@ -160,7 +182,7 @@ where
     O: Serialize + Send,
     E: Into<BoxError>,
 {
-    FnModel { name: name.into(), f, traces_itself: false }
+    FnModel { name: name.into(), f, traces_itself: false, source: None }
 }
 
 /// A model from a function that calls an `#[op]` function: that op's own call is the
@@ -180,7 +202,7 @@ where
     O: Serialize + Send,
     E: Into<BoxError>,
 {
-    FnModel { name: name.into(), f, traces_itself: true }
+    FnModel { name: name.into(), f, traces_itself: true, source: None }
 }
 
 impl<F, Fut, O, E> Model for FnModel<F>
@@ -211,6 +233,10 @@ where
 
     fn traces_itself(&self) -> bool {
         self.traces_itself
+    }
+
+    fn source_code(&self) -> Option<&'static str> {
+        self.source
     }
 }
 

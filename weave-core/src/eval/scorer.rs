@@ -156,6 +156,13 @@ pub trait Scorer: Serialize + Send + Sync {
     fn traces_itself(&self) -> bool {
         false
     }
+
+    /// The source code stored with its `score` and `summarize` ops. `#[weave::op]` on the
+    /// `impl Scorer` block sets it to the block's text; `None` stores a note that the
+    /// source is unknown.
+    fn source_code(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Any scorer behind a trait object, as an [`Evaluation`](super::Evaluation) holds it.
@@ -175,6 +182,8 @@ pub trait AnyScorer: Send + Sync {
     fn scorer_object(&self) -> Option<Value>;
     /// True when its score function records its own call.
     fn score_traces_itself(&self) -> bool;
+    /// [`Scorer::source_code`], or the source given to a [`FnScorer`].
+    fn scorer_source_code(&self) -> Option<&'static str>;
     /// Scores one output, as JSON.
     fn score_json(&self, input: ScorerInput) -> BoxFuture<'_, Result<Value, BoxError>>;
     /// Summarizes its scores; with the op name to record the summarize call under
@@ -231,6 +240,10 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
         self.0.traces_itself()
     }
 
+    fn scorer_source_code(&self) -> Option<&'static str> {
+        self.0.source_code()
+    }
+
     fn score_json(&self, input: ScorerInput) -> BoxFuture<'_, Result<Value, BoxError>> {
         Box::pin(async move {
             let score = self.0.score(input).await?;
@@ -259,6 +272,7 @@ pub struct FnScorer<F> {
     f: F,
     columns: Columns,
     column_map: ColumnMap,
+    source: Option<&'static str>,
 }
 
 impl<F> std::fmt::Debug for FnScorer<F> {
@@ -286,6 +300,13 @@ impl<F> FnScorer<F> {
         self.column_map.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
+
+    /// The source code stored with its score op (the `weave::scorer_fn!` and
+    /// `weave::sync_scorer_fn!` macros set it to the text of the call).
+    pub fn source(mut self, text: &'static str) -> FnScorer<F> {
+        self.source = Some(text);
+        self
+    }
 }
 
 /// A scorer from an async function of the [`ScorerInput`], recorded as a call of the op
@@ -306,7 +327,7 @@ where
     T: Serialize,
     E: Into<BoxError>,
 {
-    FnScorer { name: name.into(), f, columns: Columns::All, column_map: ColumnMap::new() }
+    FnScorer { name: name.into(), f, columns: Columns::All, column_map: ColumnMap::new(), source: None }
 }
 
 /// [`scorer_fn`] for a plain (not async) function.
@@ -360,6 +381,10 @@ where
 
     fn score_traces_itself(&self) -> bool {
         false
+    }
+
+    fn scorer_source_code(&self) -> Option<&'static str> {
+        self.source
     }
 
     fn score_json(&self, input: ScorerInput) -> BoxFuture<'_, Result<Value, BoxError>> {
