@@ -28,6 +28,91 @@ pub fn object_digest(value: &Value) -> String {
     bytes_digest(python_json_dumps(value).as_bytes())
 }
 
+/// How the store writes the `weave:///` refs of a project inside the values it digests.
+///
+/// The Weave server stores refs in its internal form, `weave:///{entity}/{project}/…`
+/// becoming `weave-trace-internal:///{internal project id}/…`, and digests objects and
+/// table rows *after* that rewrite; so the digest of a value holding refs depends on the
+/// project's internal id (`POST /service/projects_info` tells it). The local store keeps
+/// refs as they are ([`RefForm::AsWritten`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RefForm {
+    /// Refs are digested as written.
+    #[default]
+    AsWritten,
+    /// Refs of `project_id` (`entity/project`) are digested in the server's internal form.
+    Internal {
+        /// `weave:///{entity}/{project}/`.
+        external_prefix: String,
+        /// `weave-trace-internal:///{internal id}/`.
+        internal_prefix: String,
+    },
+}
+
+impl RefForm {
+    /// The server's form for the refs of `project_id`, whose internal id is `internal_id`.
+    pub fn internal(project_id: &str, internal_id: &str) -> RefForm {
+        RefForm::Internal {
+            external_prefix: format!("weave:///{project_id}/"),
+            internal_prefix: format!("weave-trace-internal:///{internal_id}/"),
+        }
+    }
+
+    /// The value as the store digests it (refs rewritten; other strings untouched).
+    pub fn rewrite(&self, value: &Value) -> Value {
+        let RefForm::Internal { external_prefix, internal_prefix } = self else {
+            return value.clone();
+        };
+        match value {
+            Value::String(s) => match s.strip_prefix(external_prefix.as_str()) {
+                Some(rest) => Value::String(format!("{internal_prefix}{rest}")),
+                None => value.clone(),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.rewrite(v)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.rewrite(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// The digest the store gives `value` as an object version.
+    pub fn object_digest(&self, value: &Value) -> String {
+        object_digest(&self.rewrite(value))
+    }
+
+    /// The digest the store gives `row` as a table row (`compute_row_digest`).
+    pub fn row_digest(&self, row: &Value) -> String {
+        object_digest(&self.rewrite(row))
+    }
+}
+
+/// A table's digest from its rows' digests, in order (`compute_table_digest`: the hex
+/// sha256 of the concatenated row digests).
+pub fn table_digest<S: AsRef<str>>(row_digests: &[S]) -> String {
+    let mut hasher = Sha256::new();
+    for digest in row_digests {
+        hasher.update(digest.as_ref().as_bytes());
+    }
+    let mut out = String::with_capacity(64);
+    for b in hasher.finalize() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// One edge value of a ref's extra path, quoted as Weave quotes it
+/// (`urllib.parse.quote(s, safe="")`: everything but `A-Za-z0-9_.-~` percent-encoded).
+pub fn quote_ref_part(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for byte in part.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'~') {
+            out.push(byte as char);
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
 /// `json.dumps(value, sort_keys=True)` with Python's defaults: separators `", "` and
 /// `": "`, `ensure_ascii=True`, floats as Python's `repr`.
 pub fn python_json_dumps(value: &Value) -> String {
@@ -215,6 +300,11 @@ pub fn object_ref_uri(project_id: &str, name: &str, digest: &str) -> String {
     format!("weave:///{project_id}/object/{name}:{digest}")
 }
 
+/// A `weave:///{entity}/{project}/table/{digest}` ref.
+pub fn table_ref_uri(project_id: &str, digest: &str) -> String {
+    format!("weave:///{project_id}/table/{digest}")
+}
+
 /// A `weave:///{entity}/{project}/call/{id}` ref.
 pub fn call_ref_uri(project_id: &str, call_id: &str) -> String {
     format!("weave:///{project_id}/call/{call_id}")
@@ -251,6 +341,32 @@ mod tests {
             python_json_dumps(&val),
             r#"{"a": "\u00e9\ud83d\ude00\n", "b": [1, 2.5, 1e+16, 1e-05, 0.0001, 123.0, -0.5], "c": null, "d": true}"#
         );
+    }
+
+    #[test]
+    fn refs_are_digested_in_the_servers_internal_form() {
+        // The values and digests the real Weave server stored for a Python evaluation
+        // (tests/weave_server harness: internal id = unpadded urlsafe base64 of the project).
+        let form = RefForm::internal("test-entity/py-eval", "dGVzdC1lbnRpdHkvcHktZXZhbA");
+        let dataset = json!({"_bases": ["Object", "BaseModel"], "_class_name": "Dataset", "_type": "Dataset",
+            "description": null, "name": "qa",
+            "rows": "weave:///test-entity/py-eval/table/90279aae0704685cd4be64ce46977d476ab4153a10d70d906f9d614d8b4dbf99"});
+        assert_eq!(form.object_digest(&dataset), "1xYWUId0s4MryoaIzBoklksEJb2aePVPdnSf7mHjYTs");
+        assert_ne!(RefForm::AsWritten.object_digest(&dataset), "1xYWUId0s4MryoaIzBoklksEJb2aePVPdnSf7mHjYTs");
+        let rows = [json!({"question": "ris!", "expected": "Paris!"}), json!({"question": "ndon!", "expected": "Rome"})];
+        let row_digests: Vec<String> = rows.iter().map(|r| form.row_digest(r)).collect();
+        assert_eq!(row_digests, ["SH0SmweVFmKsKT2JwriX7XVm6gBGxQFgztlINr4hlEU", "OoIfIt0XfkXXkYiQS1byxTQhib2cRZqCFcvJXDytZ50"]);
+        assert_eq!(table_digest(&row_digests), "90279aae0704685cd4be64ce46977d476ab4153a10d70d906f9d614d8b4dbf99");
+        // Refs of other projects and other strings are left alone.
+        let other = json!(["weave:///other/project/object/x:1", "weave:///test-entity/py-eval-2/object/x:1"]);
+        assert_eq!(form.rewrite(&other), other);
+    }
+
+    #[test]
+    fn ref_parts_are_quoted_like_urllib() {
+        assert_eq!(quote_ref_part("question"), "question");
+        assert_eq!(quote_ref_part("a b/c:d~e.f-g_h"), "a%20b%2Fc%3Ad~e.f-g_h");
+        assert_eq!(quote_ref_part("é"), "%C3%A9");
     }
 
     #[test]
