@@ -22,6 +22,21 @@ pub enum ExportItem {
     Object(Box<crate::object::ObjectItem>),
     /// Feedback on a call (a reaction, a note).
     Feedback(Box<crate::feedback::FeedbackItem>),
+    /// A table (a dataset's rows, an evaluation's results), saved before the objects that
+    /// refer to it.
+    Table(Box<crate::table::TableItem>),
+    /// An op that objects refer to (a model's `predict`, a scorer's `score`), saved even
+    /// if no call of it is exported. Calls save their op themselves.
+    Op(Box<OpItem>),
+}
+
+/// An op to save in a project ([`ExportItem::Op`]).
+#[derive(Debug, Clone)]
+pub struct OpItem {
+    /// The project, `entity/project`.
+    pub project_id: String,
+    /// The op.
+    pub op: crate::op::OpHandle,
 }
 
 /// What a flush or shutdown achieved.
@@ -69,6 +84,12 @@ pub trait Exporter: Send + Sync + 'static {
     /// Whether the sink behind this exporter shows eager call starts (a call running).
     fn supports_call_start(&self) -> bool {
         true
+    }
+
+    /// How the store behind this exporter digests the refs inside values (see
+    /// [`crate::refs::RefForm`]); the default keeps them as written.
+    fn ref_form(&self) -> crate::store_ref_form::StoreRefForm {
+        crate::store_ref_form::StoreRefForm::default()
     }
 }
 

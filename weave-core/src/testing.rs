@@ -11,6 +11,7 @@
 
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::feedback::FeedbackItem;
+use crate::table::TableItem;
 use crate::object::ObjectItem;
 use crate::project::ProjectId;
 use crate::runtime::{install, uninstall_if_current, Client};
@@ -53,6 +54,8 @@ pub fn capture_with(settings: Settings) -> CaptureGuard {
         items: Mutex::new(Vec::new()),
         objects: Mutex::new(Vec::new()),
         feedback: Mutex::new(Vec::new()),
+        tables: Mutex::new(Vec::new()),
+        ops: Mutex::new(Vec::new()),
     });
     let project = match ProjectId::parse(TEST_PROJECT, crate::project::LOCAL_ENTITY) {
         Ok(p) => p,
@@ -112,11 +115,23 @@ impl CaptureGuard {
         self.exporter.feedback.lock().clone()
     }
 
+    /// The tables saved (a dataset's rows, an evaluation's results), in order.
+    pub fn tables(&self) -> Vec<TableItem> {
+        self.exporter.tables.lock().clone()
+    }
+
+    /// The names of the ops saved on their own (ops objects refer to), in order.
+    pub fn saved_ops(&self) -> Vec<String> {
+        self.exporter.ops.lock().clone()
+    }
+
     /// Forgets what was captured so far.
     pub fn clear(&self) {
         self.exporter.items.lock().clear();
         self.exporter.objects.lock().clear();
         self.exporter.feedback.lock().clear();
+        self.exporter.tables.lock().clear();
+        self.exporter.ops.lock().clear();
     }
 
     /// Shuts the client down now (open calls are captured as unfinished) and returns
@@ -138,6 +153,8 @@ struct MemoryExporter {
     items: Mutex<Vec<(CapturedKind, CapturedCall)>>,
     objects: Mutex<Vec<ObjectItem>>,
     feedback: Mutex<Vec<FeedbackItem>>,
+    tables: Mutex<Vec<TableItem>>,
+    ops: Mutex<Vec<String>>,
 }
 
 impl Exporter for MemoryExporter {
@@ -148,6 +165,8 @@ impl Exporter for MemoryExporter {
             ExportItem::CallUnfinished(r) => (CapturedKind::Unfinished, r),
             ExportItem::Object(object) => return self.objects.lock().push((**object).clone()),
             ExportItem::Feedback(feedback) => return self.feedback.lock().push((**feedback).clone()),
+            ExportItem::Table(table) => return self.tables.lock().push((**table).clone()),
+            ExportItem::Op(op) => return self.ops.lock().push(op.op.name().to_string()),
         };
         let wire = serde_json::to_value(record.wire(&self.project_id)).unwrap_or(Value::Null);
         let call = CapturedCall { op_name: record.start.op.name().to_string(), wire };

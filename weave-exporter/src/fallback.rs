@@ -105,6 +105,23 @@ pub fn encode_entry(out: &mut Vec<u8>, reason: &str, project_id: &str, item: &Ex
             let project_id = feedback.project_id.as_str();
             serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: feedback.wire() })
         }
+        ExportItem::Table(table) => {
+            let mut wire = table.wire();
+            wire.insert("digest".into(), Value::String(table.digest.clone()));
+            let project_id = table.project_id.as_str();
+            serde_json::to_writer(&mut *out, &EntryOut { reason, project_id, kind, item: wire })
+        }
+        ExportItem::Op(item) => {
+            let op = &item.op;
+            let entry = FallbackEntry {
+                reason: reason.to_string(),
+                project_id: item.project_id.clone(),
+                kind,
+                item: serde_json::json!({"name": op.name(), "digest": op.digest()}),
+                op: Some(FallbackOp::of(op)),
+            };
+            serde_json::to_writer(&mut *out, &entry)
+        }
         other => {
             let Some(record) = record_of(other) else { return false };
             FallbackEncoder::new(project_id).call_line(out, reason, kind, record, false);

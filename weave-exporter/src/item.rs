@@ -19,6 +19,10 @@ pub enum ItemKind {
     Object,
     /// Feedback on a call (`item` is the `/feedback/batch/create` item).
     Feedback,
+    /// A table (`item` is `{project_id, digest, rows}`).
+    Table,
+    /// An op objects refer to (`item` is `{name, digest}`; the entry's `op` has its file).
+    Op,
 }
 
 impl ItemKind {
@@ -30,11 +34,14 @@ impl ItemKind {
             ExportItem::CallUnfinished(_) => Some(ItemKind::CallUnfinished),
             ExportItem::Object(_) => Some(ItemKind::Object),
             ExportItem::Feedback(_) => Some(ItemKind::Feedback),
+            ExportItem::Table(_) => Some(ItemKind::Table),
+            ExportItem::Op(_) => Some(ItemKind::Op),
             _ => None,
         }
     }
 
-    /// `call_started`, `call_finished`, `call_unfinished`, `object` or `feedback`.
+    /// `call_started`, `call_finished`, `call_unfinished`, `object`, `feedback`, `table`
+    /// or `op`.
     pub fn as_str(self) -> &'static str {
         match self {
             ItemKind::CallStarted => "call_started",
@@ -42,6 +49,8 @@ impl ItemKind {
             ItemKind::CallUnfinished => "call_unfinished",
             ItemKind::Object => "object",
             ItemKind::Feedback => "feedback",
+            ItemKind::Table => "table",
+            ItemKind::Op => "op",
         }
     }
 
@@ -69,6 +78,10 @@ pub fn estimated_bytes(item: &ExportItem) -> usize {
     let record = match item {
         ExportItem::Object(object) => return CALL_OVERHEAD_BYTES + json_bytes(&object.value),
         ExportItem::Feedback(feedback) => return CALL_OVERHEAD_BYTES + 64 * feedback.payload.len(),
+        ExportItem::Table(table) => {
+            return CALL_OVERHEAD_BYTES + table.rows.iter().map(|row| 64 + json_bytes(row)).sum::<usize>()
+        }
+        ExportItem::Op(op) => return CALL_OVERHEAD_BYTES + op.op.source_file().len(),
         other => match record_of(other) {
             Some(record) => record,
             None => return CALL_OVERHEAD_BYTES,

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weave_core::export::{ExportItem, Exporter, FinishedCall, FlushReport};
+use weave_core::store_ref_form::StoreRefForm;
 
 /// How long, at most, a shutdown that ran out of time waits on for the worker to set aside
 /// the batch it was writing (its sink gives up at the deadline), so that the report counts
@@ -56,6 +57,7 @@ pub struct QueueExporter {
     closed: AtomicBool,
     worker_gone: AtomicBool,
     supports_call_start: bool,
+    ref_form: StoreRefForm,
     description: String,
 }
 
@@ -78,6 +80,7 @@ impl QueueExporter {
         let (tx, rx) = crossbeam_channel::unbounded();
         let description = sink.describe();
         let supports_call_start = sink.supports_call_start();
+        let ref_form = sink.ref_form();
         let project_id = sink.project_id().unwrap_or_default().to_string();
         let shared = Arc::new(Shared::new(config, project_id));
         let worker = Worker { sink, rx: rx.clone(), shared: shared.clone() };
@@ -90,6 +93,7 @@ impl QueueExporter {
             closed: AtomicBool::new(false),
             worker_gone: AtomicBool::new(false),
             supports_call_start,
+            ref_form,
             description,
         };
         match spawned {
@@ -347,6 +351,10 @@ impl Exporter for QueueExporter {
 
     fn supports_call_start(&self) -> bool {
         self.supports_call_start
+    }
+
+    fn ref_form(&self) -> StoreRefForm {
+        self.ref_form.clone()
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use weave_core::export::ExportItem;
+use weave_core::store_ref_form::StoreRefForm;
 use weave_core::wire::WireEncoder;
 
 /// A destination for batches of calls. The exporter's worker thread owns the sink and
@@ -68,6 +69,13 @@ pub trait Sink: Send + 'static {
         Ok(false)
     }
 
+    /// How the store behind this sink digests the refs inside values: asked once, when the
+    /// exporter starts; a sink that learns it later returns a pending
+    /// [`StoreRefForm`] that it sets then. The default keeps refs as written.
+    fn ref_form(&self) -> StoreRefForm {
+        StoreRefForm::default()
+    }
+
     /// Writes items read back from the fallback file (wire JSON, see
     /// [`crate::fallback::replay`]). Sinks that cannot take wire JSON keep the default,
     /// which refuses.
@@ -104,6 +112,9 @@ impl Sink for Box<dyn Sink> {
     }
     fn idle(&mut self) -> Result<bool, SinkError> {
         (**self).idle()
+    }
+    fn ref_form(&self) -> StoreRefForm {
+        (**self).ref_form()
     }
 }
 

@@ -3,13 +3,14 @@
 //! An op is saved once per process: its `obj.py` (the captured Rust source) through
 //! `/file/create` (multipart), then the op object
 //! `{"_type":"CustomWeaveType","weave_type":{"type":"Op"},"files":{"obj.py":<digest>}}`
-//! through `/obj/create`. Objects go through `/obj/create` as they are. The digests the
+//! through `/obj/create`. Objects go through `/obj/create` as they are, tables through
+//! `/table/create`. The digests the
 //! server answers are checked against the ones computed locally (which are already in
 //! the refs handed out); a difference is reported, since those refs would then not
 //! resolve.
 
 use super::client::{Body, Failure, HttpClient};
-use super::routes::{obj_create, FILE_CREATE, OBJ_CREATE};
+use super::routes::{obj_create, FILE_CREATE, OBJ_CREATE, TABLE_CREATE};
 use serde_json::Value;
 use weave_core::op::{OpDef, OP_SOURCE_FILE};
 
@@ -39,13 +40,20 @@ pub(crate) fn save_object(
     Ok(())
 }
 
+/// Saves one table (`/table/create`); `digest` is the one in the refs handed out.
+pub(crate) fn save_table(client: &HttpClient, table: &Value, digest: &str) -> Result<(), Failure> {
+    let body = serde_json::to_vec(&serde_json::json!({ "table": table })).map_err(|e| Failure::local(e.to_string()))?;
+    let response = client.post_json(TABLE_CREATE, &body, &[])?;
+    check_digest(&response.json(), digest, "a table");
+    Ok(())
+}
+
 fn check_digest(response: &Value, expected: &str, what: &str) {
     if let Some(got) = response.get("digest").and_then(Value::as_str) {
         if got != expected {
             eprintln!(
                 "weave: the server stored {what} with digest {got}, but weave-rs computed {expected}; \
-                 refs to it made by this process will not resolve (values holding refs are digested \
-                 differently by the server)"
+                 refs to it made by this process will not resolve"
             );
         }
     }

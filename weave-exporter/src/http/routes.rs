@@ -19,6 +19,10 @@ pub(crate) const SERVER_INFO: &str = "/server_info";
 pub(crate) const FILE_CREATE: &str = "/file/create";
 /// Object (and op) versions.
 pub(crate) const OBJ_CREATE: &str = "/obj/create";
+/// Tables (a dataset's rows).
+pub(crate) const TABLE_CREATE: &str = "/table/create";
+/// The project's internal id, which the server writes refs with before digesting.
+pub(crate) const PROJECTS_INFO: &str = "/service/projects_info";
 /// Batched feedback.
 pub(crate) const FEEDBACK_BATCH_CREATE: &str = "/feedback/batch/create";
 /// One feedback item (servers without the batch route).

@@ -23,7 +23,7 @@
 use super::batch::{post_batches, Encoded, Limits, Outcome, Stop};
 use super::client::{Failure, FailureKind, HttpClient};
 use super::config::ServerConfig;
-use super::objects::{save_object, save_op};
+use super::objects::{save_object, save_op, save_table};
 use super::routes::{self, wrap, CallSource};
 use super::startup;
 use crate::config::DEFAULT_MAX_BATCH_BYTES;
@@ -36,6 +36,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use weave_core::export::ExportItem;
 use weave_core::op::{OpDef, OpHandle};
+use weave_core::refs::RefForm;
+use weave_core::store_ref_form::StoreRefForm;
 
 /// Calls per `calls/complete` (or `upsert_batch`, feedback) request, as in Weave.
 pub const MAX_BATCH_ITEMS: usize = 1000;
@@ -45,6 +47,7 @@ pub const MAX_BATCH_ITEMS: usize = 1000;
 enum Key {
     Call(ItemKind, String),
     Object(String),
+    Table(String),
     Feedback(String),
 }
 
@@ -52,13 +55,18 @@ enum Key {
 enum Work<'a> {
     Call { index: usize, kind: ItemKind, call: CallSource<'a>, project_id: &'a str },
     Object { index: usize, project_id: &'a str, name: &'a str, digest: &'a str, val: &'a Value },
+    /// `table` is the `/table/create` table object.
+    Table { index: usize, digest: String, table: Value },
     Feedback { index: usize, id: String, wire: Value },
 }
 
 impl Work<'_> {
     fn index(&self) -> usize {
         match self {
-            Work::Call { index, .. } | Work::Object { index, .. } | Work::Feedback { index, .. } => *index,
+            Work::Call { index, .. }
+            | Work::Object { index, .. }
+            | Work::Table { index, .. }
+            | Work::Feedback { index, .. } => *index,
         }
     }
 
@@ -66,6 +74,7 @@ impl Work<'_> {
         match self {
             Work::Call { kind, call, .. } => Key::Call(*kind, call.id()),
             Work::Object { name, digest, .. } => Key::Object(format!("{name}:{digest}")),
+            Work::Table { digest, .. } => Key::Table(digest.clone()),
             Work::Feedback { id, .. } => Key::Feedback(id.clone()),
         }
     }
@@ -75,6 +84,7 @@ impl Work<'_> {
         match self {
             Work::Call { call, .. } => format!("call {}", call.id()),
             Work::Object { name, digest, .. } => format!("object {name}:{digest}"),
+            Work::Table { digest, .. } => format!("table {digest}"),
             Work::Feedback { id, wire, .. } => {
                 format!("feedback {id} on {}", wire.get("weave_ref").and_then(Value::as_str).unwrap_or("?"))
             }
@@ -99,6 +109,8 @@ pub struct WeaveServerSink {
     rejected: Vec<(usize, Key, SinkError)>,
     deadline: Option<Instant>,
     limits: Limits,
+    ref_form: StoreRefForm,
+    idle_start_tried: bool,
 }
 
 impl std::fmt::Debug for WeaveServerSink {
@@ -132,6 +144,8 @@ impl WeaveServerSink {
             rejected: Vec::new(),
             deadline: None,
             limits: Limits { max_items: MAX_BATCH_ITEMS, max_bytes: DEFAULT_MAX_BATCH_BYTES },
+            ref_form: StoreRefForm::pending(),
+            idle_start_tried: false,
         }
     }
 
@@ -156,6 +170,7 @@ impl WeaveServerSink {
         }
         self.connect()?;
         self.save_ops(ops)?;
+        self.save_tables(work)?;
         self.save_objects(work)?;
         self.write_calls(work)?;
         self.send_feedback(work)?;
@@ -179,7 +194,10 @@ impl WeaveServerSink {
         }
         let Some(client) = &self.client else { return Ok(()) };
         match startup::start(client, &self.config, &self.project_id) {
-            Ok(_) => self.started = true,
+            Ok(_) => {
+                self.learn_ref_form()?;
+                self.started = true;
+            }
             Err(e) if e.retryable => {
                 let failure = Failure { kind: FailureKind::Retryable, message: e.message, error_code: None };
                 return Err(self.retry(failure));
@@ -188,6 +206,25 @@ impl WeaveServerSink {
                 eprintln!("weave: start-up with the W&B server did not succeed: {}; sending calls anyway", e.message);
                 self.started = true;
             }
+        }
+        Ok(())
+    }
+
+    /// Asks the server for the project's internal id, which the digests of values holding
+    /// refs depend on; publishers wait for the answer ([`Sink::ref_form`]).
+    fn learn_ref_form(&mut self) -> Result<(), SinkError> {
+        let Some(client) = &self.client else { return Ok(()) };
+        match startup::internal_project_id(client, &self.project_id) {
+            Ok(Some(internal)) => self.ref_form.set(Ok(RefForm::internal(&self.project_id, &internal))),
+            Ok(None) => self.ref_form.set(Err(format!(
+                "the trace server at {} does not tell the internal id of project {} (/service/projects_info)",
+                self.config.trace_url, self.project_id
+            ))),
+            Err(f) if f.kind == FailureKind::Retryable => return Err(self.retry(f)),
+            Err(f) => self.ref_form.set(Err(format!(
+                "the trace server did not tell the internal id of project {}: {}",
+                self.project_id, f.message
+            ))),
         }
         Ok(())
     }
@@ -237,6 +274,23 @@ impl WeaveServerSink {
                 ),
             }
             self.saved_ops.insert(op_ref);
+        }
+        Ok(())
+    }
+
+    fn save_tables(&mut self, work: &[Work<'_>]) -> Result<(), SinkError> {
+        for w in work {
+            let Work::Table { digest, table, .. } = w else { continue };
+            if self.is_delivered(w) {
+                continue;
+            }
+            match save_table(self.client()?, table, digest) {
+                Ok(()) => {
+                    self.delivered.insert(w.key());
+                }
+                Err(f) if f.kind == FailureKind::Retryable => return Err(self.retry(f)),
+                Err(f) => self.refuse(w, &f.message),
+            }
         }
         Ok(())
     }
@@ -531,6 +585,14 @@ impl Sink for WeaveServerSink {
                     id: feedback.id.to_string(),
                     wire: Value::Object(feedback.wire()),
                 }),
+                ExportItem::Table(table) => {
+                    work.push(Work::Table { index, digest: table.digest.clone(), table: Value::Object(table.wire()) })
+                }
+                ExportItem::Op(item) => {
+                    if seen_ops.insert(item.op.as_ptr()) {
+                        ops.push((item.project_id.clone(), item.op.clone()));
+                    }
+                }
                 other => {
                     let (Some(kind), Some(record)) = (ItemKind::of(other), record_of(other)) else { continue };
                     let op = &record.start.op;
@@ -546,6 +608,24 @@ impl Sink for WeaveServerSink {
 
     fn supports_call_start(&self) -> bool {
         true
+    }
+
+    fn ref_form(&self) -> StoreRefForm {
+        self.ref_form.clone()
+    }
+
+    /// Starts up against the server once while nothing is queued, so that what start-up
+    /// learns (the project's internal id) is known before the first batch.
+    fn idle(&mut self) -> Result<bool, SinkError> {
+        if !self.started && !self.idle_start_tried {
+            self.idle_start_tried = true;
+            // A server that does not answer was reported by `retry`; batches try again, and
+            // meanwhile publishers do not wait for what start-up would have told.
+            if let Err(e) = self.connect() {
+                self.ref_form.fail_if_unknown(format!("the trace server could not be reached: {}", e.message));
+            }
+        }
+        Ok(false)
     }
 
     fn describe(&self) -> String {
@@ -597,6 +677,16 @@ impl Sink for WeaveServerSink {
                     let id = text("id").unwrap_or_default().to_string();
                     work.push(Work::Feedback { index, id, wire: item.clone() });
                 }
+                ItemKind::Table => {
+                    let Some(digest) = text("digest") else { continue };
+                    let mut table = item.clone();
+                    if let Some(fields) = table.as_object_mut() {
+                        fields.remove("digest");
+                        fields.insert("expected_digest".into(), Value::Null);
+                    }
+                    work.push(Work::Table { index, digest: digest.to_string(), table });
+                }
+                ItemKind::Op => {} // its op is saved above
             }
         }
         self.deliver(&work, ops)

@@ -10,7 +10,7 @@
 
 use super::client::{Body, Failure, FailureKind, HttpClient};
 use super::config::ServerConfig;
-use super::routes::SERVER_INFO;
+use super::routes::{PROJECTS_INFO, SERVER_INFO};
 use serde_json::{json, Value};
 
 const PROJECT_QUERY: &str = "query Project($name: String!, $entityName: String!) {\n    project(name: $name, entityName: $entityName) {\n        name\n    }\n}";
@@ -125,4 +125,24 @@ pub(crate) fn graphql_data(parsed: Value, url: &str) -> Result<Value, StartupErr
         });
     }
     Ok(parsed.get("data").cloned().unwrap_or(Value::Null))
+}
+
+/// The project's internal id (`POST /service/projects_info`), which the server writes the
+/// refs inside objects and table rows with before digesting them. `Ok(None)` when the
+/// server does not say (no such route, or no entry for the project).
+pub(crate) fn internal_project_id(client: &HttpClient, project_id: &str) -> Result<Option<String>, Failure> {
+    let body = json!({"project_ids": [project_id]});
+    let bytes = serde_json::to_vec(&body).map_err(|e| Failure::local(e.to_string()))?;
+    let response = match client.post_json(PROJECTS_INFO, &bytes, &[]) {
+        Ok(response) => response,
+        Err(f) if f.kind == FailureKind::NotFound => return Ok(None),
+        Err(f) => return Err(f),
+    };
+    let answer = response.json();
+    let entries = answer.as_array().or_else(|| answer.get("projects").and_then(Value::as_array));
+    Ok(entries.into_iter().flatten().find_map(|entry| {
+        let external = entry.get("external_project_id").and_then(Value::as_str);
+        let internal = entry.get("internal_project_id").and_then(Value::as_str)?;
+        (external.is_none() || external == Some(project_id)).then(|| internal.to_string())
+    }))
 }

@@ -1,4 +1,5 @@
-//! The local store's tables (shaped like Weave's `calls`, `objects`, `feedback` and `files`,
+//! The local store's tables (shaped like Weave's `calls`, `objects`, `tables`, `table_rows`,
+//! `feedback` and `files`,
 //! plus the append-only `call_log` that writers put calls in, see [`super::log`]) and how
 //! a connection is opened: WAL mode, a busy timeout so several processes can write at
 //! once, the file created with permissions `0o600` on unix.
@@ -10,9 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version written to `PRAGMA user_version`: 2 added the call log (`call_log`,
-/// `call_log_bad`). A version 1 store opens fine (a writer adds the log tables); a store of
-/// a newer version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// `call_log_bad`), 3 the tables of rows (`tables`, `table_rows`). An older store opens
+/// fine (a writer adds the new tables); a store of a newer version is refused.
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// The page size of a new store.
 const PAGE_SIZE: i64 = 8192;
@@ -81,6 +82,18 @@ CREATE TABLE IF NOT EXISTS feedback (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_weave_ref ON feedback (weave_ref);
+CREATE TABLE IF NOT EXISTS tables (
+    project_id  TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    row_digests TEXT NOT NULL,
+    PRIMARY KEY (project_id, digest)
+);
+CREATE TABLE IF NOT EXISTS table_rows (
+    project_id TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    val        TEXT NOT NULL,
+    PRIMARY KEY (project_id, digest)
+);
 CREATE TABLE IF NOT EXISTS files (
     project_id TEXT NOT NULL,
     digest     TEXT NOT NULL,

@@ -28,6 +28,8 @@ use weave_core::time::Timestamp;
 const INSERT_FILE: &str = "INSERT OR IGNORE INTO files (project_id, digest, name, content) VALUES (?1, ?2, ?3, ?4)";
 const INSERT_OBJECT: &str =
     "INSERT OR IGNORE INTO objects (project_id, object_id, digest, kind, val, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_TABLE: &str = "INSERT OR IGNORE INTO tables (project_id, digest, row_digests) VALUES (?1, ?2, ?3)";
+const INSERT_TABLE_ROW: &str = "INSERT OR IGNORE INTO table_rows (project_id, digest, val) VALUES (?1, ?2, ?3)";
 const INSERT_FEEDBACK: &str =
     "INSERT OR IGNORE INTO feedback (project_id, id, weave_ref, feedback_type, payload, created_at) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -108,6 +110,15 @@ impl Writer {
                 }
                 ExportItem::Feedback(feedback) => {
                     save_feedback(&tx, &Value::Object(feedback.wire())).map_err(to_sink_error)?;
+                    continue;
+                }
+                ExportItem::Table(table) => {
+                    save_table(&tx, &table.project_id, &table.digest, &table.row_digests, &table.rows)
+                        .map_err(to_sink_error)?;
+                    continue;
+                }
+                ExportItem::Op(item) => {
+                    save_op(&tx, &item.project_id, &item.op).map_err(to_sink_error)?;
                     continue;
                 }
                 _ => {}
@@ -203,6 +214,8 @@ impl Writer {
                 match entry.kind {
                     ItemKind::Object => replay_object(&tx, entry).map_err(to_sink_error)?,
                     ItemKind::Feedback => save_feedback(&tx, &entry.item).map_err(to_sink_error)?,
+                    ItemKind::Table => replay_table(&tx, entry).map_err(to_sink_error)?,
+                    ItemKind::Op => {} // saved above, from the entry's op
                     _ => replay_one(&mut statements, entry).map_err(to_sink_error)?,
                 }
             }
@@ -317,6 +330,33 @@ fn save_object(tx: &Transaction<'_>, project_id: &str, name: &str, digest: &str,
         Timestamp::now().to_string()
     ])?;
     Ok(())
+}
+
+/// Saves a table: its rows (each under its digest, once per project) and its row list.
+fn save_table(
+    tx: &Transaction<'_>,
+    project_id: &str,
+    digest: &str,
+    row_digests: &[String],
+    rows: &[Value],
+) -> rusqlite::Result<()> {
+    let mut insert_row = tx.prepare_cached(INSERT_TABLE_ROW)?;
+    for (row_digest, row) in row_digests.iter().zip(rows) {
+        insert_row.execute(params![project_id, row_digest, row.to_string()])?;
+    }
+    let list = Value::Array(row_digests.iter().map(|d| Value::String(d.clone())).collect());
+    tx.prepare_cached(INSERT_TABLE)?.execute(params![project_id, digest, list.to_string()])?;
+    Ok(())
+}
+
+/// A table line of the fallback file: the row digests are computed again, as the store
+/// computes them (refs as written).
+fn replay_table(tx: &Transaction<'_>, entry: &FallbackEntry) -> rusqlite::Result<()> {
+    let item = &entry.item;
+    let project_id = item.get("project_id").and_then(Value::as_str).unwrap_or(&entry.project_id);
+    let rows = item.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
+    let table = weave_core::table::TableItem::new(project_id, rows, &weave_core::refs::RefForm::AsWritten);
+    save_table(tx, project_id, &table.digest, &table.row_digests, &table.rows)
 }
 
 /// Saves a feedback item given in its wire form (`/feedback/batch/create` item).
