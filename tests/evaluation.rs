@@ -14,7 +14,7 @@ use weave::testing::{capture, capture_with, CapturedCall, CapturedKind};
 use weave::Settings;
 
 mod eval_support;
-use eval_support::LenScorer;
+use eval_support::{LenScorer, Stored};
 
 // ---------------------------------------------------------------------------------------
 // auto_summarize, case by case (protocol reference §8)
@@ -163,15 +163,26 @@ async fn the_call_tree_has_weaves_shape_and_attributes() {
     let model = QaModel { prefix: "A: ".into(), delay_ms: 0 };
     let outcome = evaluation.evaluate(&model).await.unwrap();
     let calls = cap.calls();
+    let stored = Stored::of(&cap);
 
     let evaluate = one(&calls, "Evaluation.evaluate");
     assert_eq!(evaluate.parent_id(), None);
     assert_eq!(Some(evaluate.id().to_string()), outcome.call_id.map(|id| id.to_string()));
     let display = evaluate.display_name().unwrap();
     assert!(display.starts_with("eval-") && display.split('-').count() == 6, "{display}");
-    assert_eq!(evaluate.inputs()["self"]["_type"], "Evaluation");
-    assert_eq!(evaluate.inputs()["self"]["name"], "qa-evaluation");
-    assert!(evaluate.inputs()["self"]["dataset"].as_str().unwrap().starts_with("weave:///"));
+    let eval_ref = evaluate.inputs()["self"].as_str().unwrap();
+    assert!(eval_ref.starts_with("weave:///test-entity/test-project/object/qa-evaluation:"), "{eval_ref}");
+    let evaluation_object = cap.objects().into_iter().find(|o| o.name == "qa-evaluation").unwrap().value;
+    assert_eq!(evaluation_object["_type"], "Evaluation");
+    assert_eq!(evaluation_object["name"], "qa-evaluation");
+    assert!(evaluation_object["dataset"].as_str().unwrap().contains("/object/qa:"));
+    for method in ["evaluate", "predict_and_score", "summarize"] {
+        let op_ref = evaluation_object[method].as_str().unwrap();
+        assert!(op_ref.contains(&format!("/op/Evaluation.{method}:")), "{op_ref}");
+    }
+    let scorers = evaluation_object["scorers"].as_array().unwrap();
+    assert!(scorers[0].as_str().unwrap().contains("/op/exact:"), "a function scorer: its op ref");
+    assert!(scorers[1].as_str().unwrap().contains("/object/LenScorer:"), "a scorer type: its object ref");
     let model_ref = evaluate.inputs()["model"].as_str().unwrap();
     assert!(model_ref.contains("/object/QaModel:"), "{model_ref}");
     assert_eq!(Some(model_ref.to_string()), outcome.model_ref);
@@ -195,16 +206,20 @@ async fn the_call_tree_has_weaves_shape_and_attributes() {
         kids.sort();
         assert_eq!(kids, ["LenScorer.score", "QaModel.predict", "exact"]);
     }
-    let first = rows.iter().find(|r| r.inputs()["example"]["question"] == "Paris").unwrap();
+    let first = rows.iter().find(|r| stored.resolve(&r.inputs()["example"])["question"] == "Paris").unwrap();
+    let example = first.inputs()["example"].as_str().unwrap();
+    assert!(example.contains("/object/qa:") && example.contains("/attr/rows/id/"), "a row ref: {example}");
     assert_eq!(first.output()["output"], "A: Paris");
     assert_eq!(first.output()["scores"], json!({"exact": {"match": false, "len": 8}, "LenScorer": 8}));
 
     let predict = calls.iter().find(|c| c.op_name() == "QaModel.predict" && c.parent_id() == Some(first.id())).unwrap();
     assert_eq!(predict.inputs()["self"], model_ref);
-    assert_eq!(predict.inputs()["question"], "Paris");
+    assert_eq!(predict.inputs()["question"], format!("{example}/key/question"));
+    assert_eq!(stored.resolve(&predict.inputs()["question"]), "Paris");
     assert_eq!(predict.attributes()["_weave_eval_meta"], json!({"declarative": true}));
     let exact = calls.iter().find(|c| c.op_name() == "exact" && c.parent_id() == Some(first.id())).unwrap();
-    assert_eq!(exact.inputs(), &json!({"expected": "Paris!", "output": "A: Paris"}));
+    assert_eq!(exact.inputs(), &json!({"expected": format!("{example}/key/expected"), "output": "A: Paris"}));
+    assert_eq!(stored.resolve(exact.inputs()), json!({"expected": "Paris!", "output": "A: Paris"}));
     assert!(exact.attributes()["weave"].get("kind").is_none());
     let len = calls.iter().find(|c| c.op_name() == "LenScorer.score" && c.parent_id() == Some(first.id())).unwrap();
     assert_eq!(len.attributes()["weave"]["kind"], "scorer");
@@ -214,11 +229,12 @@ async fn the_call_tree_has_weaves_shape_and_attributes() {
     let summarize = one(&calls, "Evaluation.summarize");
     assert_eq!(summarize.parent_id(), Some(evaluate.id()));
     assert_same_summary(summarize.output(), &outcome.summary);
-    assert_eq!(summarize.inputs()["eval_table"]["rows"].as_array().unwrap().len(), 2);
+    assert!(summarize.inputs()["eval_table"].as_str().unwrap().contains("/object/EvaluationResults:"));
+    assert_eq!(stored.resolve(&summarize.inputs()["eval_table"])["rows"].as_array().unwrap().len(), 2);
     // LenScorer keeps the default summarize: Weave records it as the base class's method.
     let len_summary = one(&calls, "Scorer.summarize");
     assert_eq!(len_summary.parent_id(), Some(summarize.id()));
-    assert_eq!(len_summary.inputs()["score_rows"], json!([8, 9]));
+    assert_eq!(stored.resolve(&len_summary.inputs()["score_rows"]), json!([8, 9]));
     assert_eq!(len_summary.output(), &json!({"mean": 8.5}));
     assert!(calls.iter().all(|c| c.op_name() != "exact.summarize"), "function scorers summarize untraced");
     assert_eq!(calls.last().unwrap().op_name(), "Evaluation.evaluate");
@@ -266,7 +282,7 @@ async fn a_scorer_with_its_own_summarize_is_recorded_under_its_type() {
     let calls = cap.calls();
     let own = one(&calls, "Verdicts.summarize");
     assert_eq!(own.output(), &json!({"passed": 2, "rows": 4}));
-    assert_eq!(own.inputs()["score_rows"], json!([true, false, true, false]));
+    assert_eq!(Stored::of(&cap).resolve(&own.inputs()["score_rows"]), json!([true, false, true, false]));
     assert!(calls.iter().all(|c| c.op_name() != "Scorer.summarize"));
     assert_eq!(own.parent_id(), Some(one(&calls, "Evaluation.summarize").id()));
 }
@@ -284,9 +300,22 @@ async fn two_configurations_of_a_model_are_two_versions() {
     assert_eq!(model.value["_type"], "QaModel");
     assert_eq!(model.value["_bases"], json!(["Model", "Object", "BaseModel"]));
     assert_eq!(model.value["prefix"], "a");
+    assert!(model.value["predict"].as_str().unwrap().contains("/op/QaModel.predict:"));
     let dataset = cap.objects().into_iter().find(|o| o.name == "qa").unwrap();
     assert_eq!(dataset.value["_type"], "Dataset");
-    assert_eq!(dataset.value["rows"].as_array().unwrap().len(), 2);
+    assert!(dataset.value["rows"].as_str().unwrap().contains("/table/"));
+    assert_eq!(Stored::of(&cap).resolve(&dataset.value["rows"]).as_array().unwrap().len(), 2);
+    // The dataset, scorer and evaluation versions are the same in all three runs.
+    let versions = |name: &str| {
+        let mut digests: Vec<String> =
+            cap.objects().into_iter().filter(|o| o.name == name).map(|o| o.digest).collect();
+        digests.sort();
+        digests.dedup();
+        digests
+    };
+    assert_eq!(versions("qa").len(), 1);
+    assert_eq!(versions("qa-evaluation").len(), 1);
+    assert_eq!(versions("QaModel").len(), 2);
 }
 
 #[tokio::test]
@@ -336,9 +365,9 @@ async fn preprocessing_changes_the_model_input_but_scorers_see_the_raw_row() {
         json!({"raw": {"true_count": 2, "true_fraction": 1.0}, "expected": {"true_count": 2, "true_fraction": 1.0}})
     );
     let predict = &cap.calls_of("reader")[0];
-    assert_eq!(predict.inputs(), &json!({"prompt": "Q: Paris"}));
+    assert_eq!(predict.inputs(), &json!({"prompt": "Q: Paris"}), "a preprocessed row is passed as values");
     let row = &cap.calls_of("Evaluation.predict_and_score")[0];
-    assert_eq!(row.inputs()["example"]["expected"], "Paris!");
+    assert_eq!(Stored::of(&cap).resolve(&row.inputs()["example"])["expected"], "Paris!");
 }
 
 #[derive(Serialize)]
@@ -407,13 +436,14 @@ async fn a_model_error_is_recorded_on_its_row_and_the_evaluation_goes_on() {
         outcome.summary["exact"],
         json!({"match": {"true_count": 0, "true_fraction": 0.0}, "len": {"mean": 5.0}})
     );
+    let stored = Stored::of(&cap);
     let predict_calls = cap.calls_of("picky");
-    let failed_call = predict_calls.iter().find(|c| c.inputs()["question"] == "London").unwrap();
+    let failed_call = predict_calls.iter().find(|c| stored.resolve(&c.inputs()["question"]) == "London").unwrap();
     assert_eq!(failed_call.exception().unwrap()["message"], "no answer for London");
     let row = cap
         .calls_of("Evaluation.predict_and_score")
         .into_iter()
-        .find(|c| c.inputs()["example"]["question"] == "London")
+        .find(|c| stored.resolve(&c.inputs()["example"])["question"] == "London")
         .unwrap();
     assert!(row.exception().is_none());
     assert_eq!(row.output()["output"], Value::Null);
@@ -643,7 +673,8 @@ fn the_logger_records_weaves_imperative_tree_and_the_reference_summary() {
     assert_eq!(evaluate.attributes()["_weave_eval_meta"], json!({"imperative": true}));
     assert_eq!(evaluate.attributes()["team"], "search");
     assert!(evaluate.inputs()["model"].as_str().unwrap().contains("/object/mymodel:"));
-    assert_eq!(evaluate.inputs()["self"]["name"], "my-dataset-evaluation");
+    assert!(evaluate.inputs()["self"].as_str().unwrap().contains("/object/my-dataset-evaluation:"));
+    assert_eq!(Stored::of(&cap).resolve(&evaluate.inputs()["self"])["name"], "my-dataset-evaluation");
     let row = one(&calls, "Evaluation.predict_and_score");
     assert_eq!(row.parent_id(), Some(evaluate.id()));
     assert_eq!(row.inputs()["example"], json!({"q": "2+2?"}));

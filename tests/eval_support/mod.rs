@@ -21,3 +21,90 @@ impl Scorer for LenScorer {
         Ok(input.output().as_str().unwrap_or_default().len() / self.divisor)
     }
 }
+
+/// What a capture saved (objects and tables), to read refs back as the Weave client does.
+pub struct Stored {
+    objects: std::collections::HashMap<String, serde_json::Value>,
+    tables: std::collections::HashMap<String, Vec<(String, serde_json::Value)>>,
+}
+
+impl Stored {
+    /// The objects and tables `cap` saved so far.
+    pub fn of(cap: &weave::testing::CaptureGuard) -> Stored {
+        let objects = cap.objects().into_iter().map(|o| (o.object_ref().uri(), o.value)).collect();
+        let tables = cap
+            .tables()
+            .into_iter()
+            .map(|t| (t.digest.clone(), t.row_digests.iter().cloned().zip(t.rows).collect()))
+            .collect();
+        Stored { objects, tables }
+    }
+
+    /// `value` with every object, table, row and key ref replaced by what it names
+    /// (op refs stay refs); a ref to nothing saved panics.
+    pub fn resolve(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) if s.starts_with("weave:///") && !s.contains("/op/") => self.resolve_ref(s),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.resolve(v)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn resolve_ref(&self, uri: &str) -> serde_json::Value {
+        let parts: Vec<&str> = uri.trim_start_matches("weave:///").split('/').collect();
+        let (kind, name) = (parts[2], parts[3]);
+        let mut current = match kind {
+            "object" => {
+                let base = format!("weave:///{}/{}/object/{name}", parts[0], parts[1]);
+                self.objects.get(&base).unwrap_or_else(|| panic!("no object saved for {uri}")).clone()
+            }
+            "table" => self.table(name),
+            other => panic!("unexpected ref kind {other} in {uri}"),
+        };
+        current = self.resolve(&current);
+        for edge in parts[4..].chunks(2) {
+            let value = percent_decode(edge[1]);
+            current = match edge[0] {
+                "attr" | "key" => current[&value].clone(),
+                "index" => current[value.parse::<usize>().unwrap()].clone(),
+                "id" => self.row_by_digest(&value),
+                other => panic!("unexpected edge {other} in {uri}"),
+            };
+        }
+        current
+    }
+
+    fn table(&self, digest: &str) -> serde_json::Value {
+        let rows = self.tables.get(digest).unwrap_or_else(|| panic!("no table saved with digest {digest}"));
+        serde_json::Value::Array(rows.iter().map(|(_, row)| row.clone()).collect())
+    }
+
+    fn row_by_digest(&self, digest: &str) -> serde_json::Value {
+        self.tables
+            .values()
+            .flatten()
+            .find(|(d, _)| d == digest)
+            .map(|(_, row)| row.clone())
+            .unwrap_or_else(|| panic!("no row saved with digest {digest}"))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -8,12 +8,12 @@
 //! An [`ObjectRef`] serializes as its URI, so a ref passed to an op is stored as the ref.
 //!
 //! Values that themselves hold `weave:///` refs are digested by the server after it
-//! rewrites those refs to its internal project ids, which a client cannot reproduce: such
-//! a value is still published, but its ref (computed here) names a version the server
-//! stores under another digest. Publish values without refs inside.
+//! rewrites those refs to its internal form ([`RefForm`]): publishing such a value waits
+//! (at most 10 s, once the exporter has started up: not at all) for the exporter to know
+//! that form. Refs to objects of other projects are digested as written.
 
 use crate::call::JsonObject;
-use crate::refs::{object_digest, object_ref_uri, sanitize_object_name};
+use crate::refs::{object_ref_uri, sanitize_object_name, RefForm};
 use crate::runtime::current_client;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -122,11 +122,21 @@ impl ObjectItem {
     /// The item for `value` published as `name` in `project_id`: sanitizes the name and
     /// computes the digest.
     pub fn new(project_id: impl Into<String>, name: &str, value: Value) -> Result<ObjectItem, PublishError> {
+        ObjectItem::in_form(project_id, name, value, &RefForm::AsWritten)
+    }
+
+    /// [`ObjectItem::new`] for a store that digests the refs inside values in `form`.
+    pub fn in_form(
+        project_id: impl Into<String>,
+        name: &str,
+        value: Value,
+        form: &RefForm,
+    ) -> Result<ObjectItem, PublishError> {
         let sanitized = sanitize_object_name(name);
         if sanitized.is_empty() {
             return Err(PublishError::InvalidName(name.to_string()));
         }
-        let digest = object_digest(&value);
+        let digest = form.object_digest(&value);
         Ok(ObjectItem { project_id: project_id.into(), name: sanitized, digest, value })
     }
 
@@ -188,10 +198,30 @@ impl std::error::Error for PublishError {}
 pub fn publish<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<ObjectRef, PublishError> {
     let client = current_client().ok_or(PublishError::NotInitialized)?;
     let value = serde_json::to_value(value).map_err(|e| PublishError::Serialize(e.to_string()))?;
-    let item = ObjectItem::new(client.project_id_str(), name, value)?;
+    // Only a value holding refs depends on how the store digests them.
+    let form = if holds_ref(&value) {
+        client.exporter().ref_form().wait(REF_FORM_WAIT).unwrap_or_default()
+    } else {
+        RefForm::AsWritten
+    };
+    let item = ObjectItem::in_form(client.project_id_str(), name, value, &form)?;
     let object_ref = item.object_ref();
     client.exporter().export(crate::export::ExportItem::Object(Box::new(item)));
     Ok(object_ref)
+}
+
+/// How long publishing a value that holds refs waits, at most, for the exporter to know
+/// how its store digests them (the server sink asks at start-up, in the background).
+pub(crate) const REF_FORM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// True when the value holds a `weave:///` ref somewhere.
+pub(crate) fn holds_ref(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.starts_with("weave:///"),
+        Value::Array(items) => items.iter().any(holds_ref),
+        Value::Object(map) => map.values().any(holds_ref),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -214,7 +244,7 @@ mod tests {
     fn items_sanitize_names_and_digest_the_value() {
         let item = ObjectItem::new("e/p", "my config!", json!({"b": 1, "a": [1.5]})).unwrap();
         assert_eq!(item.name, "my-config");
-        assert_eq!(item.digest, object_digest(&json!({"a": [1.5], "b": 1})));
+        assert_eq!(item.digest, crate::refs::object_digest(&json!({"a": [1.5], "b": 1})));
         assert_eq!(item.object_ref().uri(), format!("weave:///e/p/object/my-config:{}", item.digest));
         assert!(matches!(ObjectItem::new("e/p", "!!", json!(1)), Err(PublishError::InvalidName(_))));
     }

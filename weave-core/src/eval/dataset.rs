@@ -341,8 +341,12 @@ impl Dataset {
     /// The object as Weave stores it (`_type: "Dataset"`). The rows are inline until
     /// tables can be published (Weave stores them as a table ref).
     pub fn object_value(&self) -> Value {
+        self.object_with_rows(Value::Array(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect()))
+    }
+
+    fn object_with_rows(&self, rows: Value) -> Value {
         let mut fields = JsonObject::new();
-        fields.insert("rows".into(), Value::Array(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect()));
+        fields.insert("rows".into(), rows);
         super::objects::object_value(
             "Dataset",
             self.name.as_deref(),
@@ -352,10 +356,23 @@ impl Dataset {
         )
     }
 
-    /// Publishes the dataset as a versioned object (named after the dataset, else
-    /// `Dataset`): the same rows give the same version.
+    /// Publishes the dataset as Weave does: its rows as a table, and the dataset object
+    /// (named after the dataset, else `Dataset`) with that table's ref as `rows`. The same
+    /// rows give the same version.
     pub fn publish(&self) -> Result<crate::object::ObjectRef, crate::object::PublishError> {
-        crate::object::publish(self.name.as_deref().unwrap_or("Dataset"), &self.object_value())
+        if crate::runtime::current_client().is_none() {
+            return Err(crate::object::PublishError::NotInitialized);
+        }
+        let (published, _) = self.publish_with(&super::objects::Publisher::current());
+        published.object_ref.ok_or_else(|| crate::object::PublishError::NotInitialized)
+    }
+
+    /// Saves the dataset with `publisher`: the object (or its inline value) and each
+    /// row's digest in its table.
+    pub(crate) fn publish_with(&self, publisher: &super::objects::Publisher) -> (super::objects::Published, Vec<String>) {
+        let table = publisher.table(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect());
+        let object = self.object_with_rows(table.value);
+        (publisher.object(self.name.as_deref().unwrap_or("Dataset"), object), table.row_digests)
     }
 }
 

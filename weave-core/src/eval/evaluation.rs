@@ -2,8 +2,8 @@
 //! and summarizes, recording Weave's call tree (`Evaluation.evaluate` →
 //! `Evaluation.predict_and_score` → predict and score calls, then `Evaluation.summarize`).
 
-use super::model::{finish_call, model_input, run_predict};
-use super::objects::{object_value, ObjectInput};
+use super::model::{finish_call, publish_model, run_predict, unknown_source, ModelRun};
+use super::objects::{key_ref, object_value, with_methods, Published, Publisher};
 use super::progress::Progress;
 use super::scorer::select_columns;
 use super::{auto_summarize, AnyModel, AnyScorer, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY};
@@ -208,43 +208,6 @@ impl fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
-/// Everything one run shares.
-struct Run<'a> {
-    evaluation: &'a Evaluation,
-    model: &'a dyn AnyModel,
-    evaluation_input: Value,
-    model_input: ObjectInput,
-    scorers: Vec<ScorerRun>,
-    context: CallContext,
-}
-
-/// A scorer's part of a run: its `self` input (types), its score op, and the ref its
-/// score feedback names (the published scorer, else the score op).
-struct ScorerRun {
-    self_input: Option<Value>,
-    op: Option<Arc<OpDef>>,
-    runnable_ref: Option<String>,
-}
-
-impl ScorerRun {
-    fn new(scorer: &dyn AnyScorer) -> ScorerRun {
-        let published = scorer.scorer_object().map(|object| ObjectInput::publish(&scorer.scorer_name(), object));
-        let client = crate::runtime::current_client();
-        let op = client.as_ref().map(|client| {
-            let name = scorer.score_op_name();
-            let kind = scorer.is_type().then_some("scorer");
-            let source = format!("// op `{name}` (created at run time)\n");
-            Arc::new(OpDef::new(&name, &source, client.settings().capture_code, kind, false))
-        });
-        let runnable_ref = match (&published, &op, &client) {
-            (Some(ObjectInput { object_ref: Some(object_ref), .. }), _, _) => Some(object_ref.uri()),
-            (_, Some(op), Some(client)) => Some(op.ref_uri(client.project_id_str())),
-            _ => None,
-        };
-        ScorerRun { self_input: published.map(|p| p.value), op, runnable_ref }
-    }
-}
-
 impl Evaluation {
     /// Starts building an evaluation of `dataset`.
     pub fn builder(dataset: Dataset) -> EvaluationBuilder {
@@ -315,25 +278,31 @@ impl Evaluation {
             .max(1)
     }
 
-    /// The evaluation as a Weave object (inline: it holds its dataset's and scorers' refs).
-    fn object(&self, dataset: &ObjectInput, scorers: &[ScorerRun]) -> Value {
+
+    /// The evaluation as a Weave object: its dataset, its scorers (object refs for types,
+    /// op refs for functions) and its methods' op refs.
+    fn object(&self, dataset: &Value, scorers: &[ScorerRun], ops: &SdkOps, publisher: &Publisher) -> Value {
         let mut fields = JsonObject::new();
-        fields.insert("dataset".into(), dataset.value.clone());
-        let scorers = self
-            .scorers
-            .iter()
-            .zip(scorers)
-            .map(|(s, run)| {
-                let as_ref = run.self_input.clone().or_else(|| run.runnable_ref.clone().map(Value::String));
-                as_ref.unwrap_or_else(|| Value::String(s.score_op_name()))
-            })
-            .collect();
-        fields.insert("scorers".into(), Value::Array(scorers));
-        fields.insert("preprocess_model_input".into(), self.preprocess.as_ref().map_or(Value::Null, |_| json!("fn")));
+        fields.insert("dataset".into(), dataset.clone());
+        fields.insert("scorers".into(), Value::Array(scorers.iter().map(|s| s.entry.clone()).collect()));
+        let preprocess = self.preprocess.as_ref().map_or(Value::Null, |_| {
+            let source = unknown_source("preprocess_model_input", "its code is a closure");
+            publisher.op_ref(&publisher.op("preprocess_model_input", &source, None, false))
+        });
+        fields.insert("preprocess_model_input".into(), preprocess);
         fields.insert("trials".into(), Value::from(self.trials));
         fields.insert("metadata".into(), self.metadata.clone().unwrap_or(Value::Null));
         fields.insert("evaluation_name".into(), self.display_name.clone().map_or(Value::Null, Value::String));
-        object_value("Evaluation", Some(&self.name()), self.description.as_deref(), fields, &["Object", "BaseModel"])
+        let object =
+            object_value("Evaluation", Some(&self.name()), self.description.as_deref(), fields, &["Object", "BaseModel"]);
+        with_methods(
+            object,
+            &[
+                ("evaluate", publisher.op_ref(&ops.evaluate)),
+                ("predict_and_score", publisher.op_ref(&ops.predict_and_score)),
+                ("summarize", publisher.op_ref(&ops.summarize)),
+            ],
+        )
     }
 
     /// Runs `model` over every row × trial, scores the outputs and summarizes them.
@@ -360,21 +329,33 @@ impl Evaluation {
         self.validate()?;
         let display_name =
             display_name.or_else(|| self.display_name.clone()).unwrap_or_else(super::names::default_display_name);
-        let dataset = ObjectInput::publish(self.dataset.name().unwrap_or("Dataset"), self.dataset.object_value());
-        let scorers: Vec<ScorerRun> = self.scorers.iter().map(|s| ScorerRun::new(&**s)).collect();
-        let evaluation_input = self.object(&dataset, &scorers);
-        let model_input = model_input(model);
-        let call = CallBuilder::new("Evaluation.evaluate")
-            .eager(true)
+        let publisher = Publisher::current();
+        let ops = SdkOps::new(&publisher);
+        let (dataset, row_digests) = self.dataset.publish_with(&publisher);
+        let scorers: Vec<ScorerRun> = self.scorers.iter().map(|s| ScorerRun::new(&**s, &publisher)).collect();
+        let evaluation = publisher.object(&self.name(), self.object(&dataset.value, &scorers, &ops, &publisher));
+        let model_run = publish_model(&publisher, model);
+        let call = CallBuilder::for_op(Arc::clone(&ops.evaluate))
             .display_name(display_name.clone())
-            .input("self", &evaluation_input)
-            .input("model", &model_input.value)
+            .input("self", &evaluation.value)
+            .input("model", &model_run.input)
             .start();
         let call_id = call.id();
         let mut meta = JsonObject::new();
         meta.insert(EVAL_META_KEY.into(), json!({"declarative": true}));
         let context = call.context().with_attributes(meta);
-        let run = Run { evaluation: self, model, evaluation_input, model_input, scorers, context };
+        let run = Run {
+            evaluation: self,
+            model,
+            publisher,
+            ops,
+            evaluation_input: evaluation.value,
+            dataset,
+            row_digests,
+            model_run,
+            scorers,
+            context,
+        };
 
         let jobs: Vec<(usize, usize, &Row)> = (0..self.trials)
             .flat_map(|trial| self.dataset.rows().iter().enumerate().map(move |(index, row)| (index, trial, row)))
@@ -402,32 +383,114 @@ impl Evaluation {
             summary,
             rows,
             model_name: model.model_name(),
-            model_ref: run.model_input.object_ref.as_ref().map(|r| r.uri()),
+            model_ref: run.model_run.object_ref.as_ref().map(|r| r.uri()),
             display_name,
             call_id,
         })
     }
 }
 
+/// The SDK's own ops of an evaluation, with their source in the SDK.
+struct SdkOps {
+    evaluate: Arc<OpDef>,
+    predict_and_score: Arc<OpDef>,
+    summarize: Arc<OpDef>,
+}
+
+impl SdkOps {
+    fn new(publisher: &Publisher) -> SdkOps {
+        SdkOps {
+            evaluate: publisher.op("Evaluation.evaluate", EVALUATE_SOURCE, None, true),
+            predict_and_score: publisher.op("Evaluation.predict_and_score", PREDICT_AND_SCORE_SOURCE, None, false),
+            summarize: publisher.op("Evaluation.summarize", SUMMARIZE_SOURCE, None, false),
+        }
+    }
+}
+
+/// Everything one run shares.
+struct Run<'a> {
+    evaluation: &'a Evaluation,
+    model: &'a dyn AnyModel,
+    publisher: Publisher,
+    ops: SdkOps,
+    evaluation_input: Value,
+    dataset: Published,
+    row_digests: Vec<String>,
+    model_run: ModelRun,
+    scorers: Vec<ScorerRun>,
+    context: CallContext,
+}
+
+/// A scorer's part of a run: its ops, its `self` input (types), its entry in the
+/// evaluation's `scorers`, and the ref its score feedback names (the scorer object, else
+/// the score op).
+struct ScorerRun {
+    score_op: Arc<OpDef>,
+    summarize_op: Option<Arc<OpDef>>,
+    self_input: Option<Value>,
+    entry: Value,
+    runnable_ref: Option<String>,
+}
+
+impl ScorerRun {
+    fn new(scorer: &dyn AnyScorer, publisher: &Publisher) -> ScorerRun {
+        let name = scorer.score_op_name();
+        let how = if scorer.is_type() {
+            "put #[weave::op] on its `impl Scorer` block"
+        } else {
+            "build it with weave::scorer_fn!"
+        };
+        let source = scorer.scorer_source_code().map_or_else(|| unknown_source(&name, how), str::to_string);
+        let kind = scorer.is_type().then_some("scorer");
+        let score_op = publisher.op(&name, &source, kind, false);
+        let score_ref = publisher.op_ref(&score_op);
+        let Some(object) = scorer.scorer_object() else {
+            let runnable_ref = score_ref.as_str().filter(|r| r.starts_with("weave:///")).map(str::to_string);
+            return ScorerRun { score_op, summarize_op: None, self_input: None, entry: score_ref, runnable_ref };
+        };
+        let summarize_op = scorer.summarize_op_name().map(|op_name| {
+            let source = if op_name == "Scorer.summarize" { SCORER_SUMMARIZE_SOURCE } else { source.as_str() };
+            publisher.op(&op_name, source, None, false)
+        });
+        let mut methods = vec![("score", score_ref)];
+        if let Some(op) = &summarize_op {
+            methods.push(("summarize", publisher.op_ref(op)));
+        }
+        let published = publisher.object(&scorer.scorer_name(), with_methods(object, &methods));
+        let runnable_ref = published.object_ref.as_ref().map(|r| r.uri());
+        ScorerRun {
+            score_op,
+            summarize_op,
+            self_input: Some(published.value.clone()),
+            entry: published.value,
+            runnable_ref,
+        }
+    }
+}
+
 impl Run<'_> {
     async fn predict_and_score(&self, row_index: usize, trial: usize, row: &Row) -> RowResult {
-        let call = CallBuilder::new("Evaluation.predict_and_score")
+        let row_ref = self.row_digests.get(row_index).and_then(|digest| self.dataset.row_ref(digest));
+        let example = row_ref.as_ref().map_or_else(|| Value::Object(row.as_object().clone()), |r| json!(r));
+        let call = CallBuilder::for_op(Arc::clone(&self.ops.predict_and_score))
             .parent(self.context.clone())
             .input("self", &self.evaluation_input)
-            .input("model", &self.model_input.value)
-            .input("example", row)
+            .input("model", &self.model_run.input)
+            .input("example", &example)
             .start();
         let context = call.context();
-        let preprocessed;
-        let model_row = match &self.evaluation.preprocess {
+        let prediction = match &self.evaluation.preprocess {
+            // Python passes the preprocessed row as plain values.
             Some(preprocess) => {
-                preprocessed = preprocess(row);
-                &preprocessed
+                let model_row = preprocess(row);
+                let inputs = model_row.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                run_predict(self.model, &self.model_run, &model_row, inputs, context.clone()).await
             }
-            None => row,
+            None => {
+                let inputs = row.iter().map(|(k, v)| (k.clone(), column_input(row_ref.as_deref(), k, v))).collect();
+                run_predict(self.model, &self.model_run, row, inputs, context.clone()).await
+            }
         };
-        let self_input = self.model.model_object().map(|_| &self.model_input.value);
-        let prediction = run_predict(self.model, self_input, model_row, context.clone()).await;
         let mut result = RowResult {
             row_index,
             trial,
@@ -446,7 +509,7 @@ impl Run<'_> {
                         .scorers
                         .iter()
                         .zip(&self.scorers)
-                        .map(|(scorer, run)| self.score(&**scorer, run, &output, row, &context)),
+                        .map(|(scorer, run)| self.score(&**scorer, run, &output, row, row_ref.as_deref(), &context)),
                 );
                 let scored = scored.await;
                 for ((scorer, run), (score, score_call)) in
@@ -490,9 +553,11 @@ impl Run<'_> {
         run: &ScorerRun,
         output: &Value,
         row: &Row,
+        row_ref: Option<&str>,
         parent: &CallContext,
     ) -> (Result<Value, String>, Option<Id>) {
-        let columns = select_columns(&scorer.scorer_columns(), &scorer.scorer_column_map(), row);
+        let column_map = scorer.scorer_column_map();
+        let columns = select_columns(&scorer.scorer_columns(), &column_map, row);
         if scorer.score_traces_itself() {
             let columns = match columns {
                 Ok(columns) => columns,
@@ -507,18 +572,16 @@ impl Run<'_> {
             };
             return (result, None);
         }
-        let mut builder = match &run.op {
-            Some(op) => CallBuilder::for_op(Arc::clone(op)),
-            None => CallBuilder::new(scorer.score_op_name()),
-        }
-        .parent(parent.clone());
+        let mut builder = CallBuilder::for_op(Arc::clone(&run.score_op)).parent(parent.clone());
         if let Some(self_value) = &run.self_input {
             builder = builder.input("self", self_value);
         }
         if let Ok(columns) = &columns {
             for (name, value) in columns.iter() {
                 if name != "output" && name != "self" {
-                    builder = builder.input(name.clone(), value);
+                    // The column this value came from: the scorer's own name, else the mapped one.
+                    let column = if row.value(name).is_some() { name } else { column_map.get(name).unwrap_or(name) };
+                    builder = builder.input(name.clone(), &column_input(row_ref, column, value));
                 }
             }
         }
@@ -539,21 +602,20 @@ impl Run<'_> {
 
     /// Weave's `Evaluation.summarize`: each scorer's summary (its own `summarize`, traced
     /// for scorer types; `auto_summarize` for functions), then the other columns
-    /// (`output`, `model_latency`) when they summarize to something.
+    /// (`output`, `model_latency`) when they summarize to something. The rows are saved
+    /// first, as an `EvaluationResults` object whose `rows` table the summarize calls
+    /// refer to.
     fn summarize(&self, rows: &[RowResult]) -> Value {
         let names = self.evaluation.scorer_names();
-        let table: Vec<Value> = rows.iter().map(|row| table_row(row, &names)).collect();
-        let eval_table = object_value(
+        let table = self.publisher.table(rows.iter().map(|row| table_row(row, &names)).collect());
+        let results = self.publisher.object(
             "EvaluationResults",
-            None,
-            None,
-            fields([("rows", Value::Array(table))]),
-            &["Object", "BaseModel"],
+            object_value("EvaluationResults", None, None, fields([("rows", table.value)]), &["Object", "BaseModel"]),
         );
-        let call = CallBuilder::new("Evaluation.summarize")
+        let call = CallBuilder::for_op(Arc::clone(&self.ops.summarize))
             .parent(self.context.clone())
             .input("self", &self.evaluation_input)
-            .input("eval_table", &eval_table)
+            .input("eval_table", &results.value)
             .start();
         let context = call.context();
         let mut summary = JsonObject::new();
@@ -569,24 +631,31 @@ impl Run<'_> {
             let name = scorer.scorer_name();
             let scores: Vec<Value> =
                 rows.iter().map(|r| r.scores.get(&name).cloned().unwrap_or_else(|| json!({}))).collect();
-            // Run first, then record: the op name depends on whether the scorer has its own
-            // summarize (`<Type>.summarize`) or Weave's default (`Scorer.summarize`).
+            // Python passes each score as a ref into the results table.
+            let score_inputs: Vec<Value> = table
+                .row_digests
+                .iter()
+                .zip(&scores)
+                .map(|(digest, score)| match results.row_ref(digest) {
+                    Some(row_ref) => json!(key_ref(&key_ref(&row_ref, "scores"), &name)),
+                    None => score.clone(),
+                })
+                .collect();
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| scorer.summarize_json(&scores)));
-            let (scorer_summary, failure, op) = match result {
-                Ok((value, op)) => (value, None, op),
+            let (scorer_summary, failure) = match result {
+                Ok((value, _)) => (value, None),
                 Err(payload) => {
                     let mut exception = crate::panic::current_panic();
                     exception.message = crate::payload_message(&*payload);
-                    let op = scorer.is_type().then(|| scorer.score_op_name().replace(".score", ".summarize"));
-                    (None, Some(exception), op)
+                    (None, Some(exception))
                 }
             };
-            if let Some(op) = op {
-                let mut builder = CallBuilder::new(op).parent(context.clone());
+            if let Some(op) = &run.summarize_op {
+                let mut builder = CallBuilder::for_op(Arc::clone(op)).parent(context.clone());
                 if let Some(self_value) = &run.self_input {
                     builder = builder.input("self", self_value);
                 }
-                let call = builder.input("score_rows", &scores).start();
+                let call = builder.input("score_rows", &score_inputs).start();
                 match failure {
                     Some(exception) => call.fail(exception),
                     None => call.finish(&scorer_summary),
@@ -601,6 +670,11 @@ impl Run<'_> {
         call.finish(&summary);
         Value::Object(summary)
     }
+}
+
+/// A row's column as a call input: a ref to it in the saved dataset, else its value.
+fn column_input(row_ref: Option<&str>, column: &str, value: &Value) -> Value {
+    row_ref.map_or_else(|| value.clone(), |row_ref| Value::String(key_ref(row_ref, column)))
 }
 
 fn non_empty(value: &Value) -> bool {
@@ -620,3 +694,9 @@ fn table_row(row: &RowResult, scorer_names: &[String]) -> Value {
     }
     json!({"output": row.output, "scores": scores, "model_latency": row.model_latency})
 }
+
+// The SDK's own ops' code (filled from the SDK's source).
+const EVALUATE_SOURCE: &str = "";
+const PREDICT_AND_SCORE_SOURCE: &str = "";
+const SUMMARIZE_SOURCE: &str = "";
+pub(crate) const SCORER_SUMMARIZE_SOURCE: &str = "";

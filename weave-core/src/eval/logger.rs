@@ -17,14 +17,17 @@
 //! ```
 
 use super::names::{default_display_name, memorable_name, today};
-use super::objects::{fields_of, object_value, ObjectInput};
+use super::model::unknown_source;
+use super::objects::{fields_of, object_value, with_methods, Publisher};
 use super::{auto_summarize_with_unscored, Dataset, Model, Row, EVAL_META_KEY};
 use crate::call::JsonObject;
 use crate::context::CallContext;
 use crate::exception::Exception;
 use crate::ids::Id;
 use crate::manual::{CallBuilder, StartedCall};
+use crate::op::OpDef;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt;
@@ -54,7 +57,7 @@ impl std::error::Error for LoggerError {}
 #[derive(Debug, Default)]
 pub struct EvaluationLoggerBuilder {
     name: Option<String>,
-    model: Option<(String, String, JsonObject)>,
+    model: Option<LoggedModel>,
     dataset: Option<Dataset>,
     eval_attributes: JsonObject,
     scorers: Option<Vec<String>>,
@@ -70,14 +73,14 @@ impl EvaluationLoggerBuilder {
     /// The model, by name (as Weave makes a `Model` class of that name).
     pub fn model_name(mut self, name: &str) -> Self {
         let class = sanitize_class_name(name);
-        self.model = Some((class.clone(), class, JsonObject::new()));
+        self.model = Some(LoggedModel::named(class.clone(), class, JsonObject::new()));
         self
     }
 
     /// The model, by attributes (a map with a `name` key, as Weave's dict form).
     pub fn model_attributes(mut self, attributes: JsonObject) -> Self {
         let name = attributes.get("name").and_then(Value::as_str).unwrap_or("Model").to_string();
-        self.model = Some((name.clone(), name, attributes));
+        self.model = Some(LoggedModel::named(name.clone(), name, attributes));
         self
     }
 
@@ -85,7 +88,11 @@ impl EvaluationLoggerBuilder {
     pub fn model<M: Model>(mut self, model: &M) -> Self {
         let class = super::model::type_name_of::<M>();
         let fields = fields_of(serde_json::to_value(model).unwrap_or(Value::Null));
-        self.model = Some((class, model.name(), fields));
+        let source = model.source_code().map_or_else(
+            || unknown_source(&model.op_name(), "put #[weave::op] on its `impl Model` block"),
+            str::to_string,
+        );
+        self.model = Some(LoggedModel { class, name: model.name(), fields, predict_op: model.op_name(), source });
         self
     }
 
@@ -115,14 +122,22 @@ impl EvaluationLoggerBuilder {
 
     /// Starts the evaluation: its `Evaluation.evaluate` call starts now (shown as running).
     pub fn start(self) -> EvaluationLogger {
-        let (class, name, fields) = self.model.unwrap_or_else(|| ("Model".into(), "Model".into(), JsonObject::new()));
-        let model_object = object_value(&class, Some(&name), None, fields, &["Model", "Object", "BaseModel"]);
-        let model_input = ObjectInput::publish(&name, model_object).value;
+        let publisher = Publisher::current();
+        let model = self.model.unwrap_or_else(|| LoggedModel::named("Model".into(), "Model".into(), JsonObject::new()));
+        let predict_op = publisher.op(&model.predict_op, &model.source, None, false);
+        let model_object = with_methods(
+            object_value(&model.class, Some(&model.name), None, model.fields, &["Model", "Object", "BaseModel"]),
+            &[("predict", publisher.op_ref(&predict_op))],
+        );
+        let model_input = publisher.object(&model.name, model_object).value;
         let dataset = self.dataset.unwrap_or_else(|| {
             let id = format!("{}-{}-dataset", today(), memorable_name());
             Dataset::unnamed(vec![Row::new().with("dataset_id", id)])
         });
-        let dataset_input = ObjectInput::publish(dataset.name().unwrap_or("Dataset"), dataset.object_value());
+        let (dataset_input, _) = dataset.publish_with(&publisher);
+        let evaluate_op = publisher.op("Evaluation.evaluate", LOGGER_EVALUATE_SOURCE, None, true);
+        let predict_and_score_op = publisher.op("Evaluation.predict_and_score", LOGGER_PREDICT_AND_SCORE_SOURCE, None, false);
+        let summarize_op = publisher.op("Evaluation.summarize", LOGGER_SUMMARIZE_SOURCE, None, false);
         let mut metadata = JsonObject::new();
         metadata.insert("scorers".into(), self.scorers.map_or(Value::Null, |s| json!(s)));
         metadata.extend(self.eval_attributes.clone());
@@ -134,13 +149,20 @@ impl EvaluationLoggerBuilder {
         fields.insert("metadata".into(), Value::Object(metadata));
         fields.insert("evaluation_name".into(), Value::Null);
         let evaluation_name = dataset.name().map(|n| format!("{n}-evaluation"));
+        let evaluation_object = with_methods(
+            object_value("Evaluation", evaluation_name.as_deref(), None, fields, &["Object", "BaseModel"]),
+            &[
+                ("evaluate", publisher.op_ref(&evaluate_op)),
+                ("predict_and_score", publisher.op_ref(&predict_and_score_op)),
+                ("summarize", publisher.op_ref(&summarize_op)),
+            ],
+        );
         let evaluation_input =
-            object_value("Evaluation", evaluation_name.as_deref(), None, fields, &["Object", "BaseModel"]);
+            publisher.object(evaluation_name.as_deref().unwrap_or("Evaluation"), evaluation_object).value;
 
         let mut attributes = self.eval_attributes;
         attributes.insert(EVAL_META_KEY.into(), json!({"imperative": true}));
-        let call = CallBuilder::new("Evaluation.evaluate")
-            .eager(true)
+        let call = CallBuilder::for_op(Arc::clone(&evaluate_op))
             .display_name(self.name.unwrap_or_else(default_display_name))
             .attributes(attributes)
             .input("self", &evaluation_input)
@@ -148,15 +170,82 @@ impl EvaluationLoggerBuilder {
             .parent(CallContext::default())
             .start();
         let context = call.context();
-        let shared = Arc::new(Shared { evaluation_input, model_input, context });
+        let shared = Arc::new(Shared {
+            publisher,
+            evaluation_input,
+            model_input,
+            predict_op,
+            predict_and_score_op,
+            summarize_op,
+            scorers: Mutex::new(HashMap::new()),
+            context,
+        });
         EvaluationLogger { shared, state: Mutex::new(LoggerState { call: Some(call), predictions: Vec::new() }) }
     }
 }
 
+/// The model an [`EvaluationLogger`] logs predictions of.
+#[derive(Debug)]
+struct LoggedModel {
+    class: String,
+    name: String,
+    fields: JsonObject,
+    predict_op: String,
+    source: String,
+}
+
+impl LoggedModel {
+    /// A model known by name (and attributes): its predictions are `Model.predict`, as
+    /// Weave's logger records them.
+    fn named(class: String, name: String, fields: JsonObject) -> LoggedModel {
+        LoggedModel { class, name, fields, predict_op: "Model.predict".into(), source: LOGGER_PREDICT_SOURCE.into() }
+    }
+}
+
 struct Shared {
+    publisher: Publisher,
     evaluation_input: Value,
     model_input: Value,
+    predict_op: Arc<OpDef>,
+    predict_and_score_op: Arc<OpDef>,
+    summarize_op: Arc<OpDef>,
+    /// The scorers logged so far, by name: their score op and object.
+    scorers: Mutex<HashMap<String, LoggedScorer>>,
     context: CallContext,
+}
+
+/// A scorer of logged scores, saved on its first score.
+#[derive(Clone)]
+struct LoggedScorer {
+    op: Arc<OpDef>,
+    input: Value,
+    runnable_ref: Option<String>,
+}
+
+impl Shared {
+    /// The scorer `name` (sanitized like a class name), saved on first use as Weave's
+    /// logger saves it: a Scorer object whose `score` is an op of the same name.
+    fn scorer(&self, name: &str) -> LoggedScorer {
+        let mut scorers = self.scorers.lock();
+        if let Some(scorer) = scorers.get(name) {
+            return scorer.clone();
+        }
+        let publisher = &self.publisher;
+        let op = publisher.op(name, LOGGER_SCORE_SOURCE, None, false);
+        let summarize = publisher.op("Scorer.summarize", super::evaluation::SCORER_SUMMARIZE_SOURCE, None, false);
+        let object = with_methods(
+            object_value(name, Some(name), None, fields_of(json!({"column_map": null})), &["Scorer", "Object", "BaseModel"]),
+            &[("score", publisher.op_ref(&op)), ("summarize", publisher.op_ref(&summarize))],
+        );
+        let published = publisher.object(name, object);
+        let scorer = LoggedScorer {
+            op,
+            runnable_ref: published.object_ref.as_ref().map(|r| r.uri()),
+            input: published.value,
+        };
+        scorers.insert(name.to_string(), scorer.clone());
+        scorer
+    }
 }
 
 struct LoggerState {
@@ -218,20 +307,21 @@ impl EvaluationLogger {
         output: &(impl Serialize + ?Sized),
     ) -> ScoreLogger {
         let inputs = to_value(inputs);
-        let predict_and_score = CallBuilder::new("Evaluation.predict_and_score")
+        let predict_and_score = CallBuilder::for_op(Arc::clone(&self.shared.predict_and_score_op))
             .parent(self.shared.context.clone())
             .attributes(meta(false))
             .input("self", &self.shared.evaluation_input)
             .input("model", &self.shared.model_input)
             .input("example", &inputs)
             .start();
-        let predict = CallBuilder::new("Model.predict")
+        let predict = CallBuilder::for_op(Arc::clone(&self.shared.predict_op))
             .parent(predict_and_score.context())
             .attributes(meta(false))
             .input("self", &self.shared.model_input)
             .input("inputs", &inputs)
             .start();
         let prediction = Arc::new(Prediction {
+            shared: Arc::clone(&self.shared),
             predict_and_score_context: predict_and_score.context(),
             predict_context: predict.context(),
             state: Mutex::new(PredictionState {
@@ -287,7 +377,7 @@ impl EvaluationLogger {
         };
         final_summary.insert("output".into(), summary);
         let final_summary = Value::Object(final_summary);
-        CallBuilder::new("Evaluation.summarize")
+        CallBuilder::for_op(Arc::clone(&self.shared.summarize_op))
             .parent(self.shared.context.clone())
             .attributes(meta(false))
             .input("self", &self.shared.evaluation_input)
@@ -334,6 +424,7 @@ impl Drop for EvaluationLogger {
 }
 
 struct Prediction {
+    shared: Arc<Shared>,
     predict_and_score_context: CallContext,
     predict_context: CallContext,
     state: Mutex<PredictionState>,
@@ -406,20 +497,12 @@ impl ScoreLogger {
             return Err(LoggerError::PredictionFinished);
         }
         let name = sanitize_class_name(name);
-        let scorer = object_value(
-            &name,
-            Some(&name),
-            None,
-            fields_of(json!({"column_map": null})),
-            &["Scorer", "Object", "BaseModel"],
-        );
-        let scorer_input = ObjectInput::publish(&name, scorer);
-        let runnable_ref = scorer_input.object_ref.as_ref().map(|r| r.uri());
-        let scorer_input = scorer_input.value;
-        let call = CallBuilder::new(name.clone())
+        let scorer = self.prediction.shared.scorer(&name);
+        let runnable_ref = scorer.runnable_ref;
+        let call = CallBuilder::for_op(scorer.op)
             .parent(self.prediction.predict_and_score_context.clone())
             .attributes(meta(true))
-            .input("self", &scorer_input)
+            .input("self", &scorer.input)
             .input("output", &state.output)
             .input("inputs", &state.inputs)
             .start();
@@ -518,3 +601,10 @@ mod tests {
         assert_eq!(sanitize_class_name("!!"), "GeneratedClass");
     }
 }
+
+// The SDK's own ops' code (filled from the SDK's source).
+const LOGGER_EVALUATE_SOURCE: &str = "";
+const LOGGER_PREDICT_AND_SCORE_SOURCE: &str = "";
+const LOGGER_SUMMARIZE_SOURCE: &str = "";
+const LOGGER_PREDICT_SOURCE: &str = "";
+const LOGGER_SCORE_SOURCE: &str = "";

@@ -2,19 +2,21 @@
 //! whose fields (its `Serialize` form) are its attributes, so two configurations of one
 //! model are two versions; a plain function is a model too ([`model_fn`], [`op_model`]).
 
-use super::objects::{fields_of, name_field_or_type, object_value, ObjectInput};
+use super::objects::{fields_of, name_field_or_type, object_value, with_methods, Publisher};
 use super::{BoxError, ColumnError, Row};
 use crate::context::{CallContext, FutureExt as _};
 use crate::exception::Exception;
 use crate::ids::Id;
 use crate::manual::CallBuilder;
-use crate::op::short_type_name;
+use crate::object::ObjectRef;
+use crate::op::{short_type_name, OpDef};
 use futures_util::FutureExt as _;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A boxed, `Send` future.
@@ -60,12 +62,14 @@ pub trait Model: Serialize + Send + Sync {
         format!("{}.predict", type_name_of::<Self>())
     }
 
-    /// The model as a Weave object (`{"_type": <Type>, "name", <fields>, ...}`), or
-    /// `None` for a plain function (no `self` input).
+    /// The model as a Weave object (`{"_type": <Type>, "name", "description", <fields>,
+    /// "_class_name", "_bases": ["Model", "Object", "BaseModel"]}`; `name` is the `name`
+    /// field, else `null`, as Python's), or `None` for a plain function (no `self`
+    /// input). The evaluation adds the `predict` op ref when it saves it.
     fn object(&self) -> Option<Value> {
         let fields = fields_of(serde_json::to_value(self).unwrap_or(Value::Null));
         let class = type_name_of::<Self>();
-        Some(object_value(&class, Some(&self.name()), None, fields, &["Model", "Object", "BaseModel"]))
+        Some(object_value(&class, None, None, fields, &["Model", "Object", "BaseModel"]))
     }
 
     /// True when `predict` records its own call (it is an `#[op]`, or calls one that
@@ -248,21 +252,57 @@ pub(crate) struct Prediction {
     pub(crate) call_id: Option<Id>,
 }
 
-/// The model as a call input (`self` of its predictions, `model` of the evaluation).
-pub(crate) fn model_input<M: AnyModel + ?Sized>(model: &M) -> ObjectInput {
+/// A model as an evaluation's calls take it: saved with its `predict` op.
+pub(crate) struct ModelRun {
+    /// The `model` input of `Evaluation.evaluate`: the model's ref (a type), or its
+    /// predict op's ref (a function, as Python stores an op model).
+    pub(crate) input: Value,
+    /// The model's object ref, when saved.
+    pub(crate) object_ref: Option<ObjectRef>,
+    /// The `self` input of its predictions (types only).
+    pub(crate) self_input: Option<Value>,
+    /// Its predict op.
+    pub(crate) predict_op: Arc<OpDef>,
+}
+
+/// The note stored as an op's code when its source is not known.
+pub(crate) fn unknown_source(op_name: &str, how: &str) -> String {
+    format!("// weave-rs: the source of `{op_name}` is not known; {how} to store it\n")
+}
+
+/// Saves `model` (its predict op, and the model object for a type) with `publisher`.
+pub(crate) fn publish_model<M: AnyModel + ?Sized>(publisher: &Publisher, model: &M) -> ModelRun {
+    let op_name = model.predict_op_name();
+    let source = match model.model_source_code() {
+        Some(source) => source.to_string(),
+        None if model.model_object().is_some() => unknown_source(&op_name, "put #[weave::op] on its `impl Model` block"),
+        None => unknown_source(&op_name, "build it with weave::model_fn! or weave::op_model!"),
+    };
+    let predict_op = publisher.op(&op_name, &source, None, false);
+    let op_ref = publisher.op_ref(&predict_op);
     match model.model_object() {
-        Some(object) => ObjectInput::publish(&model.model_name(), object),
-        None => ObjectInput::inline(Value::String(model.model_name())),
+        Some(object) => {
+            let published = publisher.object(&model.model_name(), with_methods(object, &[("predict", op_ref)]));
+            ModelRun {
+                input: published.value.clone(),
+                object_ref: published.object_ref,
+                self_input: Some(published.value),
+                predict_op,
+            }
+        }
+        None => ModelRun { input: op_ref, object_ref: None, self_input: None, predict_op },
     }
 }
 
 /// Runs one prediction as a call of the model's predict op under `parent` (or, for a
-/// model that traces itself, directly in `parent`). Errors and panics are recorded on
-/// the call and returned as the message.
+/// model that traces itself, directly in `parent`), recording `inputs` (the row's
+/// columns, as refs into the dataset when it is saved) after `self`. Errors and panics
+/// are recorded on the call and returned as the message.
 pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
     model: &M,
-    self_input: Option<&Value>,
+    run: &ModelRun,
     input: &Row,
+    inputs: Vec<(String, Value)>,
     parent: CallContext,
 ) -> Prediction {
     if model.predict_traces_itself() {
@@ -276,13 +316,13 @@ pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
         };
         return Prediction { output, latency, call_id: None };
     }
-    let mut builder = CallBuilder::new(model.predict_op_name()).parent(parent);
-    if let Some(self_value) = self_input {
+    let mut builder = CallBuilder::for_op(Arc::clone(&run.predict_op)).parent(parent);
+    if let Some(self_value) = &run.self_input {
         builder = builder.input("self", self_value);
     }
-    for (column, value) in input.iter() {
+    for (column, value) in inputs {
         if column != "self" {
-            builder = builder.input(column.clone(), value);
+            builder = builder.input(column, &value);
         }
     }
     let call = builder.start();
@@ -305,8 +345,9 @@ pub(crate) fn finish_call(
             Ok(value)
         }
         Ok(Err(error)) => {
-            let message = error.to_string();
-            call.fail(Exception::new(error_kind(&*error), message.clone()));
+            let exception = error_exception(&*error);
+            let message = exception.message.clone();
+            call.fail(exception);
             Err(message)
         }
         Err(payload) => {
@@ -319,15 +360,44 @@ pub(crate) fn finish_call(
     }
 }
 
-fn error_kind(error: &(dyn std::error::Error + Send + Sync + 'static)) -> &'static str {
-    if error.is::<ColumnError>() {
-        "ColumnError"
-    } else if error.is::<serde_json::Error>() {
-        "serde_json::Error"
-    } else if error.is::<std::io::Error>() {
-        "io::Error"
+/// The exception recorded for a model's or scorer's error: its type (see [`error_type`])
+/// and its message followed by its `source()` chain, as an op records an `Err`.
+pub(crate) fn error_exception(error: &(dyn std::error::Error + Send + Sync + 'static)) -> Exception {
+    use crate::capture::{ErrorMessage, ErrorViaError as _};
+    let message = (&&&ErrorMessage(error)).weave_error_message();
+    Exception::new(error_type(error), message)
+}
+
+/// The name of an error's type behind a [`BoxError`]: the common error types by
+/// downcasting, else the type name its derived `Debug` starts with (`MyError { .. }`,
+/// `MyError(..)`), else `Error`.
+pub(crate) fn error_type(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    macro_rules! known {
+        ($($ty:ty => $name:literal),* $(,)?) => {
+            $(if error.is::<$ty>() { return $name.to_string(); })*
+        };
+    }
+    known!(
+        ColumnError => "ColumnError",
+        super::DatasetError => "DatasetError",
+        serde_json::Error => "serde_json::Error",
+        std::io::Error => "io::Error",
+        std::fmt::Error => "fmt::Error",
+        std::num::ParseIntError => "ParseIntError",
+        std::num::ParseFloatError => "ParseFloatError",
+        std::str::Utf8Error => "Utf8Error",
+        std::string::FromUtf8Error => "FromUtf8Error",
+    );
+    let debug = format!("{error:?}");
+    let name: String = debug.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let rest = &debug[name.len()..];
+    let shaped_like_a_type = name.chars().next().is_some_and(char::is_uppercase)
+        && (rest.is_empty() || rest.starts_with(" {") || rest.starts_with('('));
+    // A bare string error (`"x".into()`) is Debug-printed as a quoted string.
+    if shaped_like_a_type {
+        name
     } else {
-        "Error"
+        "Error".to_string()
     }
 }
 
@@ -335,8 +405,8 @@ fn error_kind(error: &(dyn std::error::Error + Send + Sync + 'static)) -> &'stat
 /// `<Model>.predict`), e.g. a second model inside a scorer, or a judge model.
 pub async fn predict<M: AnyModel + ?Sized>(model: &M, input: &Row) -> Result<Value, BoxError> {
     let parent = CallContext::current();
-    let self_input = model_input(model);
-    let self_value = model.model_object().map(|_| self_input.value);
-    let prediction = run_predict(model, self_value.as_ref(), input, parent).await;
+    let run = publish_model(&Publisher::current(), model);
+    let inputs = input.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let prediction = run_predict(model, &run, input, inputs, parent).await;
     prediction.output.map_err(Into::into)
 }

@@ -1,20 +1,30 @@
-//! The Weave objects an evaluation refers to (Dataset, Model, Scorer, Evaluation) and how
-//! they appear in call inputs: published (`weave::publish`) and passed as their
-//! `weave:///` ref when they hold no refs themselves; inline otherwise.
+//! The Weave objects of an evaluation (Dataset, Model, Scorer, Evaluation,
+//! EvaluationResults) and how they are stored: as the Python SDK stores them. Each is an
+//! object version whose methods are op refs (`"predict": "weave:///…/op/…"`); a dataset's
+//! rows and an evaluation's results are tables; calls take objects as refs
+//! (`weave:///{entity}/{project}/object/{name}:{digest}`) and a dataset row as a row ref
+//! (`…/attr/rows/id/{row digest}`, a column of it `…/key/{column}`).
 //!
-//! An object holding refs (an Evaluation holds its dataset's and scorers' refs) is kept
-//! inline: its digest is computed by the server after rewriting the refs inside to internal
-//! project ids, which a client cannot reproduce, so a ref computed here would name a
-//! version the server stores under another digest. This is the one place to change when
-//! that is solved (and when tables can be published for dataset rows).
+//! Digests are computed here as the store computes them ([`RefForm`]: the Weave server
+//! digests the refs inside a value in its internal form, which its sink learns at
+//! start-up), so every ref is known at once and uploads happen in the background.
+//! Without a running client, or when the store cannot tell its ref form (a server without
+//! `/service/projects_info`, or one that does not answer), values are passed inline.
 
 use crate::call::JsonObject;
-use crate::object::ObjectRef;
+use crate::export::{ExportItem, Exporter, OpItem};
+use crate::object::{ObjectItem, ObjectRef, REF_FORM_WAIT};
+use crate::op::OpDef;
+use crate::refs::{quote_ref_part, RefForm};
+use crate::table::TableItem;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// `{"_type": class, "name", "description", <fields>, "_class_name": class, "_bases": [...]}`,
-/// the shape Weave gives a saved `weave.Object`.
+/// the shape Weave gives a saved `weave.Object`. A `name` or `description` field of
+/// `fields` wins over the arguments.
 pub(crate) fn object_value(
     class: &str,
     name: Option<&str>,
@@ -34,6 +44,16 @@ pub(crate) fn object_value(
     object.insert("_class_name".into(), Value::String(class.to_string()));
     object.insert("_bases".into(), Value::Array(bases.iter().map(|b| Value::String(b.to_string())).collect()));
     Value::Object(object)
+}
+
+/// Adds method op refs (`"predict": <op ref>`) to an object value.
+pub(crate) fn with_methods(mut object: Value, methods: &[(&str, Value)]) -> Value {
+    if let Value::Object(map) = &mut object {
+        for (name, op_ref) in methods {
+            map.insert((*name).to_string(), op_ref.clone());
+        }
+    }
+    object
 }
 
 /// The fields of a serialized value: an object's entries, nothing for `null`, and any
@@ -62,43 +82,161 @@ pub(crate) fn name_field_or_type<T: Serialize + ?Sized>(value: &T) -> String {
     }
 }
 
-/// An object as a call input: its ref when it could be published, else the value itself.
-#[derive(Debug, Clone)]
-pub(crate) struct ObjectInput {
-    /// The ref, when published.
-    pub(crate) object_ref: Option<ObjectRef>,
-    /// What goes into call inputs.
-    pub(crate) value: Value,
-}
-
-impl ObjectInput {
-    /// Publishes `value` as `name` when it holds no refs (and a client is running).
-    pub(crate) fn publish(name: &str, value: Value) -> ObjectInput {
-        if holds_ref(&value) {
-            return ObjectInput { object_ref: None, value };
-        }
-        match crate::object::publish(name, &value) {
-            Ok(object_ref) => ObjectInput { value: Value::String(object_ref.uri()), object_ref: Some(object_ref) },
-            Err(_) => ObjectInput { object_ref: None, value },
-        }
-    }
-
-    /// A value passed inline.
-    pub(crate) fn inline(value: Value) -> ObjectInput {
-        ObjectInput { object_ref: None, value }
-    }
-}
-
-fn holds_ref(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.starts_with("weave:///"),
-        Value::Array(items) => items.iter().any(holds_ref),
-        Value::Object(map) => map.values().any(holds_ref),
-        _ => false,
-    }
-}
-
 /// `sanitize_object_name`, as scorer names go through it.
 pub(crate) fn sanitize(name: &str) -> String {
     crate::refs::sanitize_object_name(name)
+}
+
+/// An object as calls take it: its ref once published, else the value itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    /// The ref, when published.
+    pub(crate) object_ref: Option<ObjectRef>,
+    /// What goes into call inputs: the ref's URI, or the value.
+    pub(crate) value: Value,
+}
+
+impl Published {
+    /// A value passed inline.
+    pub(crate) fn inline(value: Value) -> Published {
+        Published { object_ref: None, value }
+    }
+
+    /// The ref of the row with digest `row_digest` of this object's `rows` table.
+    pub(crate) fn row_ref(&self, row_digest: &str) -> Option<String> {
+        let object_ref = self.object_ref.as_ref()?;
+        Some(format!("{}/attr/rows/id/{}", object_ref.uri(), quote_ref_part(row_digest)))
+    }
+}
+
+/// The ref of the value under `key` of the row (or dict) `row_ref` refers to.
+pub(crate) fn key_ref(row_ref: &str, key: &str) -> String {
+    format!("{row_ref}/key/{}", quote_ref_part(key))
+}
+
+/// A table as an object field takes it: its ref once published, else its rows; with its
+/// rows' digests either way.
+#[derive(Debug, Clone)]
+pub(crate) struct PublishedTable {
+    /// The table's ref URI, or its rows inline.
+    pub(crate) value: Value,
+    /// Each row's digest.
+    pub(crate) row_digests: Vec<String>,
+}
+
+/// Saves an evaluation's ops, tables and objects in the current project, digested as its
+/// store digests them; see the module docs.
+pub(crate) struct Publisher {
+    target: Option<Target>,
+}
+
+struct Target {
+    project_id: String,
+    form: RefForm,
+    exporter: Arc<dyn Exporter>,
+    capture_code: bool,
+}
+
+/// Said once per process when objects must be passed inline.
+static INLINE_WARNED: AtomicBool = AtomicBool::new(false);
+
+impl Publisher {
+    /// The publisher of the running client (waits, a bounded time, for the exporter to
+    /// know its store's ref form); passes everything inline without one.
+    pub(crate) fn current() -> Publisher {
+        let Some(client) = crate::runtime::current_client() else {
+            return Publisher { target: None };
+        };
+        let form = match client.exporter().ref_form().wait(REF_FORM_WAIT) {
+            Ok(form) => form,
+            Err(why) => {
+                if !INLINE_WARNED.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "weave: evaluation objects are stored inline, not as versioned objects, so the Weave UI \
+                         cannot compare these evaluations: {why}"
+                    );
+                }
+                return Publisher { target: None };
+            }
+        };
+        Publisher {
+            target: Some(Target {
+                project_id: client.project_id_str().to_string(),
+                form,
+                exporter: Arc::clone(client.exporter()),
+                capture_code: client.settings().capture_code,
+            }),
+        }
+    }
+
+    /// An op definition with this client's code-capture setting.
+    pub(crate) fn op(&self, name: &str, source: &str, kind: Option<&'static str>, eager: bool) -> Arc<OpDef> {
+        let capture_code = self.target.as_ref().is_none_or(|t| t.capture_code);
+        Arc::new(OpDef::new(name, source, capture_code, kind, eager))
+    }
+
+    /// Saves `op` and returns its ref (its name, inline).
+    pub(crate) fn op_ref(&self, op: &Arc<OpDef>) -> Value {
+        let Some(target) = &self.target else {
+            return Value::String(op.name().to_string());
+        };
+        let item = OpItem { project_id: target.project_id.clone(), op: Arc::clone(op).into() };
+        target.exporter.export(ExportItem::Op(Box::new(item)));
+        Value::String(op.ref_uri(&target.project_id))
+    }
+
+    /// Saves a table of `rows` and returns its ref (the rows, inline).
+    pub(crate) fn table(&self, rows: Vec<Value>) -> PublishedTable {
+        let Some(target) = &self.target else {
+            let row_digests = rows.iter().map(|row| RefForm::AsWritten.row_digest(row)).collect();
+            return PublishedTable { value: Value::Array(rows), row_digests };
+        };
+        let table = TableItem::new(target.project_id.clone(), rows, &target.form);
+        let published = PublishedTable { value: Value::String(table.uri()), row_digests: table.row_digests.clone() };
+        target.exporter.export(ExportItem::Table(Box::new(table)));
+        published
+    }
+
+    /// Saves `value` as a version of the object `name` and returns its ref (the value,
+    /// inline, when it cannot be saved).
+    pub(crate) fn object(&self, name: &str, value: Value) -> Published {
+        let Some(target) = &self.target else {
+            return Published::inline(value);
+        };
+        match ObjectItem::in_form(target.project_id.clone(), name, value.clone(), &target.form) {
+            Ok(item) => {
+                let object_ref = item.object_ref();
+                target.exporter.export(ExportItem::Object(Box::new(item)));
+                Published { value: Value::String(object_ref.uri()), object_ref: Some(object_ref) }
+            }
+            Err(_) => Published::inline(value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn row_and_key_refs_extend_the_object_ref() {
+        let object_ref = ObjectRef::new("e", "p", "qa", "abc");
+        let published = Published { value: json!(object_ref.uri()), object_ref: Some(object_ref) };
+        let row = published.row_ref("R1").unwrap();
+        assert_eq!(row, "weave:///e/p/object/qa:abc/attr/rows/id/R1");
+        assert_eq!(key_ref(&row, "my column"), "weave:///e/p/object/qa:abc/attr/rows/id/R1/key/my%20column");
+        assert_eq!(Published::inline(json!({"a": 1})).row_ref("R1"), None);
+    }
+
+    #[test]
+    fn without_a_client_everything_is_inline() {
+        let publisher = Publisher { target: None };
+        let table = publisher.table(vec![json!({"a": 1})]);
+        assert_eq!(table.value, json!([{"a": 1}]));
+        assert_eq!(table.row_digests.len(), 1);
+        assert_eq!(publisher.object("x", json!({"a": 1})).value, json!({"a": 1}));
+        let op = publisher.op("f", "fn f() {}", None, false);
+        assert_eq!(publisher.op_ref(&op), json!("f"));
+    }
 }

@@ -6,8 +6,8 @@
 //! map of them. An LLM judge is a scorer that calls a model; [`Pairwise`] compares the
 //! output with a second model's.
 
-use super::model::{model_input, run_predict, type_name_of, BoxFuture};
-use super::objects::{fields_of, name_field_or_type, object_value, sanitize};
+use super::model::{publish_model, run_predict, type_name_of, BoxFuture, ModelRun};
+use super::objects::{fields_of, name_field_or_type, object_value, sanitize, Publisher};
 use super::{auto_summarize, AnyModel, BoxError, ColumnError, Row};
 use crate::call::JsonObject;
 use crate::context::CallContext;
@@ -190,6 +190,10 @@ pub trait AnyScorer: Send + Sync {
     /// (`<Type>.summarize`, `Scorer.summarize` for the default) for scorer types, `None`
     /// for functions (summarized untraced, as Weave does).
     fn summarize_json(&self, scores: &[Value]) -> (Option<Value>, Option<String>);
+    /// The op name its summarize calls are recorded under (`<Type>.summarize`, or
+    /// `Scorer.summarize` for Weave's default) for scorer types, `None` for functions.
+    /// A type's `summarize` is called once, on no scores, to tell the default apart.
+    fn summarize_op_name(&self) -> Option<String>;
 }
 
 /// What [`EvaluationBuilder::scorer`](super::EvaluationBuilder::scorer) accepts: a
@@ -233,7 +237,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
             }
         });
         let class = type_name_of::<S>();
-        Some(object_value(&class, Some(&self.0.name()), None, fields, &["Scorer", "Object", "BaseModel"]))
+        Some(object_value(&class, None, None, fields, &["Scorer", "Object", "BaseModel"]))
     }
 
     fn score_traces_itself(&self) -> bool {
@@ -257,6 +261,16 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
         let by_default = DEFAULT_SUMMARIZE.try_with(|flag| flag.replace(false)).unwrap_or(false);
         let class = if by_default { "Scorer".to_string() } else { type_name_of::<S>() };
         (summary, Some(format!("{class}.summarize")))
+    }
+
+    fn summarize_op_name(&self) -> Option<String> {
+        // A summarize that panics on no scores is not the default (which does not): the
+        // panic is kept quiet, as it comes from this probe, not from the program.
+        let probe = crate::panic::quietly(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.summarize_json(&[]).1))
+        });
+        let fallback = || Some(format!("{}.summarize", type_name_of::<S>()));
+        probe.unwrap_or_else(|_| fallback())
     }
 }
 
@@ -398,6 +412,10 @@ where
     fn summarize_json(&self, scores: &[Value]) -> (Option<Value>, Option<String>) {
         (auto_summarize(scores), None)
     }
+
+    fn summarize_op_name(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<F, Fut, T, E> IntoScorer for FnScorer<F>
@@ -483,7 +501,7 @@ pub struct Pairwise<B, J> {
     name: String,
     baseline: B,
     judge: J,
-    baseline_input: OnceLock<Option<Value>>,
+    baseline_run: OnceLock<ModelRun>,
 }
 
 impl<B, J> Pairwise<B, J> {
@@ -496,7 +514,7 @@ impl<B, J> Pairwise<B, J> {
         Fut: Future<Output = Result<Preference, E>> + Send,
         E: Into<BoxError>,
     {
-        Pairwise { name: name.into(), baseline, judge, baseline_input: OnceLock::new() }
+        Pairwise { name: name.into(), baseline, judge, baseline_run: OnceLock::new() }
     }
 }
 
@@ -527,11 +545,9 @@ where
     }
 
     async fn score(&self, input: ScorerInput) -> Result<Preference, BoxError> {
-        let self_input = self
-            .baseline_input
-            .get_or_init(|| self.baseline.model_object().map(|_| model_input(&self.baseline).value))
-            .clone();
-        let prediction = run_predict(&self.baseline, self_input.as_ref(), input.row(), CallContext::current()).await;
+        let run = self.baseline_run.get_or_init(|| publish_model(&Publisher::current(), &self.baseline));
+        let inputs = input.row().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let prediction = run_predict(&self.baseline, run, input.row(), inputs, CallContext::current()).await;
         let baseline_output = prediction.output.map_err(|e| format!("the baseline model failed: {e}"))?;
         (self.judge)(input, baseline_output).await.map_err(Into::into)
     }
