@@ -307,8 +307,7 @@ async fn two_configurations_of_a_model_are_two_versions() {
     assert_eq!(Stored::of(&cap).resolve(&dataset.value["rows"]).as_array().unwrap().len(), 2);
     // The dataset, scorer and evaluation versions are the same in all three runs.
     let versions = |name: &str| {
-        let mut digests: Vec<String> =
-            cap.objects().into_iter().filter(|o| o.name == name).map(|o| o.digest).collect();
+        let mut digests: Vec<String> = cap.objects().into_iter().filter(|o| o.name == name).map(|o| o.digest).collect();
         digests.sort();
         digests.dedup();
         digests

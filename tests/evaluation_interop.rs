@@ -10,7 +10,7 @@ mod eval_support;
 #[path = "weave_server/mod.rs"]
 mod harness;
 
-use eval_support::LenScorer;
+use eval_support::{LenScorer, Stored};
 
 use harness::WeaveServer;
 use serde::Serialize;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use weave::eval::{scorer_fn, BoxError, Dataset, Evaluation, Model, Row};
+use weave::eval::{scorer_fn, BoxError, Columns, Dataset, Evaluation, Model, Row};
 use weave::export::ExporterConfig;
 use weave::Settings;
 
@@ -29,6 +29,10 @@ struct MyModel {
 
 impl Model for MyModel {
     type Output = String;
+
+    fn columns(&self) -> Columns {
+        Columns::only(["question"]) // Python's `predict(self, question)`
+    }
 
     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
         Ok(format!("{}{}", self.prefix, input.get::<String>("question")?))
@@ -78,12 +82,11 @@ fn base_name(call: &Value) -> String {
 }
 
 /// The tree as (op, parent op) pairs with their counts, attributes per op, the
-/// predict_and_score outputs (without latency) and the feedback types per op.
+/// feedback types per op.
 struct Shape {
     edges: BTreeMap<(String, String), usize>,
     eval_meta: BTreeMap<String, Value>,
     kinds: BTreeMap<String, Value>,
-    rows: Vec<Value>,
     feedback: BTreeMap<String, Vec<String>>,
     evaluate: Value,
 }
@@ -95,7 +98,6 @@ fn shape(doc: &Value) -> Shape {
         edges: BTreeMap::new(),
         eval_meta: BTreeMap::new(),
         kinds: BTreeMap::new(),
-        rows: Vec::new(),
         feedback: BTreeMap::new(),
         evaluate: Value::Null,
     };
@@ -113,22 +115,110 @@ fn shape(doc: &Value) -> Shape {
         if !types.is_empty() {
             shape.feedback.entry(op.clone()).or_default().extend(types);
         }
-        if op == "Evaluation.predict_and_score" && call["inputs_resolved"]["example"].get("question").is_some() {
-            let mut output = call["output"].clone();
-            output.as_object_mut().unwrap().remove("model_latency");
-            shape.rows.push(json!({"example": call["inputs_resolved"]["example"]["question"], "output": output}));
-        } else if op == "Evaluation.predict_and_score" {
-            shape.rows.push(json!({"example": call["inputs_resolved"]["example"], "output": call["output"]}));
-        }
         if op == "Evaluation.evaluate" {
             shape.evaluate = call.clone();
         }
     }
-    shape.rows.sort_by_key(|r| r.to_string());
     for types in shape.feedback.values_mut() {
         types.sort();
     }
     shape
+}
+
+/// What the server stores for a project, raw (`tests/eval_interop/stored_form.py`).
+fn stored_form(server: &WeaveServer, project: &str) -> Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval_interop/stored_form.py");
+    let out = Command::new(&harness::pythons().client)
+        .arg(script)
+        .args(["--url", &server.url(), "--project", project])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stored_form.py: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
+}
+
+/// A stored value as the comparison sees it: a ref by its kind (an object with its
+/// `_type`, `_class_name`, `_bases` and the shapes of its fields; a row or a column of one
+/// by the edges of its path; an op by name; a table), anything else by its JSON type. A
+/// ref to nothing stored fails the test (a digest the server computed differently).
+fn stored_shape(stored: &Stored, value: &Value) -> Value {
+    match value {
+        Value::String(s) if s.starts_with("weave:///") => {
+            let parts: Vec<&str> = s.trim_start_matches("weave:///").split('/').collect();
+            let (kind, name) = (parts[2], parts[3].rsplit_once(':').map_or(parts[3], |(n, _)| n));
+            let edges: Vec<&str> = parts[4..].iter().step_by(2).copied().collect();
+            match kind {
+                "op" | "object" => {
+                    let base = format!("weave:///{}/{}/{kind}/{}", parts[0], parts[1], parts[3]);
+                    let val = stored.object(&base).unwrap_or_else(|| panic!("{s} names nothing stored"));
+                    if kind == "op" {
+                        return json!({"ref": "op", "name": name, "edges": edges});
+                    }
+                    let fields: serde_json::Map<String, Value> = val
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "_type" | "_class_name" | "_bases"))
+                        .map(|(k, v)| (k.clone(), stored_shape(stored, v)))
+                        .collect();
+                    json!({"ref": "object", "edges": edges, "_type": val["_type"], "_class_name": val["_class_name"],
+                           "_bases": val["_bases"], "fields": fields})
+                }
+                "table" => json!({"ref": "table"}),
+                other => json!({"ref": other}),
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| stored_shape(stored, v)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), stored_shape(stored, v))).collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => json!("null"),
+    }
+}
+
+/// For each op, the distinct stored shapes of its calls' inputs.
+fn input_shapes(doc: &Value) -> BTreeMap<String, Vec<Value>> {
+    let stored = Stored::from_server(doc);
+    let mut shapes: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for call in doc["calls"].as_array().unwrap() {
+        let shape = stored_shape(&stored, &call["inputs"]);
+        let entry = shapes.entry(base_name(call)).or_default();
+        if !entry.contains(&shape) {
+            entry.push(shape);
+        }
+    }
+    shapes
+}
+
+/// Each predict_and_score call's example (resolved through the stored tables) and output
+/// (without latency), sorted.
+fn resolved_rows(doc: &Value) -> Vec<Value> {
+    let stored = Stored::from_server(doc);
+    let mut rows: Vec<Value> = doc["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| base_name(c) == "Evaluation.predict_and_score")
+        .map(|c| {
+            let mut output = c["output"].clone();
+            output.as_object_mut().unwrap().remove("model_latency");
+            json!({"example": stored.resolve(&c["inputs"]["example"]), "output": output})
+        })
+        .collect();
+    rows.sort_by_key(|r| r.to_string());
+    rows
+}
+
+/// Asserts that two projects store their calls' inputs alike, op by op.
+fn assert_stored_alike(rust: &Value, python: &Value) {
+    let (rust, python) = (input_shapes(rust), input_shapes(python));
+    assert_eq!(rust.keys().collect::<Vec<_>>(), python.keys().collect::<Vec<_>>(), "the ops");
+    for (op, python_shapes) in &python {
+        assert_eq!(&rust[op], python_shapes, "the stored inputs of {op} (Rust left, Python right)");
+    }
 }
 
 fn without_latency(summary: &Value) -> Value {
@@ -167,8 +257,11 @@ fn python_reads_a_rust_evaluation_as_it_reads_its_own() {
     let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap_or_default();
     assert!(report.completed && report.failed == 0 && report.dropped == 0, "{report:?}\n{fallback}\n{}", server.log());
 
+    // Weave's sqlite server keys table rows by digest alone: the same rows in two projects
+    // of one database are stored for the first only, so each language gets its own server.
+    let python_server = WeaveServer::start();
     let python_project = "test-entity/py-eval";
-    let python_summary = python_evaluation(&server, python_project, &[])["summary"].clone();
+    let python_summary = python_evaluation(&python_server, python_project, &[])["summary"].clone();
 
     let expected = json!({
         "exact": {"match": {"true_count": 2, "true_fraction": 0.5}, "len": {"mean": 6.5}},
@@ -177,10 +270,14 @@ fn python_reads_a_rust_evaluation_as_it_reads_its_own() {
     assert_eq!(without_latency(&python_summary), expected, "Weave's own summary of this data");
     assert_eq!(without_latency(&rust_summary), expected);
 
+    let rust_stored = stored_form(&server, rust_project);
+    let python_stored = stored_form(&python_server, python_project);
+    assert_stored_alike(&rust_stored, &python_stored);
+    assert_eq!(resolved_rows(&rust_stored), resolved_rows(&python_stored), "predict_and_score examples and outputs");
+
     let rust = shape(&server.read_back(rust_project, &["--no-load-ops"]));
-    let python = shape(&server.read_back(python_project, &["--no-load-ops"]));
+    let python = shape(&python_server.read_back(python_project, &["--no-load-ops"]));
     assert_eq!(rust.edges, python.edges, "the call trees");
-    assert_eq!(rust.rows, python.rows, "predict_and_score outputs");
     assert_eq!(rust.eval_meta, python.eval_meta, "_weave_eval_meta per op");
     assert_eq!(rust.kinds, python.kinds, "weave.kind per op");
     assert_eq!(rust.feedback, python.feedback, "score feedback per op");
@@ -209,10 +306,11 @@ fn python_reads_a_rust_evaluation_logger_as_it_reads_its_own() {
     let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap_or_default();
     assert!(report.completed && report.failed == 0 && report.dropped == 0, "{report:?}\n{fallback}");
 
+    let python_server = WeaveServer::start(); // see python_reads_a_rust_evaluation_as_it_reads_its_own
     let python_project = "test-entity/py-logger";
-    python_evaluation(&server, python_project, &["--logger"]);
+    python_evaluation(&python_server, python_project, &["--logger"]);
     let rust = shape(&server.read_back(rust_project, &["--no-load-ops"]));
-    let python = shape(&server.read_back(python_project, &["--no-load-ops"]));
+    let python = shape(&python_server.read_back(python_project, &["--no-load-ops"]));
     let expected = json!({
         "correct": {"true_count": 1, "true_fraction": 1.0},
         "quality": {"mean": 0.5},
@@ -222,9 +320,12 @@ fn python_reads_a_rust_evaluation_logger_as_it_reads_its_own() {
     assert_eq!(python.evaluate["output"], expected, "Weave's own summary");
     assert_eq!(rust.evaluate["output"], expected);
     assert_eq!(rust.edges, python.edges, "the call trees");
-    assert_eq!(rust.rows, python.rows, "predict_and_score outputs");
     assert_eq!(rust.eval_meta, python.eval_meta, "_weave_eval_meta per op");
     assert_eq!(rust.kinds, python.kinds, "weave.kind per op");
     assert_eq!(rust.feedback, python.feedback, "score feedback per op");
     assert_eq!(rust.evaluate["inputs_resolved"]["model"]["name"], python.evaluate["inputs_resolved"]["model"]["name"]);
+    let (rust_stored, python_stored) =
+        (stored_form(&server, rust_project), stored_form(&python_server, python_project));
+    assert_stored_alike(&rust_stored, &python_stored);
+    assert_eq!(resolved_rows(&rust_stored), resolved_rows(&python_stored), "predict_and_score examples and outputs");
 }

@@ -29,6 +29,29 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// What `tests/eval_interop/stored_form.py` printed for a project of the server.
+    pub fn from_server(doc: &serde_json::Value) -> Stored {
+        let objects = doc["objects"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let tables = doc["tables"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(digest, rows)| {
+                let rows = rows.as_array().unwrap();
+                (
+                    digest.clone(),
+                    rows.iter().map(|r| (r["digest"].as_str().unwrap().to_string(), r["val"].clone())).collect(),
+                )
+            })
+            .collect();
+        Stored { objects, tables }
+    }
+
+    /// The stored value of an object or op version (`weave:///…/{object|op}/{name}:{digest}`).
+    pub fn object(&self, uri: &str) -> Option<&serde_json::Value> {
+        self.objects.get(uri)
+    }
+
     /// The objects and tables `cap` saved so far.
     pub fn of(cap: &weave::testing::CaptureGuard) -> Stored {
         let objects = cap.objects().into_iter().map(|o| (o.object_ref().uri(), o.value)).collect();

@@ -353,9 +353,13 @@ mod tests {
             "rows": "weave:///test-entity/py-eval/table/90279aae0704685cd4be64ce46977d476ab4153a10d70d906f9d614d8b4dbf99"});
         assert_eq!(form.object_digest(&dataset), "1xYWUId0s4MryoaIzBoklksEJb2aePVPdnSf7mHjYTs");
         assert_ne!(RefForm::AsWritten.object_digest(&dataset), "1xYWUId0s4MryoaIzBoklksEJb2aePVPdnSf7mHjYTs");
-        let rows = [json!({"question": "ris!", "expected": "Paris!"}), json!({"question": "ndon!", "expected": "Rome"})];
+        let rows =
+            [json!({"question": "ris!", "expected": "Paris!"}), json!({"question": "ndon!", "expected": "Rome"})];
         let row_digests: Vec<String> = rows.iter().map(|r| form.row_digest(r)).collect();
-        assert_eq!(row_digests, ["SH0SmweVFmKsKT2JwriX7XVm6gBGxQFgztlINr4hlEU", "OoIfIt0XfkXXkYiQS1byxTQhib2cRZqCFcvJXDytZ50"]);
+        assert_eq!(
+            row_digests,
+            ["SH0SmweVFmKsKT2JwriX7XVm6gBGxQFgztlINr4hlEU", "OoIfIt0XfkXXkYiQS1byxTQhib2cRZqCFcvJXDytZ50"]
+        );
         assert_eq!(table_digest(&row_digests), "90279aae0704685cd4be64ce46977d476ab4153a10d70d906f9d614d8b4dbf99");
         // Refs of other projects and other strings are left alone.
         let other = json!(["weave:///other/project/object/x:1", "weave:///test-entity/py-eval-2/object/x:1"]);

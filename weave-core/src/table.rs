@@ -55,6 +55,9 @@ mod tests {
         assert_eq!(table.digest, table_digest(&table.row_digests));
         assert_eq!(table.uri(), format!("weave:///e/p/table/{}", table.digest));
         assert_eq!(TableItem::new("e/p", rows, &RefForm::AsWritten), table);
-        assert_ne!(TableItem::new("e/p", vec![json!({"a": 2}), json!({"a": 1})], &RefForm::AsWritten).digest, table.digest);
+        assert_ne!(
+            TableItem::new("e/p", vec![json!({"a": 2}), json!({"a": 1})], &RefForm::AsWritten).digest,
+            table.digest
+        );
     }
 }

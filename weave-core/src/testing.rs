@@ -11,11 +11,11 @@
 
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::feedback::FeedbackItem;
-use crate::table::TableItem;
 use crate::object::ObjectItem;
 use crate::project::ProjectId;
 use crate::runtime::{install, uninstall_if_current, Client};
 use crate::settings::Settings;
+use crate::table::TableItem;
 use parking_lot::{Mutex, MutexGuard};
 use serde_json::Value;
 use std::sync::Arc;

@@ -369,7 +369,10 @@ impl Dataset {
 
     /// Saves the dataset with `publisher`: the object (or its inline value) and each
     /// row's digest in its table.
-    pub(crate) fn publish_with(&self, publisher: &super::objects::Publisher) -> (super::objects::Published, Vec<String>) {
+    pub(crate) fn publish_with(
+        &self,
+        publisher: &super::objects::Publisher,
+    ) -> (super::objects::Published, Vec<String>) {
         let table = publisher.table(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect());
         let object = self.object_with_rows(table.value);
         (publisher.object(self.name.as_deref().unwrap_or("Dataset"), object), table.row_digests)

@@ -6,7 +6,9 @@ use super::model::{finish_call, publish_model, run_predict, unknown_source, Mode
 use super::objects::{key_ref, object_value, with_methods, Published, Publisher};
 use super::progress::Progress;
 use super::scorer::select_columns;
-use super::{auto_summarize, AnyModel, AnyScorer, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY};
+use super::{
+    auto_summarize, AnyModel, AnyScorer, ColumnMap, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY,
+};
 use crate::call::JsonObject;
 use crate::context::{CallContext, FutureExt as _};
 use crate::ids::Id;
@@ -278,7 +280,6 @@ impl Evaluation {
             .max(1)
     }
 
-
     /// The evaluation as a Weave object: its dataset, its scorers (object refs for types,
     /// op refs for functions) and its methods' op refs.
     fn object(&self, dataset: &Value, scorers: &[ScorerRun], ops: &SdkOps, publisher: &Publisher) -> Value {
@@ -293,8 +294,13 @@ impl Evaluation {
         fields.insert("trials".into(), Value::from(self.trials));
         fields.insert("metadata".into(), self.metadata.clone().unwrap_or(Value::Null));
         fields.insert("evaluation_name".into(), self.display_name.clone().map_or(Value::Null, Value::String));
-        let object =
-            object_value("Evaluation", Some(&self.name()), self.description.as_deref(), fields, &["Object", "BaseModel"]);
+        let object = object_value(
+            "Evaluation",
+            Some(&self.name()),
+            self.description.as_deref(),
+            fields,
+            &["Object", "BaseModel"],
+        );
         with_methods(
             object,
             &[
@@ -479,18 +485,23 @@ impl Run<'_> {
             .input("example", &example)
             .start();
         let context = call.context();
-        let prediction = match &self.evaluation.preprocess {
-            // Python passes the preprocessed row as plain values.
-            Some(preprocess) => {
-                let model_row = preprocess(row);
-                let inputs = model_row.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                run_predict(self.model, &self.model_run, &model_row, inputs, context.clone()).await
-            }
-            None => {
-                let inputs = row.iter().map(|(k, v)| (k.clone(), column_input(row_ref.as_deref(), k, v))).collect();
-                run_predict(self.model, &self.model_run, row, inputs, context.clone()).await
-            }
+        // The model gets the columns it asks for, of the preprocessed row if any; they are
+        // recorded as refs into the dataset, or as values for a preprocessed row (as Python).
+        let (model_row, inputs_ref) = match &self.evaluation.preprocess {
+            Some(preprocess) => (preprocess(row), None),
+            None => (row.clone(), row_ref.as_deref()),
         };
+        let model_input = select_columns(&self.model.model_columns(), &ColumnMap::new(), &model_row);
+        let recorded = model_input.as_ref().unwrap_or(&model_row);
+        let inputs = recorded.iter().map(|(k, v)| (k.clone(), column_input(inputs_ref, k, v))).collect();
+        let prediction = run_predict(
+            self.model,
+            &self.model_run,
+            model_input.as_ref().map_err(Clone::clone),
+            inputs,
+            context.clone(),
+        )
+        .await;
         let mut result = RowResult {
             row_index,
             trial,
@@ -504,13 +515,12 @@ impl Run<'_> {
         match prediction.output {
             Err(error) => result.model_error = Some(error),
             Ok(output) => {
-                let scored = futures_util::future::join_all(
-                    self.evaluation
-                        .scorers
-                        .iter()
-                        .zip(&self.scorers)
-                        .map(|(scorer, run)| self.score(&**scorer, run, &output, row, row_ref.as_deref(), &context)),
-                );
+                let scored =
+                    futures_util::future::join_all(
+                        self.evaluation.scorers.iter().zip(&self.scorers).map(|(scorer, run)| {
+                            self.score(&**scorer, run, &output, row, row_ref.as_deref(), &context)
+                        }),
+                    );
                 let scored = scored.await;
                 for ((scorer, run), (score, score_call)) in
                     self.evaluation.scorers.iter().zip(&self.scorers).zip(scored)

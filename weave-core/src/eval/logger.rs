@@ -16,8 +16,8 @@
 //! assert_eq!(summary["correct"]["true_fraction"], 1.0);
 //! ```
 
-use super::names::{default_display_name, memorable_name, today};
 use super::model::unknown_source;
+use super::names::{default_display_name, memorable_name, today};
 use super::objects::{fields_of, object_value, with_methods, Publisher};
 use super::{auto_summarize_with_unscored, Dataset, Model, Row, EVAL_META_KEY};
 use crate::call::JsonObject;
@@ -27,9 +27,9 @@ use crate::ids::Id;
 use crate::manual::{CallBuilder, StartedCall};
 use crate::op::OpDef;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -136,7 +136,8 @@ impl EvaluationLoggerBuilder {
         });
         let (dataset_input, _) = dataset.publish_with(&publisher);
         let evaluate_op = publisher.op("Evaluation.evaluate", LOGGER_EVALUATE_SOURCE, None, true);
-        let predict_and_score_op = publisher.op("Evaluation.predict_and_score", LOGGER_PREDICT_AND_SCORE_SOURCE, None, false);
+        let predict_and_score_op =
+            publisher.op("Evaluation.predict_and_score", LOGGER_PREDICT_AND_SCORE_SOURCE, None, false);
         let summarize_op = publisher.op("Evaluation.summarize", LOGGER_SUMMARIZE_SOURCE, None, false);
         let mut metadata = JsonObject::new();
         metadata.insert("scorers".into(), self.scorers.map_or(Value::Null, |s| json!(s)));
@@ -234,15 +235,18 @@ impl Shared {
         let op = publisher.op(name, LOGGER_SCORE_SOURCE, None, false);
         let summarize = publisher.op("Scorer.summarize", super::evaluation::SCORER_SUMMARIZE_SOURCE, None, false);
         let object = with_methods(
-            object_value(name, Some(name), None, fields_of(json!({"column_map": null})), &["Scorer", "Object", "BaseModel"]),
+            object_value(
+                name,
+                Some(name),
+                None,
+                fields_of(json!({"column_map": null})),
+                &["Scorer", "Object", "BaseModel"],
+            ),
             &[("score", publisher.op_ref(&op)), ("summarize", publisher.op_ref(&summarize))],
         );
         let published = publisher.object(name, object);
-        let scorer = LoggedScorer {
-            op,
-            runnable_ref: published.object_ref.as_ref().map(|r| r.uri()),
-            input: published.value,
-        };
+        let scorer =
+            LoggedScorer { op, runnable_ref: published.object_ref.as_ref().map(|r| r.uri()), input: published.value };
         scorers.insert(name.to_string(), scorer.clone());
         scorer
     }

@@ -3,7 +3,7 @@
 //! model are two versions; a plain function is a model too ([`model_fn`], [`op_model`]).
 
 use super::objects::{fields_of, name_field_or_type, object_value, with_methods, Publisher};
-use super::{BoxError, ColumnError, Row};
+use super::{BoxError, ColumnError, Columns, Row};
 use crate::context::{CallContext, FutureExt as _};
 use crate::exception::Exception;
 use crate::ids::Id;
@@ -78,6 +78,13 @@ pub trait Model: Serialize + Send + Sync {
         false
     }
 
+    /// The columns `predict` receives (default: all), as Python's `predict` receives the
+    /// row's keys its signature names. They are also its call's inputs. A missing column
+    /// is an error on that row.
+    fn columns(&self) -> Columns {
+        Columns::All
+    }
+
     /// The source code stored with its predict op. `#[weave::op]` on the `impl Model`
     /// block sets it to the block's text; `None` stores a note that the source is unknown.
     fn source_code(&self) -> Option<&'static str> {
@@ -106,6 +113,8 @@ pub trait AnyModel: Send + Sync {
     fn predict_traces_itself(&self) -> bool;
     /// [`Model::source_code`].
     fn model_source_code(&self) -> Option<&'static str>;
+    /// [`Model::columns`].
+    fn model_columns(&self) -> Columns;
     /// [`Model::predict`], with the output as JSON.
     fn predict_json<'a>(&'a self, input: &'a Row)
         -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>>;
@@ -130,6 +139,10 @@ impl<M: Model> AnyModel for M {
 
     fn model_source_code(&self) -> Option<&'static str> {
         Model::source_code(self)
+    }
+
+    fn model_columns(&self) -> Columns {
+        Model::columns(self)
     }
 
     fn predict_json<'a>(
@@ -275,7 +288,9 @@ pub(crate) fn publish_model<M: AnyModel + ?Sized>(publisher: &Publisher, model: 
     let op_name = model.predict_op_name();
     let source = match model.model_source_code() {
         Some(source) => source.to_string(),
-        None if model.model_object().is_some() => unknown_source(&op_name, "put #[weave::op] on its `impl Model` block"),
+        None if model.model_object().is_some() => {
+            unknown_source(&op_name, "put #[weave::op] on its `impl Model` block")
+        }
         None => unknown_source(&op_name, "build it with weave::model_fn! or weave::op_model!"),
     };
     let predict_op = publisher.op(&op_name, &source, None, false);
@@ -301,11 +316,15 @@ pub(crate) fn publish_model<M: AnyModel + ?Sized>(publisher: &Publisher, model: 
 pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
     model: &M,
     run: &ModelRun,
-    input: &Row,
+    input: Result<&Row, ColumnError>,
     inputs: Vec<(String, Value)>,
     parent: CallContext,
 ) -> Prediction {
     if model.predict_traces_itself() {
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => return Prediction { output: Err(e.to_string()), latency: 0.0, call_id: None },
+        };
         let started = Instant::now();
         let result = AssertUnwindSafe(model.predict_json(input).in_context(parent)).catch_unwind().await;
         let latency = started.elapsed().as_secs_f64();
@@ -327,6 +346,14 @@ pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
     }
     let call = builder.start();
     let call_id = call.id();
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => {
+            let message = e.to_string();
+            call.fail(error_exception(&e));
+            return Prediction { output: Err(message), latency: 0.0, call_id };
+        }
+    };
     let started = Instant::now();
     let result = AssertUnwindSafe(model.predict_json(input).in_context(call.context())).catch_unwind().await;
     let latency = started.elapsed().as_secs_f64();
@@ -407,6 +434,6 @@ pub async fn predict<M: AnyModel + ?Sized>(model: &M, input: &Row) -> Result<Val
     let parent = CallContext::current();
     let run = publish_model(&Publisher::current(), model);
     let inputs = input.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let prediction = run_predict(model, &run, input, inputs, parent).await;
+    let prediction = run_predict(model, &run, Ok(input), inputs, parent).await;
     prediction.output.map_err(Into::into)
 }

@@ -547,7 +547,7 @@ where
     async fn score(&self, input: ScorerInput) -> Result<Preference, BoxError> {
         let run = self.baseline_run.get_or_init(|| publish_model(&Publisher::current(), &self.baseline));
         let inputs = input.row().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let prediction = run_predict(&self.baseline, run, input.row(), inputs, CallContext::current()).await;
+        let prediction = run_predict(&self.baseline, run, Ok(input.row()), inputs, CallContext::current()).await;
         let baseline_output = prediction.output.map_err(|e| format!("the baseline model failed: {e}"))?;
         (self.judge)(input, baseline_output).await.map_err(Into::into)
     }

@@ -53,11 +53,30 @@ enum Key {
 
 /// One item of a batch, from a live [`ExportItem`] or a fallback-file entry.
 enum Work<'a> {
-    Call { index: usize, kind: ItemKind, call: CallSource<'a>, project_id: &'a str },
-    Object { index: usize, project_id: &'a str, name: &'a str, digest: &'a str, val: &'a Value },
+    Call {
+        index: usize,
+        kind: ItemKind,
+        call: CallSource<'a>,
+        project_id: &'a str,
+    },
+    Object {
+        index: usize,
+        project_id: &'a str,
+        name: &'a str,
+        digest: &'a str,
+        val: &'a Value,
+    },
     /// `table` is the `/table/create` table object.
-    Table { index: usize, digest: String, table: Value },
-    Feedback { index: usize, id: String, wire: Value },
+    Table {
+        index: usize,
+        digest: String,
+        table: Value,
+    },
+    Feedback {
+        index: usize,
+        id: String,
+        wire: Value,
+    },
 }
 
 impl Work<'_> {
