@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use weave::eval::{compare, scorer_fn, BoxError, Columns, Dataset, Evaluation, Model, Row, Scorer, ScorerInput};
+use weave::eval::{compare, BoxError, Columns, Dataset, Evaluation, Model, Row, Scorer, ScorerInput};
 
 /// A stand-in for an LLM call: looks the answer up in the model's notes, locally.
 #[weave::op(kind = "llm")]
@@ -33,6 +33,8 @@ struct QaModel {
     fallback: String,
 }
 
+// `#[weave::op]` on the block: the UI shows it as the code of `QaModel.predict`.
+#[weave::op]
 impl Model for QaModel {
     type Output = String;
 
@@ -48,6 +50,7 @@ struct Conciseness {
     max_words: usize,
 }
 
+#[weave::op]
 impl Scorer for Conciseness {
     type Output = Value;
 
@@ -94,13 +97,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
     )?;
 
-    let exact_match = scorer_fn("exact_match", |input| async move {
+    let exact_match = weave::scorer_fn!("exact_match", |input| async move {
         let expected: String = input.column("expected")?;
         Ok::<_, BoxError>(input.output().as_str().is_some_and(|o| o.trim().eq_ignore_ascii_case(&expected)))
     })
     .columns(["expected"]);
     // A number per row: the share of the expected answer's words found in the output.
-    let recall = scorer_fn("token_recall", |input| async move {
+    let recall = weave::scorer_fn!("token_recall", |input| async move {
         let expected = words(&input.column::<String>("expected")?);
         let output = words(input.output().as_str().unwrap_or_default());
         let found = expected.iter().filter(|w| output.contains(w)).count();

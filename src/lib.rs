@@ -48,7 +48,107 @@ pub use replay::{replay_fallback, replay_fallback_into, ReplayError, DEFAULT_FAL
 /// `postprocess_inputs = path`, `postprocess_output = path`, `capture_code = false`,
 /// `sample_rate = 0.25`, `kind = "llm"`, `eager_call_start = true`, `crate = "path"`.
 /// See the README for each.
+///
+/// On an `impl Model for T` or `impl Scorer for T` block (see [`eval`]), `#[weave::op]`
+/// keeps the block as written (its methods are not wrapped: the evaluation records their
+/// calls) and adds `fn source_code(&self)` returning the block's source text, comments and
+/// the `#[weave::op]` line included, which the evaluation stores with the ops it records
+/// for the model or scorer. Methods of other impl blocks are made ops one by one.
+///
+/// ```
+/// use serde::Serialize;
+/// use weave::eval::{BoxError, Model, Row};
+///
+/// #[derive(Serialize)]
+/// struct Shouter {
+///     exclamations: usize,
+/// }
+///
+/// #[weave::op]
+/// impl Model for Shouter {
+///     type Output = String;
+///
+///     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
+///         let question: String = input.get("question")?;
+///         Ok(format!("{}{}", question.to_uppercase(), "!".repeat(self.exclamations)))
+///     }
+/// }
+///
+/// let model = Shouter { exclamations: 2 };
+/// assert!(model.source_code().unwrap().contains("impl Model for Shouter"));
+/// ```
 pub use weave_macros::op;
+
+/// [`eval::scorer_fn`] that also keeps the closure's source: `weave::scorer_fn!(name,
+/// closure)` expands to `::weave::eval::scorer_fn(name, closure).source("...")`, with the
+/// text of the invocation as written (from `scorer_fn!` to its closing parenthesis,
+/// comments included), which the evaluation stores as the code of the scorer's op.
+/// Builder calls chain after it as after the function.
+///
+/// ```
+/// use weave::eval::{AnyScorer, BoxError};
+///
+/// let exact = weave::scorer_fn!("exact_match", |input| async move {
+///     // The output must equal the row's `expected` column.
+///     let expected: String = input.column("expected")?;
+///     Ok::<_, BoxError>(input.output().as_str() == Some(expected.as_str()))
+/// })
+/// .columns(["expected"]);
+/// assert!(exact.scorer_source_code().unwrap().contains("exact_match"));
+/// ```
+pub use weave_macros::scorer_fn;
+
+/// [`eval::sync_scorer_fn`] that also keeps the closure's source: `weave::sync_scorer_fn!(name,
+/// closure)` expands to `::weave::eval::sync_scorer_fn(name, closure).source("...")`, with
+/// the text of the invocation as written, comments included (see [`scorer_fn!`]).
+///
+/// ```
+/// use weave::eval::BoxError;
+///
+/// // Long answers score `true`.
+/// let long = weave::sync_scorer_fn!("long_answer", |input| {
+///     Ok::<_, BoxError>(input.output().to_string().len() > 20)
+/// });
+/// # let _ = long;
+/// ```
+pub use weave_macros::sync_scorer_fn;
+
+/// [`eval::model_fn`] that also keeps the closure's source: `weave::model_fn!(name,
+/// closure)` expands to `::weave::eval::model_fn(name, closure).source("...")`, with the
+/// text of the invocation as written (from `model_fn!` to its closing parenthesis,
+/// comments included), which the evaluation stores as the code of the model's predict op
+/// ([`Model::source_code`]).
+///
+/// ```
+/// use weave::eval::{BoxError, Model, Row};
+///
+/// let echo = weave::model_fn!("echo", |row: Row| async move {
+///     // Answers with the question.
+///     Ok::<_, BoxError>(row.get::<String>("question")?)
+/// });
+/// assert!(echo.source_code().unwrap().contains("\"echo\""));
+/// ```
+pub use weave_macros::model_fn;
+
+/// [`eval::op_model`] that also keeps the closure's source: `weave::op_model!(name,
+/// closure)` expands to `::weave::eval::op_model(name, closure).source("...")`, with the
+/// text of the invocation as written, comments included (see [`model_fn!`]).
+///
+/// ```
+/// use weave::eval::{BoxError, Row};
+///
+/// #[weave::op]
+/// async fn answer(question: String) -> String {
+///     question
+/// }
+///
+/// // The `answer` op's own call is the prediction's call.
+/// let model = weave::op_model!("answer", |row: Row| async move {
+///     Ok::<_, BoxError>(answer(row.get("question")?).await)
+/// });
+/// # let _ = model;
+/// ```
+pub use weave_macros::op_model;
 
 pub use weave_core::call::JsonObject;
 pub use weave_core::context::{

@@ -4,6 +4,7 @@
 //! and on `async fn` in traits.
 
 use crate::args::{self, DisplayName, OpArgs};
+use crate::impl_block;
 use crate::item::OpFn;
 use crate::params::{self, Param};
 use crate::source;
@@ -27,6 +28,9 @@ pub(crate) fn op(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if impl_block::is_impl(&item) {
+        return impl_block::expand(args_tokens, item);
+    }
     let args = args::parse(args_tokens.clone());
     let func = syn::parse2::<OpFn>(item.clone());
     let (args, func) = match (args, func) {
@@ -39,7 +43,8 @@ fn expand(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
     };
     let params = params::params(&func.sig);
     check(&args, &func, &params)?;
-    let source = source::capture(&args_tokens, &item, &func.sig.ident.unraw().to_string());
+    let fn_name = func.sig.ident.unraw().to_string();
+    let source = source::capture(source::AttrLine::Keep(&args_tokens), &item, &["fn", &fn_name]);
     Ok(generate(&args, &func, &params, &source))
 }
 

@@ -71,7 +71,9 @@ impl Parse for OpFn {
         let outer_attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         if !is_fn(input) {
-            return Err(input.error("`#[op]` can only be applied to functions"));
+            return Err(
+                input.error("`#[op]` can only be applied to functions (and to `impl Model` / `impl Scorer` blocks)")
+            );
         }
         let sig: Signature = input.parse()?;
         if input.peek(Token![;]) {

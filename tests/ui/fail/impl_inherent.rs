@@ -1,0 +1,10 @@
+struct Agent;
+
+#[weave::op]
+impl Agent {
+    fn step(&self) -> u8 {
+        1
+    }
+}
+
+fn main() {}
