@@ -1,5 +1,6 @@
 //! Evaluation fixtures shared by the evaluation tests (in-process and against the real
 //! Weave client).
+#![allow(dead_code)] // each test binary uses a part of the fixtures
 
 use serde::Serialize;
 use weave::eval::{BoxError, Columns, Scorer, ScorerInput};

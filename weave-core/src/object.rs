@@ -170,6 +170,10 @@ pub enum PublishError {
     InvalidName(String),
     /// The value could not be turned into JSON (e.g. a map with non-string keys).
     Serialize(String),
+    /// The store cannot say (yet) how it digests the refs inside a value, so a value
+    /// holding refs cannot be given a ref that resolves (e.g. the trace server does not
+    /// answer).
+    RefFormUnknown(String),
 }
 
 impl fmt::Display for PublishError {
@@ -178,6 +182,7 @@ impl fmt::Display for PublishError {
             PublishError::NotInitialized => f.write_str("weave is not initialized: call weave::init first"),
             PublishError::InvalidName(name) => write!(f, "{name:?} is not a usable object name"),
             PublishError::Serialize(e) => write!(f, "the object could not be serialized to JSON: {e}"),
+            PublishError::RefFormUnknown(why) => write!(f, "the object holds refs, which cannot be digested now: {why}"),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `#[keep_source(NAME)]`, for weave's own crates: the item unchanged plus
-//! `pub(crate) const NAME: &str = "<the item's source text>";`, so the SDK's built-in ops
+//! `pub(crate) const NAME: &'static str = "<the item's source text>";`, so the SDK's built-in ops
 //! can store their real source.
 
 use crate::impl_block;
@@ -37,7 +37,9 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let text = Literal::string(&text);
     Ok(quote! {
         #item
-        pub(crate) const #name: &str = #text;
+        // `'static` is needed inside impl blocks with lifetimes; redundant elsewhere.
+        #[allow(clippy::redundant_static_lifetimes)]
+        pub(crate) const #name: &'static str = #text;
     })
 }
 
@@ -48,9 +50,9 @@ mod tests {
     #[test]
     fn keeps_the_item_and_adds_the_constant() {
         let out = keep_source("SRC".parse().unwrap(), "fn f() -> u8 { 1 }".parse().unwrap()).to_string();
-        assert_eq!(out, "fn f () -> u8 { 1 } pub (crate) const SRC : & str = \"fn f () -> u8 { 1 }\\n\" ;");
+        assert_eq!(out, "fn f () -> u8 { 1 } # [allow (clippy :: redundant_static_lifetimes)] pub (crate) const SRC : & 'static str = \"fn f () -> u8 { 1 }\\n\" ;");
         let out = keep_source("SRC".parse().unwrap(), "impl S { fn f() {} }".parse().unwrap()).to_string();
-        assert!(out.contains("pub (crate) const SRC : & str = \"impl S"), "{out}");
+        assert!(out.contains("pub (crate) const SRC : & 'static str = \"impl S"), "{out}");
     }
 
     #[test]

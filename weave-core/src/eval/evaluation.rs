@@ -327,6 +327,7 @@ impl Evaluation {
         self.run(model, Some(display_name.into())).await
     }
 
+    #[weave_macros::keep_source(EVALUATE_SOURCE)]
     pub(crate) async fn run(
         &self,
         model: &dyn AnyModel,
@@ -406,9 +407,9 @@ struct SdkOps {
 impl SdkOps {
     fn new(publisher: &Publisher) -> SdkOps {
         SdkOps {
-            evaluate: publisher.op("Evaluation.evaluate", EVALUATE_SOURCE, None, true),
-            predict_and_score: publisher.op("Evaluation.predict_and_score", PREDICT_AND_SCORE_SOURCE, None, false),
-            summarize: publisher.op("Evaluation.summarize", SUMMARIZE_SOURCE, None, false),
+            evaluate: publisher.op("Evaluation.evaluate", Evaluation::EVALUATE_SOURCE, None, true),
+            predict_and_score: publisher.op("Evaluation.predict_and_score", Run::PREDICT_AND_SCORE_SOURCE, None, false),
+            summarize: publisher.op("Evaluation.summarize", Run::SUMMARIZE_SOURCE, None, false),
         }
     }
 }
@@ -455,7 +456,8 @@ impl ScorerRun {
             return ScorerRun { score_op, summarize_op: None, self_input: None, entry: score_ref, runnable_ref };
         };
         let summarize_op = scorer.summarize_op_name().map(|op_name| {
-            let source = if op_name == "Scorer.summarize" { SCORER_SUMMARIZE_SOURCE } else { source.as_str() };
+            let source =
+                if op_name == "Scorer.summarize" { super::summarize::AUTO_SUMMARIZE_SOURCE } else { source.as_str() };
             publisher.op(&op_name, source, None, false)
         });
         let mut methods = vec![("score", score_ref)];
@@ -475,6 +477,7 @@ impl ScorerRun {
 }
 
 impl Run<'_> {
+    #[weave_macros::keep_source(PREDICT_AND_SCORE_SOURCE)]
     async fn predict_and_score(&self, row_index: usize, trial: usize, row: &Row) -> RowResult {
         let row_ref = self.row_digests.get(row_index).and_then(|digest| self.dataset.row_ref(digest));
         let example = row_ref.as_ref().map_or_else(|| Value::Object(row.as_object().clone()), |r| json!(r));
@@ -615,6 +618,7 @@ impl Run<'_> {
     /// (`output`, `model_latency`) when they summarize to something. The rows are saved
     /// first, as an `EvaluationResults` object whose `rows` table the summarize calls
     /// refer to.
+    #[weave_macros::keep_source(SUMMARIZE_SOURCE)]
     fn summarize(&self, rows: &[RowResult]) -> Value {
         let names = self.evaluation.scorer_names();
         let table = self.publisher.table(rows.iter().map(|row| table_row(row, &names)).collect());
@@ -704,9 +708,3 @@ fn table_row(row: &RowResult, scorer_names: &[String]) -> Value {
     }
     json!({"output": row.output, "scores": scores, "model_latency": row.model_latency})
 }
-
-// The SDK's own ops' code (filled from the SDK's source).
-const EVALUATE_SOURCE: &str = "";
-const PREDICT_AND_SCORE_SOURCE: &str = "";
-const SUMMARIZE_SOURCE: &str = "";
-pub(crate) const SCORER_SUMMARIZE_SOURCE: &str = "";

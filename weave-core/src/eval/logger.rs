@@ -121,6 +121,7 @@ impl EvaluationLoggerBuilder {
     }
 
     /// Starts the evaluation: its `Evaluation.evaluate` call starts now (shown as running).
+    #[weave_macros::keep_source(START_SOURCE)]
     pub fn start(self) -> EvaluationLogger {
         let publisher = Publisher::current();
         let model = self.model.unwrap_or_else(|| LoggedModel::named("Model".into(), "Model".into(), JsonObject::new()));
@@ -135,10 +136,10 @@ impl EvaluationLoggerBuilder {
             Dataset::unnamed(vec![Row::new().with("dataset_id", id)])
         });
         let (dataset_input, _) = dataset.publish_with(&publisher);
-        let evaluate_op = publisher.op("Evaluation.evaluate", LOGGER_EVALUATE_SOURCE, None, true);
+        let evaluate_op = publisher.op("Evaluation.evaluate", Self::START_SOURCE, None, true);
         let predict_and_score_op =
-            publisher.op("Evaluation.predict_and_score", LOGGER_PREDICT_AND_SCORE_SOURCE, None, false);
-        let summarize_op = publisher.op("Evaluation.summarize", LOGGER_SUMMARIZE_SOURCE, None, false);
+            publisher.op("Evaluation.predict_and_score", EvaluationLogger::LOG_PREDICTION_SOURCE, None, false);
+        let summarize_op = publisher.op("Evaluation.summarize", EvaluationLogger::LOG_SUMMARY_SOURCE, None, false);
         let mut metadata = JsonObject::new();
         metadata.insert("scorers".into(), self.scorers.map_or(Value::Null, |s| json!(s)));
         metadata.extend(self.eval_attributes.clone());
@@ -199,7 +200,13 @@ impl LoggedModel {
     /// A model known by name (and attributes): its predictions are `Model.predict`, as
     /// Weave's logger records them.
     fn named(class: String, name: String, fields: JsonObject) -> LoggedModel {
-        LoggedModel { class, name, fields, predict_op: "Model.predict".into(), source: LOGGER_PREDICT_SOURCE.into() }
+        LoggedModel {
+            class,
+            name,
+            fields,
+            predict_op: "Model.predict".into(),
+            source: EvaluationLogger::LOG_PREDICTION_SOURCE.into(),
+        }
     }
 }
 
@@ -232,8 +239,8 @@ impl Shared {
             return scorer.clone();
         }
         let publisher = &self.publisher;
-        let op = publisher.op(name, LOGGER_SCORE_SOURCE, None, false);
-        let summarize = publisher.op("Scorer.summarize", super::evaluation::SCORER_SUMMARIZE_SOURCE, None, false);
+        let op = publisher.op(name, ScoreLogger::START_SCORE_SOURCE, None, false);
+        let summarize = publisher.op("Scorer.summarize", super::summarize::AUTO_SUMMARIZE_SOURCE, None, false);
         let object = with_methods(
             object_value(
                 name,
@@ -305,6 +312,7 @@ impl EvaluationLogger {
 
     /// Logs one prediction: starts `Evaluation.predict_and_score` and its `Model.predict`
     /// child. Log its scores on the returned [`ScoreLogger`], then finish it.
+    #[weave_macros::keep_source(LOG_PREDICTION_SOURCE)]
     pub fn log_prediction(
         &self,
         inputs: &(impl Serialize + ?Sized),
@@ -362,6 +370,7 @@ impl EvaluationLogger {
 
     /// [`EvaluationLogger::log_summary`]; without `auto_summarize`, the summary is
     /// `summary` itself plus `"output": summary`, as Weave's.
+    #[weave_macros::keep_source(LOG_SUMMARY_SOURCE)]
     pub fn log_summary_with(&self, summary: Option<Value>, auto_summarize: bool) -> Value {
         let mut state = self.state.lock();
         if state.call.is_none() {
@@ -495,6 +504,7 @@ impl ScoreLogger {
 
     /// Starts a score whose value is computed later: calls made in
     /// [`PendingScore::context`] are children of the score call.
+    #[weave_macros::keep_source(START_SCORE_SOURCE)]
     pub fn start_score(&self, name: &str) -> Result<PendingScore, LoggerError> {
         let state = self.prediction.state.lock();
         if state.predict_and_score.is_none() {
@@ -605,10 +615,3 @@ mod tests {
         assert_eq!(sanitize_class_name("!!"), "GeneratedClass");
     }
 }
-
-// The SDK's own ops' code (filled from the SDK's source).
-const LOGGER_EVALUATE_SOURCE: &str = "";
-const LOGGER_PREDICT_AND_SCORE_SOURCE: &str = "";
-const LOGGER_SUMMARIZE_SOURCE: &str = "";
-const LOGGER_PREDICT_SOURCE: &str = "";
-const LOGGER_SCORE_SOURCE: &str = "";

@@ -25,6 +25,7 @@ use serde_json::{Number, Value};
 ///     Some(json!({"match": {"true_count": 1, "true_fraction": 1.0 / 3.0}}))
 /// );
 /// ```
+#[weave_macros::keep_source(AUTO_SUMMARIZE_SOURCE)]
 pub fn auto_summarize(data: &[Value]) -> Option<Value> {
     if data.is_empty() {
         return Some(Value::Object(JsonObject::new()));
