@@ -180,4 +180,40 @@ async fn the_annotated_model_and_scorers_run_in_an_evaluation() {
     let ops: Vec<String> = cap.calls().iter().map(|c| c.op_name().to_string()).collect();
     assert!(ops.contains(&"QaModel.predict".to_string()), "{ops:?}");
     assert!(ops.contains(&"Contains.score".to_string()), "{ops:?}");
+
+    // Every op the evaluation stores carries real source: the user's blocks and closures,
+    // and the SDK's own evaluation code.
+    let saved = cap.saved_ops();
+    let source_of = |name: &str| {
+        saved.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone()).unwrap_or_else(|| panic!("{name} not saved"))
+    };
+    for (name, source) in &saved {
+        assert!(!source.contains("is not known"), "{name} stores a placeholder:\n{source}");
+    }
+    assert!(source_of("QaModel.predict").contains("impl Model for QaModel"));
+    assert!(source_of("QaModel.predict").contains("a comment inside the impl block"));
+    assert!(source_of("Contains.score").contains("weave::eval::Scorer for Contains<T>"));
+    assert!(source_of("exact").contains("scorer_fn!"));
+    assert!(source_of("Evaluation.evaluate").contains("async fn run("));
+    assert!(source_of("Evaluation.predict_and_score").contains("async fn predict_and_score("));
+    assert!(source_of("Evaluation.summarize").contains("fn summarize(&self, rows: &[RowResult])"));
+    assert!(source_of("Scorer.summarize").contains("pub fn auto_summarize("));
+}
+
+#[tokio::test]
+async fn an_unannotated_model_stores_a_note_saying_how_to_store_its_source() {
+    #[derive(Serialize)]
+    struct Plain;
+    impl Model for Plain {
+        type Output = String;
+        async fn predict(&self, _input: &Row) -> Result<String, BoxError> {
+            Ok("x".into())
+        }
+    }
+    let cap = weave::testing::capture();
+    let dataset = Dataset::from_rows("d", [json!({"q": 1})]).unwrap();
+    Evaluation::builder(dataset).progress(false).build().evaluate(&Plain).await.unwrap();
+    let saved = cap.saved_ops();
+    let (_, source) = saved.iter().find(|(n, _)| n == "Plain.predict").unwrap();
+    assert!(source.contains("#[weave::op]") && source.contains("impl Model"), "{source}");
 }

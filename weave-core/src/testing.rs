@@ -120,8 +120,9 @@ impl CaptureGuard {
         self.exporter.tables.lock().clone()
     }
 
-    /// The names of the ops saved on their own (ops objects refer to), in order.
-    pub fn saved_ops(&self) -> Vec<String> {
+    /// The ops saved on their own (the ops objects refer to), in order: each one's name
+    /// and the content of its source file (`obj.py`).
+    pub fn saved_ops(&self) -> Vec<(String, String)> {
         self.exporter.ops.lock().clone()
     }
 
@@ -154,7 +155,7 @@ struct MemoryExporter {
     objects: Mutex<Vec<ObjectItem>>,
     feedback: Mutex<Vec<FeedbackItem>>,
     tables: Mutex<Vec<TableItem>>,
-    ops: Mutex<Vec<String>>,
+    ops: Mutex<Vec<(String, String)>>,
 }
 
 impl Exporter for MemoryExporter {
@@ -166,7 +167,9 @@ impl Exporter for MemoryExporter {
             ExportItem::Object(object) => return self.objects.lock().push((**object).clone()),
             ExportItem::Feedback(feedback) => return self.feedback.lock().push((**feedback).clone()),
             ExportItem::Table(table) => return self.tables.lock().push((**table).clone()),
-            ExportItem::Op(op) => return self.ops.lock().push(op.op.name().to_string()),
+            ExportItem::Op(op) => {
+                return self.ops.lock().push((op.op.name().to_string(), op.op.source_file().to_string()))
+            }
         };
         let wire = serde_json::to_value(record.wire(&self.project_id)).unwrap_or(Value::Null);
         let call = CapturedCall { op_name: record.start.op.name().to_string(), wire };
