@@ -206,3 +206,8 @@ pub use weave_core::__private;
 #[cfg(doctest)]
 #[doc = include_str!("../weave-macros/src/op.md")]
 mod op_reference {}
+
+/// The README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
