@@ -182,7 +182,9 @@ impl fmt::Display for PublishError {
             PublishError::NotInitialized => f.write_str("weave is not initialized: call weave::init first"),
             PublishError::InvalidName(name) => write!(f, "{name:?} is not a usable object name"),
             PublishError::Serialize(e) => write!(f, "the object could not be serialized to JSON: {e}"),
-            PublishError::RefFormUnknown(why) => write!(f, "the object holds refs, which cannot be digested now: {why}"),
+            PublishError::RefFormUnknown(why) => {
+                write!(f, "the object holds refs, which cannot be digested now: {why}")
+            }
         }
     }
 }

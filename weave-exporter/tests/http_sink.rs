@@ -273,3 +273,42 @@ fn an_api_key_from_the_environment_is_found_and_hidden() {
     assert!(!format!("{config:?}").contains(KEY));
     let _: Value = json!(null);
 }
+
+#[test]
+fn tables_and_ops_are_saved_and_start_up_learns_the_internal_project_id() {
+    let server = FakeServer::start();
+    server.respond(|r| {
+        (r.path == "/service/projects_info").then(|| Reply {
+            body: json!([{"external_project_id": PROJECT, "internal_project_id": "UHJvamVjdDox"}]),
+            ..Reply::status(200)
+        })
+    });
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT);
+    let form = sink.ref_form();
+    assert!(form.wait(Duration::ZERO).is_err(), "not known before start-up");
+    let rows = vec![json!({"q": "2+2?"}), json!({"q": "1+1?"})];
+    let table = weave_core::table::TableItem::new(PROJECT, rows.clone(), &weave_core::refs::RefForm::AsWritten);
+    let op_item = weave_core::export::OpItem { project_id: PROJECT.into(), op: op("Model.predict").into() };
+    sink.write_batch(&[ExportItem::Op(Box::new(op_item)), ExportItem::Table(Box::new(table.clone()))]).unwrap();
+
+    assert_eq!(form.wait(Duration::ZERO), Ok(weave_core::refs::RefForm::internal(PROJECT, "UHJvamVjdDox")));
+    let info = server.requests_to("/service/projects_info");
+    assert_eq!(info[0].json(), json!({"project_ids": [PROJECT]}));
+    let tables = server.requests_to("/table/create");
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].json(), json!({"table": {"project_id": PROJECT, "rows": rows, "expected_digest": null}}));
+    let objs = server.requests_to("/obj/create");
+    assert_eq!(objs.len(), 1, "the op object");
+    assert_eq!(objs[0].json()["obj"]["object_id"], "Model.predict");
+    assert_eq!(server.requests_to("/file/create").len(), 1, "the op's source file");
+}
+
+#[test]
+fn a_server_without_projects_info_says_so_to_publishers() {
+    let server = FakeServer::start(); // answers 404 to /service/projects_info
+    let mut sink = WeaveServerSink::new(config(&server.url()), PROJECT);
+    let form = sink.ref_form();
+    sink.write_batch(&[small_call(&op("f"), 1)]).unwrap();
+    let why = form.wait(Duration::ZERO).unwrap_err();
+    assert!(why.contains("/service/projects_info"), "{why}");
+}

@@ -727,12 +727,74 @@ fn a_version_1_store_opens_and_a_writer_upgrades_it() {
     assert_eq!(reader.count_calls(None).unwrap(), 1);
     let mut writer = LocalStore::create(&path, PROJECT).unwrap();
     writer.write_batch(&[small_call(&op("f"), 1)]).unwrap();
-    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
     // The reader opened before the upgrade finds the new log.
     assert_eq!(reader.count_calls(None).unwrap(), 2);
 
-    raw.execute_batch("PRAGMA user_version = 3").unwrap();
+    raw.execute_batch("PRAGMA user_version = 4").unwrap();
     let err = LocalStore::open(&path).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::NotAStore);
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+fn table_and_op_items(project_id: &str) -> (weave_core::table::TableItem, ExportItem, ExportItem) {
+    let rows = vec![json!({"question": "2+2?"}), json!({"question": "capital of France?"})];
+    let table = weave_core::table::TableItem::new(project_id, rows, &weave_core::refs::RefForm::AsWritten);
+    let op_item = weave_core::export::OpItem { project_id: project_id.to_string(), op: op("Model.predict").into() };
+    (table.clone(), ExportItem::Table(Box::new(table)), ExportItem::Op(Box::new(op_item)))
+}
+
+fn stored_tables(path: &std::path::Path) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let tables = conn
+        .prepare("SELECT digest, row_digests FROM tables")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let rows = conn
+        .prepare("SELECT digest FROM table_rows ORDER BY digest")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let ops = conn
+        .prepare("SELECT object_id FROM objects WHERE kind = 'op'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (tables, rows, ops)
+}
+
+#[test]
+fn tables_and_ops_are_saved_and_survive_the_fallback_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weave.db");
+    let (table, table_item, op_item) = table_and_op_items(PROJECT);
+    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
+    writer.write_batch(&[op_item, table_item]).unwrap();
+    let (tables, mut rows, ops) = stored_tables(&path);
+    assert_eq!(tables, [(table.digest.clone(), serde_json::to_string(&table.row_digests).unwrap())]);
+    let mut expected_rows = table.row_digests.clone();
+    expected_rows.sort();
+    rows.sort();
+    assert_eq!(rows, expected_rows);
+    assert_eq!(ops, ["Model.predict"]);
+
+    // The same items through the fallback file, replayed into a new store.
+    let (_, table_item, op_item) = table_and_op_items(PROJECT);
+    let mut lines = Vec::new();
+    assert!(weave_exporter::fallback::encode_entry(&mut lines, "queue_full", PROJECT, &op_item));
+    assert!(weave_exporter::fallback::encode_entry(&mut lines, "queue_full", PROJECT, &table_item));
+    let fallback = dir.path().join("fallback.jsonl");
+    std::fs::write(&fallback, &lines).unwrap();
+    let replayed = dir.path().join("replayed.db");
+    let mut store = LocalStore::create(&replayed, PROJECT).unwrap();
+    let report = weave_exporter::fallback::replay(&fallback, &mut store).unwrap();
+    assert_eq!(report.replayed, 2, "{report:?}");
+    assert_eq!(stored_tables(&replayed), stored_tables(&path));
 }

@@ -418,6 +418,11 @@ fn default_reply(r: &Request) -> Reply {
             let object_id = body.pointer("/obj/object_id").cloned().unwrap_or(Value::Null);
             ok(json!({"digest": weave_core::refs::object_digest(&val), "object_id": object_id}))
         }
+        "/table/create" => {
+            let rows = body.pointer("/table/rows").and_then(Value::as_array).cloned().unwrap_or_default();
+            let digests: Vec<String> = rows.iter().map(weave_core::refs::object_digest).collect();
+            ok(json!({"digest": weave_core::refs::table_digest(&digests), "row_digests": digests}))
+        }
         "/call/upsert_batch" => {
             let n = body.get("batch").and_then(Value::as_array).map_or(0, Vec::len);
             ok(json!({"res": vec![json!({}); n]}))
