@@ -751,3 +751,43 @@ fn auto_summarize_off_uses_the_given_summary() {
     let ev = EvaluationLogger::new();
     assert_eq!(ev.log_summary(None), json!({"output": {}}));
 }
+
+#[derive(Debug)]
+struct RateLimited {
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the model provider is rate limiting us")
+    }
+}
+
+impl std::error::Error for RateLimited {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[tokio::test]
+async fn a_model_error_keeps_its_type_and_cause_chain() {
+    let cap = capture();
+    let model = model_fn("limited", |_row: Row| async move {
+        let source = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        Err::<String, _>(RateLimited { source })
+    });
+    let evaluation = Evaluation::builder(qa_dataset()).progress(false).build();
+    let outcome = evaluation.evaluate(&model).await.unwrap();
+    assert_eq!(outcome.model_errors(), 2);
+    let exception = cap.calls_of("limited")[0].exception().unwrap();
+    assert_eq!(exception["type"], "RateLimited");
+    assert_eq!(
+        exception["message"],
+        "the model provider is rate limiting us\n\nCaused by:\n    connection reset by peer"
+    );
+    // A bare message (`"...".into()`) has no type of its own.
+    let model = model_fn("plain", |_row: Row| async move { Err::<String, BoxError>("no answer".into()) });
+    Evaluation::builder(qa_dataset()).progress(false).build().evaluate(&model).await.unwrap();
+    let exception = cap.calls_of("plain")[0].exception().unwrap();
+    assert_eq!((exception["type"].as_str(), exception["message"].as_str()), (Some("Error"), Some("no answer")));
+}
