@@ -223,3 +223,8 @@ pub fn spawn(store: Store, config: ServerConfig) -> Result<RunningServer, BindEr
     });
     Ok(RunningServer { addr, url, stop: Some(stop), thread: Some(thread) })
 }
+
+/// The assets the viewer serves: name, content type, content.
+pub fn assets_list() -> &'static [(&'static str, &'static str, &'static str)] {
+    assets::ASSETS
+}
