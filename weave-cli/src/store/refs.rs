@@ -146,7 +146,7 @@ impl<'c> Resolver<'c> {
     fn resolve_depth(&self, uri: &str, depth: usize) -> rusqlite::Result<Option<Value>> {
         let Some(r) = parse(uri) else { return Ok(None) };
         let Some(node) = self.node(&r, depth)? else { return Ok(None) };
-        self.into_value(node)
+        self.value_of(node)
     }
 
     fn node(&self, r: &Ref, depth: usize) -> rusqlite::Result<Option<Node>> {
@@ -208,7 +208,7 @@ impl<'c> Resolver<'c> {
         })
     }
 
-    fn into_value(&self, node: Node) -> rusqlite::Result<Option<Value>> {
+    fn value_of(&self, node: Node) -> rusqlite::Result<Option<Value>> {
         Ok(match node {
             Node::Value(v) => Some(v),
             Node::Table { project_id, digest } => objects::table_rows(self.conn, &project_id, &digest, MAX_TABLE_ROWS)?
