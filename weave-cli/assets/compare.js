@@ -70,7 +70,7 @@
     // Small multiples: one group of bars per metric, each on its own scale.
     const metrics = summary.metrics.filter((m) => !m.path.endsWith("true_count")).slice(0, 24);
     const runs = summary.runs.length;
-    const barW = 16, gap = 4, groupW = runs * (barW + gap) + 26, h = 170, top = 22, bottom = 46;
+    const barW = 16, gap = 4, groupW = Math.max(104, runs * (barW + gap) + 26), h = 170, top = 22, bottom = 46;
     const width = Math.max(320, metrics.length * groupW + 20);
     const chartSvg = svg("svg", { id: "compare-chart", width, height: h, viewBox: `0 0 ${width} ${h}`, role: "img", "aria-label": "summary metrics per run" });
     const plotH = h - top - bottom;
@@ -88,7 +88,7 @@
         chartSvg.appendChild(svg("text", { x: x + barW / 2, y: top + plotH - bh - 3, "text-anchor": "middle", class: "muted" }, W.num(v, 2)));
       });
       const name = m.path.replace(/\.(mean|true_fraction)$/, "");
-      chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 14 }, name.length > 16 ? name.slice(0, 15) + "…" : name));
+      chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 14 }, name.length > 15 ? name.slice(0, 14) + "…" : name));
       chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 27, class: "muted" }, m.path.split(".").pop()));
       chartSvg.appendChild(svg("line", { x1: x0 - 3, x2: x0 + runs * (barW + gap), y1: top + plotH, y2: top + plotH, stroke: "#c5cbd6" }));
     });
@@ -204,7 +204,7 @@
       },
         el("td", { class: "num" }, first || sort ? String(row.index + 1) : ""),
         el("td", { class: "num muted" }, row.trials > 1 ? `${row.trial + 1}/${row.trials}` : ""),
-        el("td", { class: "out" }, first || sort ? inputsText(row.inputs) : el("span", { class: "muted" }, "↳ same row")),
+        el("td", { class: "out inputs" }, first || sort ? inputsText(row.inputs) : el("span", { class: "muted" }, "↳ same row")),
       );
       row.runs.forEach((r) => {
         if (!r) {

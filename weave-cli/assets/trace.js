@@ -80,7 +80,7 @@
       const bar = el("div", { class: "bar " + (c.status === "error" ? "error" : c.status === "running" ? "running" : "") });
       bar.style.left = ((c.started_at_us - trace.start_us) / span * 100).toFixed(2) + "%";
       bar.style.width = Math.max(0.2, (end - c.started_at_us) / span * 100).toFixed(2) + "%";
-      const label = el("div", { class: "label" }, toggle, W.status(c.status), el("span", { title: c.op_ref }, c.name));
+      const label = el("div", { class: "label" }, toggle, el("span", { class: "status dot " + c.status, title: c.status }), el("span", { title: c.op_ref }, c.name));
       label.style.paddingLeft = (c.depth * 14) + "px";
       const node = el("div", {
         class: "tree-node" + (c.id === selected ? " selected" : ""),
