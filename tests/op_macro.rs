@@ -354,6 +354,8 @@ fn result_aliases_are_recognised() {
     assert_eq!(calls[1].exception().unwrap()["message"], json!("disk gone"));
 }
 
+/// The line of `explode`'s `#[op]`, where all the code `#[op]` generates is.
+const EXPLODE_OP_LINE: u32 = line!() + 1;
 #[op]
 fn explode(n: u32) -> u32 {
     if n > 0 {
@@ -373,6 +375,69 @@ fn panic_is_recorded_then_keeps_unwinding() {
     assert_eq!(exception["type"], json!("panic"));
     assert!(exception["message"].as_str().unwrap().contains("exploded at 3"), "{exception}");
     assert_eq!(call.inputs(), &json!({"n": 3}));
+}
+
+/// Checks a panic's traceback: this test crate's frames only, oldest first, from the test
+/// function `test_fn` to the body of the op `op_fn` (whose `#[op]` is on line `op_line`),
+/// then the panic's location; no frame of std, tokio, the test harness, thread start,
+/// weave or the code `#[op]` generates.
+fn assert_program_frames(exception: &Value, test_fn: &str, op_fn: &str, op_line: u32) {
+    let frames = exception["traceback"].as_array().expect("a traceback");
+    let name = |frame: &Value| frame["function_name"].as_str().unwrap_or_default().to_string();
+    let names: Vec<String> = frames.iter().map(name).collect();
+    let (location, program) = frames.split_last().expect("at least the panic's location");
+    assert_eq!(location["function_name"], "<panic>", "{names:#?}");
+    assert_eq!(location["filename"], "tests/op_macro.rs", "{names:#?}");
+    for frame in program {
+        let function = name(frame);
+        assert!(function.starts_with("op_macro::"), "{function} is not the program's, in {names:#?}");
+        for foreign in
+            ["std::", "core::", "alloc::", "tokio::", "futures", "test::", "weave_", "clone3", "start_thread"]
+        {
+            assert!(!function.contains(foreign), "{function} in {names:#?}");
+        }
+        assert!(frame["filename"].as_str().unwrap_or_default().ends_with("tests/op_macro.rs"), "{frame}");
+        if function.starts_with(&format!("op_macro::{op_fn}")) {
+            assert_ne!(frame["line_number"], op_line, "{function} is code `#[op]` generates, in {names:#?}");
+        }
+    }
+    let first = program.first().map(name).unwrap_or_default();
+    assert!(first.starts_with(&format!("op_macro::{test_fn}")), "the oldest frame is the test's: {names:#?}");
+    let last = program.last().map(name).unwrap_or_default();
+    assert!(last.starts_with(&format!("op_macro::{op_fn}::")), "the newest frame is the op's body: {names:#?}");
+}
+
+#[test]
+fn a_panics_traceback_holds_the_programs_frames_only() {
+    let cap = capture();
+    assert!(std::panic::catch_unwind(|| explode(4)).is_err());
+    let exception = only(&cap.calls()).exception().expect("an exception");
+    assert_program_frames(&exception, "a_panics_traceback_holds_the_programs_frames_only", "explode", EXPLODE_OP_LINE);
+}
+
+/// The line of `explode_later`'s `#[op]`.
+const EXPLODE_LATER_OP_LINE: u32 = line!() + 1;
+#[op]
+async fn explode_later(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    if n > 0 {
+        panic!("exploded later at {n}");
+    }
+    n
+}
+
+#[test]
+fn an_async_panics_traceback_holds_the_programs_frames_only() {
+    let cap = capture();
+    assert!(std::panic::catch_unwind(|| block_on(explode_later(4))).is_err());
+    let exception = only(&cap.calls()).exception().expect("an exception");
+    assert_eq!(exception["message"], "exploded later at 4");
+    assert_program_frames(
+        &exception,
+        "an_async_panics_traceback_holds_the_programs_frames_only",
+        "explode_later",
+        EXPLODE_LATER_OP_LINE,
+    );
 }
 
 #[op]
