@@ -84,6 +84,62 @@ fn coercions_in_the_body_still_apply() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Floats at their own precision: an `f32` is written with the shortest digits that give it
+// back as an `f32` (`0.2`), not those of its value widened to `f64` (`0.20000000298023224`).
+
+#[derive(Serialize, Debug)]
+struct Sample {
+    weight: f32,
+    ratio: f64,
+}
+
+#[op]
+fn scale(factor: f32, by_ref: &f32, precise: f64, sample: Sample, weights: Vec<f32>, pair: (f32, u8)) -> f32 {
+    let _ = (by_ref, precise, sample, weights, pair);
+    factor * 2.0
+}
+
+#[test]
+fn f32_values_are_captured_at_their_own_precision() {
+    let cap = capture();
+    let sample = Sample { weight: 0.2, ratio: 0.1 };
+    assert_eq!(scale(0.2, &0.7, 0.1, sample, vec![0.2, 1.5, 3.4e38], (0.2, 1)), 0.4);
+    let call = only(&cap.calls()).clone();
+    let expected = json!({
+        "factor": 0.2,
+        "by_ref": 0.7,
+        "precise": 0.1,
+        "sample": {"weight": 0.2, "ratio": 0.1},
+        "weights": [0.2, 1.5, 3.4e38],
+        "pair": [0.2, 1],
+    });
+    assert_eq!(call.inputs(), &expected);
+    assert_eq!(call.inputs().to_string(), expected.to_string(), "the same digits");
+    assert_eq!(call.output(), &json!(0.4));
+    assert!(!call.wire().to_string().contains("0000000"), "{}", call.wire());
+}
+
+#[test]
+fn non_finite_f32_values_are_null() {
+    let cap = capture();
+    let sample = Sample { weight: f32::NEG_INFINITY, ratio: f64::NAN };
+    assert!(scale(f32::NAN, &f32::INFINITY, f64::INFINITY, sample, vec![f32::NAN, 0.2], (f32::INFINITY, 1)).is_nan());
+    let call = only(&cap.calls()).clone();
+    assert_eq!(
+        call.inputs(),
+        &json!({
+            "factor": null,
+            "by_ref": null,
+            "precise": null,
+            "sample": {"weight": null, "ratio": null},
+            "weights": [null, 0.2],
+            "pair": [null, 1],
+        })
+    );
+    assert_eq!(call.output(), &Value::Null);
+}
+
+// ---------------------------------------------------------------------------------------
 // Destructured and `mut` parameters.
 
 #[derive(Serialize, Clone)]
@@ -354,6 +410,8 @@ fn result_aliases_are_recognised() {
     assert_eq!(calls[1].exception().unwrap()["message"], json!("disk gone"));
 }
 
+/// The line of `explode`'s `#[op]`, where all the code `#[op]` generates is.
+const EXPLODE_OP_LINE: u32 = line!() + 1;
 #[op]
 fn explode(n: u32) -> u32 {
     if n > 0 {
@@ -373,6 +431,69 @@ fn panic_is_recorded_then_keeps_unwinding() {
     assert_eq!(exception["type"], json!("panic"));
     assert!(exception["message"].as_str().unwrap().contains("exploded at 3"), "{exception}");
     assert_eq!(call.inputs(), &json!({"n": 3}));
+}
+
+/// Checks a panic's traceback: this test crate's frames only, oldest first, from the test
+/// function `test_fn` to the body of the op `op_fn` (whose `#[op]` is on line `op_line`),
+/// then the panic's location; no frame of std, tokio, the test harness, thread start,
+/// weave or the code `#[op]` generates.
+fn assert_program_frames(exception: &Value, test_fn: &str, op_fn: &str, op_line: u32) {
+    let frames = exception["traceback"].as_array().expect("a traceback");
+    let name = |frame: &Value| frame["function_name"].as_str().unwrap_or_default().to_string();
+    let names: Vec<String> = frames.iter().map(name).collect();
+    let (location, program) = frames.split_last().expect("at least the panic's location");
+    assert_eq!(location["function_name"], "<panic>", "{names:#?}");
+    assert_eq!(location["filename"], "tests/op_macro.rs", "{names:#?}");
+    for frame in program {
+        let function = name(frame);
+        assert!(function.starts_with("op_macro::"), "{function} is not the program's, in {names:#?}");
+        for foreign in
+            ["std::", "core::", "alloc::", "tokio::", "futures", "test::", "weave_", "clone3", "start_thread"]
+        {
+            assert!(!function.contains(foreign), "{function} in {names:#?}");
+        }
+        assert!(frame["filename"].as_str().unwrap_or_default().ends_with("tests/op_macro.rs"), "{frame}");
+        if function.starts_with(&format!("op_macro::{op_fn}")) {
+            assert_ne!(frame["line_number"], op_line, "{function} is code `#[op]` generates, in {names:#?}");
+        }
+    }
+    let first = program.first().map(name).unwrap_or_default();
+    assert!(first.starts_with(&format!("op_macro::{test_fn}")), "the oldest frame is the test's: {names:#?}");
+    let last = program.last().map(name).unwrap_or_default();
+    assert!(last.starts_with(&format!("op_macro::{op_fn}::")), "the newest frame is the op's body: {names:#?}");
+}
+
+#[test]
+fn a_panics_traceback_holds_the_programs_frames_only() {
+    let cap = capture();
+    assert!(std::panic::catch_unwind(|| explode(4)).is_err());
+    let exception = only(&cap.calls()).exception().expect("an exception");
+    assert_program_frames(&exception, "a_panics_traceback_holds_the_programs_frames_only", "explode", EXPLODE_OP_LINE);
+}
+
+/// The line of `explode_later`'s `#[op]`.
+const EXPLODE_LATER_OP_LINE: u32 = line!() + 1;
+#[op]
+async fn explode_later(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    if n > 0 {
+        panic!("exploded later at {n}");
+    }
+    n
+}
+
+#[test]
+fn an_async_panics_traceback_holds_the_programs_frames_only() {
+    let cap = capture();
+    assert!(std::panic::catch_unwind(|| block_on(explode_later(4))).is_err());
+    let exception = only(&cap.calls()).exception().expect("an exception");
+    assert_eq!(exception["message"], "exploded later at 4");
+    assert_program_frames(
+        &exception,
+        "an_async_panics_traceback_holds_the_programs_frames_only",
+        "explode_later",
+        EXPLODE_LATER_OP_LINE,
+    );
 }
 
 #[op]

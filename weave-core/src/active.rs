@@ -5,7 +5,7 @@
 use crate::call::{CallAttributes, CallEnd, CallRecord, CallStart, JsonObject};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, CallContext, CallRef, Suppressed};
-use crate::exception::{Exception, Frame};
+use crate::exception::{Exception, ExceptionJson, Frame};
 use crate::export::{ExportItem, FinishedCall};
 use crate::ids::{next_random_f64, Id};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
@@ -168,7 +168,8 @@ impl CallNode {
         // microseconds: a call never ends before it started.
         let ended_at = ended_at.max(started_at);
         let (output, exception, status) = match exception {
-            Some(e) => (None, Some(e.to_json_string()), CallStatus::Error),
+            // Encoded later, by the exporter (a panic's backtrace is resolved then).
+            Some(e) => (None, Some(ExceptionJson::new(e)), CallStatus::Error),
             None => (output, None, CallStatus::Success),
         };
         let usage_source = match (&children, &output) {
@@ -464,7 +465,7 @@ impl SyncCall {
                 Exception {
                     kind: "Unfinished".to_string(),
                     message: "the op's guard was dropped before the call finished".to_string(),
-                    traceback: Vec::new(),
+                    traceback: Default::default(),
                 }
             };
             node.finish(None, Some(exception));

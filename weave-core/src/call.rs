@@ -2,6 +2,7 @@
 //! starts and what is known when it ends, and their wire form.
 
 use crate::capture::RawJson;
+use crate::exception::ExceptionJson;
 use crate::ids::Id;
 use crate::op::OpHandle;
 use crate::summary::Summary;
@@ -49,9 +50,11 @@ pub struct CallEnd {
     pub ended_at: Timestamp,
     /// The output as JSON (`None` when there is an exception, or no output).
     pub output: Option<RawJson>,
-    /// The exception as a JSON string in Weave's format, for errors, panics and
-    /// cancellations. Never set together with an output.
-    pub exception: Option<String>,
+    /// The exception, as a JSON string in Weave's format once encoded, for errors, panics
+    /// and cancellations. Never set together with an output. The runtime sets it
+    /// unencoded: the exporter encodes it (resolving a panic's backtrace) when it writes
+    /// the call, off the application's thread.
+    pub exception: Option<ExceptionJson>,
     /// Status counts, usage and user keys.
     pub summary: Summary,
     /// A display name set while the call ran (wins over the start's).

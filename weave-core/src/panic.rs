@@ -1,10 +1,12 @@
 //! Panics inside ops: a chained panic hook keeps the message, location and a backtrace of
-//! the latest panic on this thread, so the op being unwound can record them. The previous
-//! hook still runs (the panic prints as before), and the panic keeps unwinding. Panics
-//! inside a capture (a user's `Serialize` or `Debug` that panics) are caught there and
-//! kept quiet: without `#[op]` that code would not have run.
+//! the latest panic on this thread, so the op being unwound can record them. The backtrace
+//! is captured unresolved (a few microseconds); its symbols are looked up when the call's
+//! exception is encoded, on the exporter's thread (see [`crate::exception::Traceback`]).
+//! The previous hook still runs (the panic prints as before), and the panic keeps
+//! unwinding. Panics inside a capture (a user's `Serialize` or `Debug` that panics) are
+//! caught there and kept quiet: without `#[op]` that code would not have run.
 
-use crate::exception::{parse_backtrace, Exception, Frame};
+use crate::exception::{Exception, Frame, Traceback};
 use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
@@ -45,16 +47,13 @@ pub(crate) fn install_hook() {
             }
             if crate::context::has_current_call() {
                 let message = payload_message(info.payload());
-                let backtrace = std::backtrace::Backtrace::force_capture().to_string();
-                let mut traceback = parse_backtrace(&backtrace);
-                if let Some(location) = info.location() {
-                    traceback.push(Frame {
-                        filename: location.file().to_string(),
-                        line_number: location.line(),
-                        function_name: "<panic>".to_string(),
-                        text: String::new(),
-                    });
-                }
+                let location = info.location().map(|location| Frame {
+                    filename: location.file().to_string(),
+                    line_number: location.line(),
+                    function_name: "<panic>".to_string(),
+                    text: String::new(),
+                });
+                let traceback = Traceback::capture(location);
                 let exception = Exception { kind: "panic".to_string(), message, traceback };
                 let _ = LAST_PANIC.try_with(|slot| {
                     if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -73,7 +72,7 @@ pub(crate) fn current_panic() -> Exception {
         Exception {
             kind: "panic".to_string(),
             message: "the op panicked (no message was captured)".to_string(),
-            traceback: Vec::new(),
+            traceback: Traceback::default(),
         }
     })
 }

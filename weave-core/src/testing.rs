@@ -8,6 +8,10 @@
 //!
 //! The client is process-global, so tests that capture run one at a time: [`capture`]
 //! takes a process-wide lock, released when the returned guard is dropped.
+//!
+//! Calls are encoded as they end, on the thread that ends them (there is no exporter
+//! thread): a panic's backtrace is resolved there, which takes a tenth of a second or more
+//! the first time in a process (the debug information is read).
 
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::feedback::FeedbackItem;

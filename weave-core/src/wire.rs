@@ -9,6 +9,7 @@
 
 use crate::call::{AttributesIdentity, CallAttributes, CallRecord};
 use crate::capture::write::{string as write_string, uint as write_u64};
+use crate::exception::ExceptionJson;
 use crate::ids::Id;
 use crate::op::OpHandle;
 use crate::time::{Timestamp, TimestampWriter};
@@ -119,7 +120,7 @@ impl WireEncoder {
             None => out.extend_from_slice(b"{}"),
         }
         out.extend_from_slice(b",\"exception\":");
-        optional_string(out, end.and_then(|e| e.exception.as_deref()));
+        optional_string(out, end.and_then(|e| e.exception.as_ref()).map(ExceptionJson::as_str));
         out.extend_from_slice(b",\"otel_dump\":null,\"wb_user_id\":null,\"wb_run_id\":");
         optional_string(out, start.wb_run_id);
         out.extend_from_slice(b",\"wb_run_step\":null,\"wb_run_step_end\":null}");
@@ -269,7 +270,7 @@ mod tests {
             Some(CallEnd {
                 ended_at: Timestamp::from_unix_micros(1_795_790_038_600_000),
                 output: None,
-                exception: Some("{\"exc_type\": \"ValueError\"}".to_string()),
+                exception: Some("{\"exc_type\": \"ValueError\"}".into()),
                 summary: Summary { success: 2, error: 1, rest: Some(Box::new(rest)) },
                 display_name: Some("renamed".to_string()),
             }),

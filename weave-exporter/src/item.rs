@@ -99,7 +99,8 @@ pub fn estimated_call_bytes(start: &CallStart, end: Option<&CallEnd>) -> usize {
     }
     if let Some(end) = end {
         bytes += end.output.as_ref().map_or(0, |o| o.as_str().len());
-        bytes += end.exception.as_deref().map_or(0, str::len);
+        // Not encoded yet (this runs on the application's thread): estimated.
+        bytes += end.exception.as_ref().map_or(0, |e| e.estimated_len());
         bytes += end.summary.rest.as_ref().map_or(0, |r| 128 * r.len());
     }
     bytes

@@ -38,8 +38,17 @@ macro_rules! primitive_int {
 primitive_int!(
     u8 => uint_value as u64, u16 => uint_value as u64, u32 => uint_value as u64, u64 => uint_value as u64,
     usize => uint_value as u64, i8 => int_value as i64, i16 => int_value as i64, i32 => int_value as i64,
-    i64 => int_value as i64, isize => int_value as i64, f32 => float_value as f64, f64 => float_value as f64,
+    i64 => int_value as i64, isize => int_value as i64, f64 => float_value as f64,
 );
+
+impl Primitive for f32 {
+    /// At its own precision: widened to `f64` first, `0.2` would be written
+    /// `0.20000000298023224`.
+    #[inline]
+    fn write_primitive(&self, w: &mut ValueWriter<'_>) {
+        w.float32_value(*self)
+    }
+}
 
 impl Primitive for bool {
     #[inline]

@@ -91,11 +91,16 @@ impl<'a> ValueWriter<'a> {
     /// Writes a float (`null` for NaN and infinities, as serialized values are).
     pub fn float_value(&mut self, v: f64) {
         if self.claim() {
-            if v.is_finite() {
-                write::float(self.buf, v);
-            } else {
-                self.buf.extend_from_slice(b"null");
-            }
+            write::float64(self.buf, v);
+        }
+    }
+
+    /// Writes an `f32` with the shortest digits that read back as the same `f32` (`0.2`,
+    /// not the `0.20000000298023224` of its value as an `f64`); `null` for NaN and
+    /// infinities.
+    pub fn float32_value(&mut self, v: f32) {
+        if self.claim() {
+            write::float32(self.buf, v);
         }
     }
 

@@ -76,7 +76,16 @@ impl ser::Serializer for KeySerializer<'_, '_> {
         self.quoted(|b| write::uint128(b, v))
     }
     fn serialize_f32(self, v: f32) -> Result<Written, Error> {
-        self.serialize_f64(v.into())
+        // As `serialize_f64`, at the `f32`'s own precision (`0.2`, not `0.20000000298023224`).
+        self.quoted(|b| {
+            if v.is_nan() {
+                b.extend_from_slice(b"NaN");
+            } else if v.is_infinite() {
+                b.extend_from_slice(if v > 0.0 { b"inf" as &[u8] } else { b"-inf" });
+            } else {
+                write::float32(b, v);
+            }
+        })
     }
     fn serialize_f64(self, v: f64) -> Result<Written, Error> {
         self.quoted(|b| {

@@ -225,6 +225,18 @@ fn non_finite_floats_are_null() {
     assert_eq!(text(&1.25f32), "1.25");
 }
 
+#[test]
+fn f32_values_keep_their_own_precision() {
+    assert_eq!(text(&0.2f32), "0.2");
+    assert_eq!(text(&vec![0.1f32, 0.2, 0.3, 3.4e38, f32::MIN_POSITIVE]), "[0.1,0.2,0.3,3.4e+38,1.1754944e-38]");
+    let raw = capture_inputs(&cfg(), |i| {
+        i.arg("a", |w| w.float32_value(0.2));
+        i.arg("b", |w| w.float32_value(f32::NAN));
+        i.arg("c", |w| w.float_value(0.2));
+    });
+    assert_eq!(raw.as_str(), r#"{"a":0.2,"b":null,"c":0.2}"#);
+}
+
 // ---- rule 4: map keys ---------------------------------------------------
 
 #[derive(Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -252,6 +264,8 @@ fn non_string_keys_are_stringified() {
     assert_eq!(text(&m), r#"{"null":1,"2":2}"#);
     let floats = [(1.5f64, 1), (f64::NAN, 2)];
     assert_eq!(text(&MapOf(&floats)), r#"{"1.5":1,"NaN":2}"#);
+    let floats = [(0.2f32, 1), (f32::INFINITY, 2), (f32::NAN, 3)];
+    assert_eq!(text(&MapOf(&floats)), r#"{"0.2":1,"inf":2,"NaN":3}"#);
 }
 
 #[test]

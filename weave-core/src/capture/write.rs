@@ -201,11 +201,6 @@ pub(crate) fn uint(buf: &mut Vec<u8>, v: u64) {
     unsafe { buf.set_len(len) };
 }
 
-/// Appends a finite float (shortest round-trip digits, as serde_json writes it).
-pub(crate) fn float(buf: &mut Vec<u8>, v: f64) {
-    let _ = CompactFormatter.write_f64(buf, v);
-}
-
 /// Appends a signed integer.
 #[inline]
 pub(crate) fn int(buf: &mut Vec<u8>, v: i64) {
@@ -225,7 +220,8 @@ pub(crate) fn uint128(buf: &mut Vec<u8>, v: u128) {
     let _ = CompactFormatter.write_u128(buf, v);
 }
 
-/// Appends a float; NaN and infinities become `null`.
+/// Appends a float (shortest round-trip digits, as serde_json writes it); NaN and
+/// infinities become `null`.
 pub(crate) fn float64(buf: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         let _ = CompactFormatter.write_f64(buf, v);
@@ -234,7 +230,8 @@ pub(crate) fn float64(buf: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// Appends an `f32`; NaN and infinities become `null`.
+/// Appends an `f32` (the shortest digits that read back as the same `f32`); NaN and
+/// infinities become `null`.
 pub(crate) fn float32(buf: &mut Vec<u8>, v: f32) {
     if v.is_finite() {
         let _ = CompactFormatter.write_f32(buf, v);

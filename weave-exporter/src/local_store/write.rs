@@ -180,7 +180,7 @@ impl Writer {
             end: end.map(|e| LoggedEnd {
                 ended_at_us: e.ended_at.unix_micros(),
                 output: e.output.as_ref().map(|o| o.as_str()),
-                exception: e.exception.as_deref(),
+                exception: e.exception.as_ref().map(|x| x.as_str()),
                 summary: &self.summary,
             }),
         });

@@ -46,7 +46,8 @@ pub fn end(ended_at: Timestamp, output: Option<Value>, exception: Option<&str>, 
     CallEnd {
         ended_at,
         output: output.map(|o| RawJson::from_value(&o)),
-        exception: exception.map(|message| json!({"type": "Error", "message": message, "traceback": []}).to_string()),
+        exception: exception
+            .map(|message| json!({"type": "Error", "message": message, "traceback": []}).to_string().into()),
         summary: Summary {
             success: u64::from(exception.is_none()),
             error: errors + u64::from(exception.is_some()),
