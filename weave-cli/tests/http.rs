@@ -170,7 +170,9 @@ fn a_call_has_its_values_exception_source_and_feedback() {
     assert_eq!(call["status"], "error");
     assert!(call["exception"]["message"].as_str().unwrap().contains("offline"));
     assert!(call["exception"]["traceback"].is_array());
-    assert!(call["op_source"]["code"].as_str().unwrap().contains("fn web_search"));
+    let code = call["op_source"]["code"].as_str().unwrap();
+    assert!(code.contains("fn web_search"), "{code}");
+    assert!(!code.contains("RUST_SOURCE"), "the Rust source, not the obj.py that carries it: {code}");
     assert_eq!(call["op_source"]["version"], "v0");
     assert!(call["attributes"]["weave"]["kind"] == "tool");
     assert!(call["feedback"].as_array().unwrap().is_empty());

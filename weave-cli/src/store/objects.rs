@@ -59,14 +59,16 @@ pub fn file_text(conn: &Connection, project_id: &str, digest: &str) -> rusqlite:
     Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
-/// The source code of an op version (its `obj.py`), from the op object's `files`.
+/// The source code of an op version: the Rust source its `obj.py` carries (weave-rs ops),
+/// else the `obj.py` itself (ops saved by Python), from the op object's `files`.
 pub fn op_source(conn: &Connection, project_id: &str, name: &str, digest: &str) -> rusqlite::Result<Option<String>> {
     let Some(val) = object_val(conn, project_id, name, digest)? else { return Ok(None) };
     let Some(file) = val.get("files").and_then(|f| f.get(weave_core::op::OP_SOURCE_FILE)).and_then(Value::as_str)
     else {
         return Ok(None);
     };
-    file_text(conn, project_id, file)
+    let text = file_text(conn, project_id, file)?;
+    Ok(text.map(|obj_py| weave_core::op::rust_source(&obj_py).unwrap_or(obj_py)))
 }
 
 /// The row digests of a table.
