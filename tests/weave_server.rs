@@ -66,7 +66,7 @@ fn one<'a>(calls: &'a HashMap<String, Vec<Value>>, op: &str) -> &'a Value {
     &found[0]
 }
 
-/// Every op ref of the read-back resolves to an Op object whose `obj.py` is its Rust source.
+/// Every op ref of the read-back resolves to an Op object whose `obj.py` holds its Rust source.
 fn assert_ops_resolve_to_rust_source(doc: &Value, expected: &[(&str, &str)]) {
     let refs = doc["op_refs"].as_object().expect("op_refs");
     for (op, snippet) in expected {
@@ -81,6 +81,20 @@ fn assert_ops_resolve_to_rust_source(doc: &Value, expected: &[(&str, &str)]) {
         assert_eq!(info["val"]["weave_type"]["type"], "Op");
         let source = info["source"].as_str().unwrap_or_default();
         assert!(source.contains(snippet), "{op}: source {source:?} lacks {snippet:?}");
+    }
+}
+
+/// The Python client loads each of these ops (`weave.ref(op).get()` imports its `obj.py`
+/// and returns the op it defines) without an error.
+fn assert_ops_load_in_python(doc: &Value, ops: &[&str]) {
+    let refs = doc["op_refs"].as_object().expect("op_refs");
+    for op in ops {
+        let (uri, info) = refs
+            .iter()
+            .find(|(uri, _)| uri.contains(&format!("/op/{op}:")))
+            .unwrap_or_else(|| panic!("no op ref for {op}: {refs:#?}"));
+        assert_eq!(info["loaded"], true, "{uri}: {info:#}");
+        assert!(info.get("load_error").is_none_or(Value::is_null), "{uri}: {info:#}");
     }
 }
 
@@ -180,20 +194,20 @@ fn python_reads_back_calls_ops_objects_and_feedback_written_by_rust() {
     let report = weave.finish();
     assert!(report.completed && report.failed == 0 && report.dropped == 0, "{report:?}\n{}", server.log());
 
-    let doc = server.read_back(project, &["--no-load-ops", "--object", &config.uri()]);
+    // Ops are loaded too (`weave.ref(op).get()`, which imports their `obj.py`).
+    let doc = server.read_back(project, &["--object", &config.uri()]);
     assert_eq!(doc["blocked_connections"], json!([]));
     let calls = calls_by_op(&doc);
     assert_eq!(doc["calls"].as_array().unwrap().len(), 8, "{:#?}", calls.keys().collect::<Vec<_>>());
-    assert_ops_resolve_to_rust_source(
-        &doc,
-        &[
-            ("interop_parent", "fn interop_parent(x: u64, config: ObjectRef) -> Value"),
-            ("interop_child_ok", "fn interop_child_ok(x: u64) -> u64"),
-            ("interop_child_fail", "fn interop_child_fail"),
-            ("interop_llm", "fn interop_llm"),
-            ("interop_long_job", "fn interop_long_job"),
-        ],
-    );
+    let ops = [
+        ("interop_parent", "fn interop_parent(x: u64, config: ObjectRef) -> Value"),
+        ("interop_child_ok", "fn interop_child_ok(x: u64) -> u64"),
+        ("interop_child_fail", "fn interop_child_fail"),
+        ("interop_llm", "fn interop_llm"),
+        ("interop_long_job", "fn interop_long_job"),
+    ];
+    assert_ops_resolve_to_rust_source(&doc, &ops);
+    assert_ops_load_in_python(&doc, &ops.map(|(op, _)| op));
 
     // The root: inputs (the object ref stored as its URI), output, display name,
     // attributes, summary rolled up from the children, and its feedback.

@@ -241,7 +241,8 @@ pub struct OpDef {
 
 impl OpDef {
     /// An op with the given (already qualified) name and source code. With
-    /// `capture_code` false only a hash of the code is kept.
+    /// `capture_code` false only a hash of the code is kept. Its `obj.py` is Python (see
+    /// [`OpDef::source_file`]).
     pub fn new(
         name: &str,
         source: &str,
@@ -251,20 +252,25 @@ impl OpDef {
     ) -> OpDef {
         let name = crate::refs::sanitize_object_name(name);
         let source_file = match (capture_code, source) {
-            (true, code) if !code.is_empty() => {
-                let mut text = String::with_capacity(code.len() + 1);
-                text.push_str(code);
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text
-            }
-            (true, _) => format!("// weave-rs: the source of op `{name}` was not available at compile time\n"),
-            (false, code) => format!(
-                "// weave-rs: code capture is off (WEAVE_CAPTURE_CODE=false); source not stored\n// op: {name}\n// source sha256: {}\n",
-                sha256_hex(code.as_bytes())
-            ),
+            (true, code) if !code.is_empty() => python_op_file(&name, OpSource::Rust(code)),
+            (true, _) => python_op_file(&name, OpSource::Unavailable),
+            (false, code) => python_op_file(&name, OpSource::Hash(&sha256_hex(code.as_bytes()))),
         };
+        OpDef::with_file(name, source_file, kind, eager_call_start)
+    }
+
+    /// An op whose `obj.py` is `source_file`, as is (e.g. read back from the fallback
+    /// file, where it was written by [`OpDef::new`]).
+    pub fn from_source_file(
+        name: &str,
+        source_file: String,
+        kind: Option<&'static str>,
+        eager_call_start: bool,
+    ) -> OpDef {
+        OpDef::with_file(crate::refs::sanitize_object_name(name), source_file, kind, eager_call_start)
+    }
+
+    fn with_file(name: String, source_file: String, kind: Option<&'static str>, eager_call_start: bool) -> OpDef {
         let file_digest = bytes_digest(source_file.as_bytes());
         let digest = object_digest(&op_object_value(&file_digest));
         OpDef { name, source_file, file_digest, digest, kind, eager_call_start }
@@ -275,7 +281,11 @@ impl OpDef {
         &self.name
     }
 
-    /// The content of the op's `obj.py` file: its source code, or a stub with its hash.
+    /// The content of the op's `obj.py` file: Python that Weave's Python client can import
+    /// (it imports an op's `obj.py` and takes its last `@weave.op` function): the Rust
+    /// source verbatim in a string constant, `RUST_SOURCE` (or, with code capture off, its
+    /// hash, `RUST_SOURCE_SHA256`), then `import weave` and a `@weave.op` function named
+    /// after the op (`predict` for `MyModel.predict`) that raises `NotImplementedError`.
     pub fn source_file(&self) -> &str {
         &self.source_file
     }
@@ -311,6 +321,169 @@ impl OpDef {
     }
 }
 
+/// What an op's `obj.py` holds of its code.
+enum OpSource<'a> {
+    /// The Rust source.
+    Rust(&'a str),
+    /// Nothing: the source was not available when the op was compiled.
+    Unavailable,
+    /// The SHA-256 of the source (code capture off), which versions the op.
+    Hash(&'a str),
+}
+
+/// The `obj.py` of an op: valid Python for any source text, which it holds verbatim.
+///
+/// ```text
+/// # weave-rs op `MyModel.predict`: implemented in Rust, it cannot be called from Python.
+/// # RUST_SOURCE holds its Rust source, verbatim (after the first line break).
+/// import weave
+///
+/// RUST_SOURCE = r'''
+/// fn predict(&self, question: &str) -> String { .. }
+/// '''
+///
+///
+/// @weave.op
+/// def predict(*args, **kwargs):
+///     raise NotImplementedError("op `MyModel.predict` is implemented in Rust (weave-rs) and cannot be called from Python")
+/// ```
+fn python_op_file(name: &str, source: OpSource<'_>) -> String {
+    let shown = name.replace(['\r', '\n'], " ");
+    let mut file = format!("# weave-rs op `{shown}`: implemented in Rust, it cannot be called from Python.\n");
+    let constant = match source {
+        OpSource::Rust(code) => {
+            file.push_str("# RUST_SOURCE holds its Rust source, verbatim (after the first line break).\n");
+            format!("RUST_SOURCE = {}\n", python_text_literal(code))
+        }
+        OpSource::Unavailable => {
+            file.push_str("# Its source was not available when it was compiled.\n");
+            String::new()
+        }
+        OpSource::Hash(hash) => {
+            file.push_str("# Code capture is off (WEAVE_CAPTURE_CODE=false): its source is not stored, its\n");
+            file.push_str("# SHA-256 (RUST_SOURCE_SHA256) versions it.\n");
+            format!("RUST_SOURCE_SHA256 = {}\n", python_str_literal(hash))
+        }
+    };
+    file.push_str("import weave\n\n");
+    if !constant.is_empty() {
+        file.push_str(&constant);
+        file.push('\n');
+    }
+    let message = format!("op `{name}` is implemented in Rust (weave-rs) and cannot be called from Python");
+    file.push_str(&format!(
+        "\n@weave.op\ndef {}(*args, **kwargs):\n    raise NotImplementedError({})\n",
+        python_identifier(name),
+        python_str_literal(&message)
+    ));
+    file
+}
+
+/// The Rust source an op's `obj.py` holds (see [`OpDef::source_file`]), with a line break
+/// at its end; `None` for a file without it (code capture off, or not written by
+/// weave-rs).
+pub fn rust_source(obj_py: &str) -> Option<String> {
+    let (_, rest) = obj_py.split_once("\nRUST_SOURCE = ")?;
+    for quotes in ["'''", "\"\"\""] {
+        if let Some(raw) = rest.strip_prefix('r').and_then(|r| r.strip_prefix(quotes)?.strip_prefix('\n')) {
+            return raw.find(quotes).map(|end| raw[..end].to_string());
+        }
+    }
+    // The escaped form (see `python_text_literal`).
+    let escaped = rest.strip_prefix("'''\n")?;
+    let mut text = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                'x' => {
+                    let code: String = chars.by_ref().take(2).collect();
+                    text.push(char::from(u8::from_str_radix(&code, 16).ok()?));
+                }
+                'r' => text.push('\r'),
+                other => text.push(other),
+            },
+            '\'' => return Some(text),
+            c => text.push(c),
+        }
+    }
+    None
+}
+
+/// Python's keywords, which cannot name a function.
+const PYTHON_KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+/// A Python identifier for the op `name`: its last `.`-separated part (the method of
+/// `Type.method`), with what is not an ASCII letter, digit or `_` made `_`, `_` first when
+/// it would start with a digit, `_` last when it is a keyword.
+fn python_identifier(name: &str) -> String {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let mut ident: String = last.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if ident.is_empty() {
+        ident.push_str("op");
+    }
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
+    }
+    if PYTHON_KEYWORDS.contains(&ident.as_str()) {
+        ident.push('_');
+    }
+    ident
+}
+
+/// A Python triple-quoted string literal whose value is a line break then `text` (with a
+/// line break at its end if it has none), the text verbatim between the quotes: a raw
+/// string (`r'''` or `r"""`, whichever does not occur in the text), or, when both occur or
+/// the text holds a NUL or a carriage return (which no raw string keeps), a string with
+/// `\\`, `\'`, `\x00` and `\r` escaped.
+fn python_text_literal(text: &str) -> String {
+    let end = if text.ends_with('\n') { "" } else { "\n" };
+    if !text.contains(['\0', '\r']) {
+        for quotes in ["'''", "\"\"\""] {
+            if !text.contains(quotes) {
+                return format!("r{quotes}\n{text}{end}{quotes}");
+            }
+        }
+    }
+    let mut literal = String::with_capacity(text.len() + 16);
+    literal.push_str("'''\n");
+    for c in text.chars() {
+        match c {
+            '\\' => literal.push_str("\\\\"),
+            '\'' => literal.push_str("\\'"),
+            '\0' => literal.push_str("\\x00"),
+            '\r' => literal.push_str("\\r"),
+            c => literal.push(c),
+        }
+    }
+    literal.push_str(end);
+    literal.push_str("'''");
+    literal
+}
+
+/// A Python string literal (`"..."`) of `text`.
+fn python_str_literal(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => literal.push_str("\\\\"),
+            '"' => literal.push_str("\\\""),
+            '\n' => literal.push_str("\\n"),
+            '\r' => literal.push_str("\\r"),
+            '\t' => literal.push_str("\\t"),
+            c if c.is_control() => literal.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => literal.push(c),
+        }
+    }
+    literal.push('"');
+    literal
+}
+
 fn op_object_value(file_digest: &str) -> serde_json::Value {
     serde_json::json!({
         "_type": "CustomWeaveType",
@@ -335,8 +508,180 @@ mod tests {
     fn a_site_follows_each_clients_code_capture_setting() {
         static SITE: OpSite = OpSite::new(OpStatic { source: "fn f() {}", ..OpStatic::new("f") });
         assert!(SITE.def(None, true).source_file().contains("fn f() {}"));
-        assert!(SITE.def(None, false).source_file().contains("code capture is off"));
+        assert!(SITE.def(None, false).source_file().contains("Code capture is off"));
         assert!(SITE.def(None, true).source_file().contains("fn f() {}"), "each setting keeps its own definition");
+    }
+
+    const MESSAGE: &str = "op `MyModel.predict` is implemented in Rust (weave-rs) and cannot be called from Python";
+
+    #[test]
+    fn obj_py_is_python_holding_the_rust_source_and_a_stub_op() {
+        let code = "#[weave::op]\nfn predict(&self, question: &str) -> String {\n    question.to_uppercase()\n}\n";
+        let op = OpDef::new("MyModel.predict", code, true, None, false);
+        let expected = [
+            "# weave-rs op `MyModel.predict`: implemented in Rust, it cannot be called from Python.\n",
+            "# RUST_SOURCE holds its Rust source, verbatim (after the first line break).\n",
+            "import weave\n",
+            "\n",
+            &format!("RUST_SOURCE = r'''\n{code}'''\n"),
+            "\n",
+            "\n",
+            "@weave.op\n",
+            "def predict(*args, **kwargs):\n",
+            &format!("    raise NotImplementedError(\"{MESSAGE}\")\n"),
+        ]
+        .concat();
+        assert_eq!(op.source_file(), expected);
+        // The digests follow from the file.
+        assert_eq!(op.file_digest(), bytes_digest(op.source_file().as_bytes()));
+        assert_eq!(op.digest(), object_digest(&op_object_value(op.file_digest())));
+    }
+
+    #[test]
+    fn without_the_source_obj_py_has_the_same_shape() {
+        let off = OpDef::new("MyModel.predict", "fn predict() {}", false, None, false);
+        let expected = [
+            "# weave-rs op `MyModel.predict`: implemented in Rust, it cannot be called from Python.\n",
+            "# Code capture is off (WEAVE_CAPTURE_CODE=false): its source is not stored, its\n",
+            "# SHA-256 (RUST_SOURCE_SHA256) versions it.\n",
+            "import weave\n",
+            "\n",
+            &format!("RUST_SOURCE_SHA256 = \"{}\"\n", sha256_hex(b"fn predict() {}")),
+            "\n",
+            "\n",
+            "@weave.op\n",
+            "def predict(*args, **kwargs):\n",
+            &format!("    raise NotImplementedError(\"{MESSAGE}\")\n"),
+        ]
+        .concat();
+        assert_eq!(off.source_file(), expected);
+        let unavailable = OpDef::new("MyModel.predict", "", true, None, false);
+        assert!(unavailable.source_file().contains("not available when it was compiled"));
+        let stub = format!("import weave\n\n\n@weave.op\ndef predict(*args, **kwargs):\n    raise NotImplementedError(\"{MESSAGE}\")\n");
+        assert!(unavailable.source_file().ends_with(&stub), "{}", unavailable.source_file());
+    }
+
+    #[test]
+    fn the_stub_is_named_with_a_python_identifier() {
+        for (name, ident) in [
+            ("MyModel.predict", "predict"),
+            ("summarize", "summarize"),
+            ("Scorer.summarize", "summarize"),
+            ("my-op", "my_op"),
+            ("Type.2fast", "_2fast"),
+            ("class", "class_"),
+            ("Agent.async", "async_"),
+            ("None", "None_"),
+            ("Modèle.prédire", "pr_dire"),
+            ("trailing.", "op"),
+        ] {
+            assert_eq!(python_identifier(name), ident, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_op_made_from_its_obj_py_is_the_same_op() {
+        let op = OpDef::new("MyModel.predict", "fn predict() {}", true, Some("llm"), true);
+        let again = OpDef::from_source_file(op.name(), op.source_file().to_string(), Some("llm"), true);
+        assert_eq!(again.source_file(), op.source_file());
+        assert_eq!((again.file_digest(), again.digest()), (op.file_digest(), op.digest()));
+    }
+
+    /// Source texts that a naive quoting would break.
+    const NASTY: [&str; 16] = [
+        "fn f() {}",
+        "",
+        "let s = r#\"'''\"#;",
+        "let s = r#\"\"\"\"#;\n",
+        "let a = \"'''\"; let b = \"\\\"\\\"\\\"\";\n",
+        "'''\"\"\"",
+        "ends with a backslash \\",
+        "ends with a quote '",
+        "ends with a double quote \"",
+        "\\'''\\\"\"\"\\\\",
+        "'''",
+        "\"\"\"\n",
+        "a NUL \0 and a CR \r and CRLF \r\n done",
+        "unicode: é ü 漢字 \u{2028} \u{feff} 🚀\n\tindented\n",
+        "'''\nbackslash before the end\\",
+        "#[op] fn f() { let s = \"\\u{0}\\n\\\\\"; } // \"\"\" and ''' and \\",
+    ];
+
+    /// Runs `python3` on each `obj.py`: parses it (`ast.parse`), reads its `RUST_SOURCE`
+    /// (`ast.literal_eval`) and the name of its last `@weave.op` function (as Weave's
+    /// `find_last_weave_op_function` does), one JSON line per file.
+    fn python_reads(files: &[String]) -> Vec<serde_json::Value> {
+        const SCRIPT: &str = r#"
+import ast, json, sys
+for file in json.load(sys.stdin):
+    tree = ast.parse(file)
+    source, last_op = None, None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["RUST_SOURCE"]:
+            source = ast.literal_eval(node.value)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for d in node.decorator_list:
+                if isinstance(d, ast.Attribute) and d.attr == "op" and isinstance(d.value, ast.Name) and d.value.id == "weave":
+                    last_op = node.name
+    print(json.dumps({"source": source, "last_op": last_op}))
+"#;
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SCRIPT])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (it parses the obj.py files)");
+        let input = serde_json::to_vec(files).expect("JSON");
+        child.stdin.take().expect("stdin").write_all(&input).expect("python3 reads its input");
+        let out = child.wait_with_output().expect("python3 ends");
+        assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    }
+
+    #[test]
+    fn obj_py_is_valid_python_for_any_source_and_holds_it_verbatim() {
+        let ops: Vec<OpDef> = NASTY.iter().map(|code| OpDef::new("Nasty.case", code, true, None, false)).collect();
+        let files: Vec<String> = ops.iter().map(|op| op.source_file().to_string()).collect();
+        let read = python_reads(&files);
+        assert_eq!(read.len(), NASTY.len());
+        for ((code, file), read) in NASTY.iter().zip(&files).zip(&read) {
+            assert_eq!(read["last_op"], "case", "{file}");
+            let expected: serde_json::Value = match *code {
+                "" => serde_json::Value::Null,
+                code if code.ends_with('\n') => format!("\n{code}").into(),
+                code => format!("\n{code}\n").into(),
+            };
+            assert_eq!(read["source"], expected, "{file}");
+        }
+        // And as weave-rs reads it back.
+        for (code, file) in NASTY.iter().zip(&files) {
+            let expected = match *code {
+                "" => None,
+                code if code.ends_with('\n') => Some(code.to_string()),
+                code => Some(format!("{code}\n")),
+            };
+            assert_eq!(rust_source(file), expected, "{file}");
+        }
+        // The usual case reads as written: a raw string, the Rust text as is.
+        assert!(files[0].contains("RUST_SOURCE = r'''\nfn f() {}\n'''\n"), "{}", files[0]);
+        assert!(files[2].contains("RUST_SOURCE = r\"\"\"\nlet s = r#\"'''\"#;\n\"\"\"\n"), "{}", files[2]);
+    }
+
+    #[test]
+    fn the_stubs_without_source_are_valid_python() {
+        let files: Vec<String> = [
+            OpDef::new("Type.def", "fn def() {}", false, None, false),
+            OpDef::new("weird \"name\" \\ here", "", true, None, false),
+        ]
+        .iter()
+        .map(|op| op.source_file().to_string())
+        .collect();
+        let read = python_reads(&files);
+        assert_eq!(read[0]["last_op"], "def_");
+        assert_eq!(read[1]["last_op"], "weird_name_here", "the name is sanitized first");
+        assert!(read.iter().all(|r| r["source"].is_null()));
     }
 
     #[test]
@@ -345,7 +690,7 @@ mod tests {
         let b = OpDef::new("f", "fn f() { 1 }", true, None, false);
         let off = OpDef::new("f", "fn f() {}", false, None, false);
         assert_ne!(a.digest(), b.digest());
-        assert!(off.source_file().contains("code capture is off"));
+        assert!(off.source_file().contains("Code capture is off"));
         assert!(!off.source_file().contains("fn f"));
         assert!(off.source_file().contains(&sha256_hex(b"fn f() {}")));
         assert_eq!(a.ref_uri("e/p"), format!("weave:///e/p/op/f:{}", a.digest()));

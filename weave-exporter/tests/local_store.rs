@@ -192,7 +192,9 @@ fn ops_are_saved_once_with_their_source() {
     assert_eq!(ops[0].source.as_deref(), Some(a.source_file()));
     assert_eq!(ops[0].ref_uri(), a.ref_uri(PROJECT));
     assert!(ops[0].created_at.is_some());
-    assert_eq!(reader.op_source("beta", b.digest()).unwrap().as_deref(), Some("fn beta() {}\n"));
+    let beta = reader.op_source("beta", b.digest()).unwrap();
+    assert_eq!(beta.as_deref(), Some(b.source_file()));
+    assert_eq!(beta.as_deref().and_then(weave_core::op::rust_source).as_deref(), Some("fn beta() {}\n"));
     assert_eq!(reader.op_source("beta", "nope").unwrap(), None);
     assert!(reader.ops(Some("other/project")).unwrap().is_empty());
 }

@@ -1,7 +1,7 @@
 //! Saving ops and published objects on the trace server.
 //!
-//! An op is saved once per process: its `obj.py` (the captured Rust source) through
-//! `/file/create` (multipart), then the op object
+//! An op is saved once per process: its `obj.py` (Python holding the captured Rust source,
+//! see `OpDef::source_file`) through `/file/create` (multipart), then the op object
 //! `{"_type":"CustomWeaveType","weave_type":{"type":"Op"},"files":{"obj.py":<digest>}}`
 //! through `/obj/create`. Objects go through `/obj/create` as they are. The digests the
 //! server answers are checked against the ones computed locally (which are already in

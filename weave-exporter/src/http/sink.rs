@@ -575,7 +575,8 @@ impl Sink for WeaveServerSink {
             let text = |key: &str| item.get(key).and_then(Value::as_str);
             let project_id = text("project_id").unwrap_or(&entry.project_id);
             if let Some(op) = &entry.op {
-                let def = OpDef::new(&op.name, &op.source, true, None, false);
+                // The file as it was written (`OpDef::new` would make it the source of another).
+                let def = OpDef::from_source_file(&op.name, op.source.clone(), None, false);
                 if def.digest() != op.digest {
                     eprintln!(
                         "weave: the op {} in the fallback file does not match its digest; saving it anyway",

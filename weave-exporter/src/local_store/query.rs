@@ -239,7 +239,8 @@ pub struct StoredOp {
     pub digest: String,
     /// The digest of its `obj.py` file.
     pub file_digest: Option<String>,
-    /// The content of its `obj.py` file (its source code).
+    /// The content of its `obj.py` file: Python holding its Rust source (which
+    /// `weave_core::op::rust_source` reads out of it).
     pub source: Option<String>,
     /// When this version was first saved.
     pub created_at: Option<Timestamp>,
@@ -369,7 +370,8 @@ impl LocalStore {
         Ok(ops)
     }
 
-    /// The source (`obj.py`) of the op `name` at version `digest`, in any project.
+    /// The `obj.py` of the op `name` at version `digest`, in any project (its Rust source is
+    /// `weave_core::op::rust_source` of it).
     pub fn op_source(&self, name: &str, digest: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .ops(None)?
