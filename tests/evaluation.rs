@@ -791,3 +791,21 @@ async fn a_model_error_keeps_its_type_and_cause_chain() {
     let exception = cap.calls_of("plain")[0].exception().unwrap();
     assert_eq!((exception["type"].as_str(), exception["message"].as_str()), (Some("Error"), Some("no answer")));
 }
+
+#[tokio::test]
+async fn f32_outputs_and_scores_keep_their_own_precision() {
+    let cap = capture();
+    #[derive(Serialize)]
+    struct Answer {
+        confidence: f32,
+    }
+    let model = model_fn("confident_f32", |_row: Row| async move { Ok::<_, BoxError>(Answer { confidence: 0.7 }) });
+    let score = sync_scorer_fn("calibrated", |_input| Ok::<_, BoxError>(0.2f32));
+    let outcome =
+        Evaluation::builder(qa_dataset()).scorer(score).progress(false).build().evaluate(&model).await.unwrap();
+    assert_eq!(outcome.rows[0].output, json!({"confidence": 0.7}));
+    assert_eq!(outcome.rows[0].scores["calibrated"], json!(0.2));
+    assert_eq!(cap.calls_of("confident_f32")[0].output(), &json!({"confidence": 0.7}));
+    assert_eq!(cap.calls_of("calibrated")[0].output(), &json!(0.2));
+    assert_eq!(outcome.summary["calibrated"], json!({"mean": 0.2}));
+}

@@ -17,6 +17,7 @@ pub mod export;
 pub mod feedback;
 pub mod ids;
 pub mod interned;
+pub mod json;
 pub mod manual;
 pub mod object;
 pub mod op;

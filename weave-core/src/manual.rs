@@ -81,7 +81,7 @@ impl CallBuilder {
 
     /// Adds one input (captured as JSON with the usual redaction and limits).
     pub fn input(mut self, name: impl Into<String>, value: &(impl Serialize + ?Sized)) -> CallBuilder {
-        let value = serde_json::to_value(value)
+        let value = crate::json::to_value(value)
             .unwrap_or_else(|e| Value::String(format!("[weave: could not serialize input: {e}]")));
         self.inputs.push((name.into(), value));
         self

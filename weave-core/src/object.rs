@@ -204,7 +204,7 @@ impl std::error::Error for PublishError {}
 /// ```
 pub fn publish<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<ObjectRef, PublishError> {
     let client = current_client().ok_or(PublishError::NotInitialized)?;
-    let value = serde_json::to_value(value).map_err(|e| PublishError::Serialize(e.to_string()))?;
+    let value = crate::json::to_value(value).map_err(|e| PublishError::Serialize(e.to_string()))?;
     // Only a value holding refs depends on how the store digests them.
     let form = if holds_ref(&value) {
         client.exporter().ref_form().wait(REF_FORM_WAIT).unwrap_or_default()

@@ -35,7 +35,7 @@ impl Row {
 
     /// A row from any value that serializes to a JSON object.
     pub fn from_serialize(value: &(impl Serialize + ?Sized)) -> Result<Row, DatasetError> {
-        match serde_json::to_value(value) {
+        match crate::json::to_value(value) {
             Ok(Value::Object(map)) => Ok(Row(map)),
             Ok(other) => Err(DatasetError::NotAnObject { index: 0, found: kind_of(&other) }),
             Err(e) => Err(DatasetError::Serialize(e.to_string())),
@@ -50,7 +50,7 @@ impl Row {
 
     /// Sets a column (a value that cannot be serialized becomes `null`).
     pub fn insert(&mut self, column: impl Into<String>, value: impl Serialize) {
-        self.0.insert(column.into(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.0.insert(column.into(), crate::json::to_value(&value).unwrap_or(Value::Null));
     }
 
     /// A column, deserialized into `T`.
@@ -223,7 +223,7 @@ impl Dataset {
         let rows = rows
             .into_iter()
             .enumerate()
-            .map(|(index, row)| match serde_json::to_value(&row) {
+            .map(|(index, row)| match crate::json::to_value(&row) {
                 Ok(Value::Object(map)) => Ok(Row(map)),
                 Ok(other) => Err(DatasetError::NotAnObject { index, found: kind_of(&other) }),
                 Err(e) => Err(DatasetError::Serialize(e.to_string())),

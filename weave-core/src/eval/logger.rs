@@ -87,7 +87,7 @@ impl EvaluationLoggerBuilder {
     /// The model, as a [`Model`] value (its name and fields).
     pub fn model<M: Model>(mut self, model: &M) -> Self {
         let class = super::model::type_name_of::<M>();
-        let fields = fields_of(serde_json::to_value(model).unwrap_or(Value::Null));
+        let fields = fields_of(crate::json::to_value(model).unwrap_or(Value::Null));
         let source = model.source_code().map_or_else(
             || unknown_source(&model.op_name(), "put #[weave::op] on its `impl Model` block"),
             str::to_string,
@@ -291,7 +291,7 @@ fn meta(score: bool) -> JsonObject {
 }
 
 fn to_value(value: &(impl Serialize + ?Sized)) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+    crate::json::to_value(value).unwrap_or(Value::Null)
 }
 
 impl EvaluationLogger {

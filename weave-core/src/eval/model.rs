@@ -67,7 +67,7 @@ pub trait Model: Serialize + Send + Sync {
     /// field, else `null`, as Python's), or `None` for a plain function (no `self`
     /// input). The evaluation adds the `predict` op ref when it saves it.
     fn object(&self) -> Option<Value> {
-        let fields = fields_of(serde_json::to_value(self).unwrap_or(Value::Null));
+        let fields = fields_of(crate::json::to_value(self).unwrap_or(Value::Null));
         let class = type_name_of::<Self>();
         Some(object_value(&class, None, None, fields, &["Model", "Object", "BaseModel"]))
     }
@@ -151,7 +151,7 @@ impl<M: Model> AnyModel for M {
     ) -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>> {
         Box::pin(async move {
             let output = Model::predict(self, input).await?;
-            serde_json::to_value(&output).map_err(|e| format!("the model output could not be serialized: {e}").into())
+            crate::json::to_value(&output).map_err(|e| format!("the model output could not be serialized: {e}").into())
         })
     }
 }

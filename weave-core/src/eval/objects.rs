@@ -73,7 +73,7 @@ pub(crate) fn fields_of(value: Value) -> JsonObject {
 /// An object's name: its `name` field when it serializes to an object with a non-empty
 /// string `name`, else its type's name (as Weave names a `weave.Object`).
 pub(crate) fn name_field_or_type<T: Serialize + ?Sized>(value: &T) -> String {
-    match serde_json::to_value(value) {
+    match crate::json::to_value(value) {
         Ok(Value::Object(fields)) => match fields.get("name") {
             Some(Value::String(name)) if !name.is_empty() => name.clone(),
             _ => super::model::type_name_of::<T>(),

@@ -227,7 +227,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
     }
 
     fn scorer_object(&self) -> Option<Value> {
-        let mut fields = fields_of(serde_json::to_value(&self.0).unwrap_or(Value::Null));
+        let mut fields = fields_of(crate::json::to_value(&self.0).unwrap_or(Value::Null));
         let map = self.0.column_map();
         fields.entry("column_map").or_insert_with(|| {
             if map.is_empty() {
@@ -251,7 +251,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
     fn score_json(&self, input: ScorerInput) -> BoxFuture<'_, Result<Value, BoxError>> {
         Box::pin(async move {
             let score = self.0.score(input).await?;
-            serde_json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
+            crate::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
         })
     }
 
@@ -405,7 +405,7 @@ where
         let future = (self.f)(input);
         Box::pin(async move {
             let score = future.await.map_err(Into::into)?;
-            serde_json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
+            crate::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
         })
     }
 
