@@ -50,17 +50,9 @@ impl Expr {
     }
 }
 
-/// False, 0, "", null, [] and {} are falsy; everything else is truthy.
-pub fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
+/// False, 0, "", null, [] and {} are falsy; everything else is truthy (Python's rules, as
+/// Weave's summaries use them).
+pub use weave_core::eval::truthy;
 
 /// A number, or a string that reads as one (so `expected = 8` matches `"8"`).
 fn as_number(value: &Value) -> Option<f64> {

@@ -64,7 +64,7 @@ pub use scorer::{
     scorer_fn, sync_scorer_fn, AnyScorer, ColumnMap, Columns, FnScorer, IntoScorer, Pairwise, Preference, Scorer,
     ScorerInput,
 };
-pub use summarize::{auto_summarize, auto_summarize_with_unscored};
+pub use summarize::{auto_summarize, auto_summarize_with_unscored, truthy};
 
 /// The error type models and scorers return: any error converts into it with `?`
 /// (`"message".into()` works too).

@@ -100,8 +100,9 @@ fn summarize_column(data: &[&Value], unscored: usize) -> Option<Value> {
     }
 }
 
-/// Python truthiness of a JSON value.
-fn truthy(value: &Value) -> bool {
+/// Python truthiness of a JSON value: false, 0, "", null, [] and {} are falsy, everything
+/// else is truthy.
+pub fn truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => *b,
