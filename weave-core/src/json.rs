@@ -28,7 +28,7 @@ mod tests {
         assert_eq!(to_value(&vec![0.7f32, f32::MAX]).unwrap(), json!([0.7, 3.4028235e38]));
         assert_eq!(to_value(&f64::NAN).unwrap(), Value::Null);
         // Every f64 comes back exactly.
-        for x in [1e-310, 5e-324, 0.1, 1.0 / 3.0, 123456789.123456789, f64::MAX, -2.2250738585072014e-308] {
+        for x in [1e-310, 5e-324, 0.1, 1.0 / 3.0, 123_456_789.123_456_79, f64::MAX, -2.2250738585072014e-308] {
             assert_eq!(to_value(&x).unwrap().as_f64().unwrap().to_bits(), x.to_bits(), "{x:e}");
         }
     }

@@ -309,7 +309,7 @@ impl Worker {
         self.shared.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
         self.shared.spill.write(&format!("{}: {}", reason::SINK_ERROR, error.message), batch);
         let n = self.shared.failed_batches.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == 1 || n % 100 == 0 {
+        if n == 1 || n.is_multiple_of(100) {
             eprintln!(
                 "weave: could not write {} calls to {}: {}; they were {} (failed batches so far: {n})",
                 batch.len(),
@@ -328,7 +328,7 @@ impl Worker {
             Ok(more) => more,
             Err(e) => {
                 let n = self.shared.failed_upkeep.fetch_add(1, Ordering::Relaxed) + 1;
-                if n == 1 || n % 100 == 0 {
+                if n == 1 || n.is_multiple_of(100) {
                     eprintln!(
                         "weave: background upkeep of {} failed: {e} (failures so far: {n})",
                         self.sink.describe()
