@@ -89,7 +89,8 @@
       });
       const name = m.path.replace(/\.(mean|true_fraction)$/, "");
       chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 14 }, name.length > 15 ? name.slice(0, 14) + "…" : name));
-      chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 27, class: "muted" }, m.path.split(".").pop()));
+      const leaf = m.path.split(".").pop();
+      chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 27, class: "muted" }, leaf.length > 15 ? leaf.slice(0, 14) + "…" : leaf));
       chartSvg.appendChild(svg("line", { x1: x0 - 3, x2: x0 + runs * (barW + gap), y1: top + plotH, y2: top + plotH, stroke: "#c5cbd6" }));
     });
     return chartSvg;
