@@ -317,11 +317,17 @@ pub(crate) struct Spent {
     pub(crate) busy: bool,
 }
 
-/// Indexes the oldest entries of the log within `budget`, one entry per transaction,
-/// waiting at most `lock_wait` for another connection's write lock (then it stops, and
-/// says so: that is not an error). A corrupt entry does not stop it: it is moved aside,
-/// counted in the budget, and reported once the budget is spent.
-pub(crate) fn index_within(conn: &Connection, budget: IndexBudget, lock_wait: Duration) -> Result<Spent, StoreError> {
+/// Indexes the oldest entries of the log within `budget`, up to `per_transaction` entries
+/// per transaction (the time budget is checked between them), waiting at most `lock_wait`
+/// for another connection's write lock (then it stops, and says so: that is not an
+/// error). A corrupt entry does not stop it: it is moved aside, counted in the budget,
+/// and reported once the budget is spent.
+pub(crate) fn index_within(
+    conn: &Connection,
+    budget: IndexBudget,
+    per_transaction: usize,
+    lock_wait: Duration,
+) -> Result<Spent, StoreError> {
     let mut spent = Spent::default();
     if budget.max_entries == 0 {
         return Ok(spent);
@@ -333,7 +339,8 @@ pub(crate) fn index_within(conn: &Connection, budget: IndexBudget, lock_wait: Du
         if spent.entries >= budget.max_entries || started.elapsed() >= budget.max_time {
             break Ok(());
         }
-        match index_pending(conn, 1, None) {
+        let step = per_transaction.clamp(1, budget.max_entries - spent.entries);
+        match index_pending(conn, step, None) {
             Ok(progress) => {
                 spent.entries += progress.blobs;
                 if !progress.more || progress.blobs == 0 {
@@ -341,7 +348,9 @@ pub(crate) fn index_within(conn: &Connection, budget: IndexBudget, lock_wait: Du
                 }
             }
             Err(e) if e.kind() == StoreErrorKind::CorruptLog => {
-                spent.entries += 1;
+                // The entries before the corrupt one were applied; count it and them
+                // as one step.
+                spent.entries += step;
                 first_bad.get_or_insert(e);
             }
             Err(e) if e.is_busy() => {

@@ -9,11 +9,13 @@
 //! into `calls` in bounded steps (see the `index` module):
 //!
 //! - while writing: after a batch, when the log holds more than
-//!   [`DEFAULT_MAX_BACKLOG`] entries, the writer indexes up to two of them (so under
-//!   sustained load the log stays a few batches behind, and the writer's rate is
-//!   the rate at which calls become queryable);
-//! - when the exporter's worker is idle ([`Sink::idle`]), an entry at a time (the last
-//!   few batches of a burst);
+//!   [`DEFAULT_MAX_BACKLOG`] entries, the writer indexes about half of them, unless the
+//!   exporter is behind (another batch already waits, see [`Sink::set_waiting_items`]):
+//!   under sustained load the log stays a few batches behind, and a burst faster than
+//!   the indexing is written at full speed (nothing waits in memory for the indexing)
+//!   and indexed right after;
+//! - when the exporter's worker is idle ([`Sink::idle`]), a few entries at a time (the
+//!   rest of a burst);
 //! - by a query, before it reads, within an [`IndexBudget`] (16 entries or 100 ms by
 //!   default): a query never does unbounded work, and a reader sees every call written
 //!   (by any process) unless a larger backlog was left, e.g. by a writer that stopped
@@ -59,19 +61,28 @@ use weave_core::export::ExportItem;
 /// The default location of the local store, relative to the working directory.
 pub const DEFAULT_PATH: &str = ".weave/weave.db";
 
-/// Blobs of the call log the worker indexes per [`Sink::idle`] call: one blob is one
-/// batch (`max_batch_items`, 1,000 calls by default: a few milliseconds), so a batch
-/// arriving meanwhile waits at most that long.
-const IDLE_BLOBS: usize = 1;
+/// Blobs of the call log the worker indexes per [`Sink::idle`] call, in one transaction:
+/// one blob is one batch (`max_batch_items`, 1,000 calls by default: a few
+/// milliseconds), so a batch arriving meanwhile waits at most some 10 to 20 ms.
+const IDLE_BLOBS: usize = 4;
+
+/// Entries per transaction when a query or [`LocalStore::index_some`] indexes (the time
+/// budget is checked between transactions). A transaction of several entries costs less
+/// per call than several of one (the pages the B-trees' right edges share are written
+/// once).
+const BUDGET_STEP: usize = 4;
 
 /// Entries of the call log a writer lets pile up before it indexes some after each batch
 /// (see [`LocalStore::set_max_backlog`]): 8 batches, 8,000 calls of default batches, a
 /// few tens of milliseconds for the query that finds them.
 pub const DEFAULT_MAX_BACKLOG: usize = 8;
 
-/// Entries a writer indexes after a batch once the backlog is over its limit: two, so
-/// that a backlog left by another process shrinks while this one writes.
-const WRITE_SLICE: usize = 2;
+/// Entries a writer indexes after a batch once the backlog is over `limit`, in one
+/// transaction: about half the limit, so the writer indexes every few batches rather than
+/// after each, and a backlog left by another process shrinks while this one writes.
+fn write_slice(limit: usize) -> usize {
+    (limit / 2 + 1).max(2)
+}
 
 /// How long indexing by a writer or a query waits for another connection's write lock
 /// before leaving the work to later (a batch's transaction takes a millisecond or so).
@@ -96,6 +107,9 @@ pub struct LocalStore {
     query_budget: IndexBudget,
     /// Set once a shutdown has started: the writer stops indexing.
     deadline: Option<Instant>,
+    /// Items waiting in the exporter behind the batch being written (see
+    /// [`Sink::set_waiting_items`]).
+    waiting: usize,
     /// Failures of indexing while writing (reported on stderr, first and every 100th).
     index_failures: u64,
 }
@@ -152,6 +166,7 @@ impl LocalStore {
             max_backlog: Some(DEFAULT_MAX_BACKLOG),
             query_budget: IndexBudget::QUERY,
             deadline: None,
+            waiting: 0,
             index_failures: 0,
         }
     }
@@ -221,7 +236,7 @@ impl LocalStore {
             return Ok(IndexBacklog::default());
         }
         self.check_writable("index the call log")?;
-        index::index_within(&self.conn, budget, INDEX_LOCK_WAIT)?;
+        index::index_within(&self.conn, budget, BUDGET_STEP, INDEX_LOCK_WAIT)?;
         index::backlog(&self.conn)
     }
 
@@ -248,7 +263,7 @@ impl LocalStore {
         if self.read_only || !self.log_exists()? {
             return Ok(());
         }
-        index::index_within(&self.conn, self.query_budget, INDEX_LOCK_WAIT).map(drop)
+        index::index_within(&self.conn, self.query_budget, BUDGET_STEP, INDEX_LOCK_WAIT).map(drop)
     }
 
     fn check_writable(&self, what: &str) -> Result<(), StoreError> {
@@ -268,18 +283,22 @@ impl LocalStore {
         Ok(self.has_log.get())
     }
 
-    /// After a batch: when the log holds more than `max_backlog` entries, indexes up to
-    /// [`WRITE_SLICE`] of them. Its failures do not fail the batch (already committed):
-    /// they are reported on stderr and the entries stay for later.
-    fn index_after_write(&mut self) {
+    /// After a batch of `batch_len` items: when the log holds more than `max_backlog`
+    /// entries, indexes [`write_slice`] of them, unless the exporter is behind (at least
+    /// another batch waits: the burst is written first, and indexed once the writer has
+    /// time again, or by the idle worker) or shutting down. Its failures do not fail the
+    /// batch (already committed): they are reported on stderr and the entries stay for
+    /// later.
+    fn index_after_write(&mut self, batch_len: usize) {
         let Some(limit) = self.max_backlog else { return };
-        if self.deadline.is_some() {
+        if self.deadline.is_some() || self.waiting >= batch_len.max(1) {
             return;
         }
-        let budget = IndexBudget { max_entries: WRITE_SLICE, max_time: Duration::MAX };
+        let slice = write_slice(limit);
+        let budget = IndexBudget { max_entries: slice, max_time: Duration::MAX };
         let result = index::backlog_exceeds(&self.conn, limit).and_then(|over| {
             if over {
-                index::index_within(&self.conn, budget, INDEX_LOCK_WAIT).map(drop)
+                index::index_within(&self.conn, budget, slice, INDEX_LOCK_WAIT).map(drop)
             } else {
                 Ok(())
             }
@@ -303,7 +322,7 @@ impl Sink for LocalStore {
             )));
         };
         self.writer.write_batch(&mut self.conn, project_id, batch)?;
-        self.index_after_write();
+        self.index_after_write(batch.len());
         Ok(())
     }
 
@@ -319,13 +338,17 @@ impl Sink for LocalStore {
         self.deadline = deadline;
     }
 
+    fn set_waiting_items(&mut self, items: usize) {
+        self.waiting = items;
+    }
+
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         self.check_writable("replay calls").map_err(write::store_to_sink_error)?;
         let log_exists = self.log_exists().map_err(write::store_to_sink_error)?;
         self.writer.replay_batch(&mut self.conn, batch, log_exists)
     }
 
-    /// Indexes one entry of the call log, without waiting for another process's lock.
+    /// Indexes a few entries of the call log, without waiting for another process's lock.
     fn idle(&mut self) -> Result<bool, SinkError> {
         if self.read_only || !self.log_exists().map_err(write::store_to_sink_error)? {
             return Ok(false);
