@@ -11,11 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version written to `PRAGMA user_version`: 2 added the call log (`call_log`,
-/// `call_log_bad`), 3 the tables of rows (`tables`, `table_rows`), 4 replaced the indexes
-/// `calls_parent_id` and `calls_op_base_name` by `calls_parent_started` and
-/// `calls_op_started` (the same columns then `started_at_us`, so root calls or the calls of
-/// an op come newest first without sorting the whole table). An older store opens fine (a
-/// writer adds the new tables and indexes); a store of a newer version is refused.
+/// `call_log_bad`), 3 the tables of rows (`tables`, `table_rows`), 4 extended the indexes
+/// `calls_parent_id` and `calls_op_base_name` (same names) with `started_at_us`, so root
+/// calls, children or the calls of an op come in start order (newest first too) without
+/// sorting them all. An older store opens fine (a writer adds the new tables and rebuilds
+/// those two indexes once); a store of a newer version is refused.
 pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// The page size of a new store.
@@ -54,10 +54,8 @@ CREATE TABLE IF NOT EXISTS calls (
     wb_run_id     TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_trace_id ON calls (trace_id);
-DROP INDEX IF EXISTS calls_parent_id;
-CREATE INDEX IF NOT EXISTS calls_parent_started ON calls (parent_id, started_at_us);
-DROP INDEX IF EXISTS calls_op_base_name;
-CREATE INDEX IF NOT EXISTS calls_op_started ON calls (op_base_name, started_at_us);
+CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id, started_at_us);
+CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name, started_at_us);
 CREATE INDEX IF NOT EXISTS calls_started_at_us ON calls (started_at_us);
 CREATE TABLE IF NOT EXISTS call_log (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -133,6 +131,11 @@ pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     check_version(&conn, path)?;
     retry_busy(|| {
         let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < 4 {
+            // Version 4 indexes these columns with `started_at_us`: rebuilt once.
+            tx.execute_batch("DROP INDEX IF EXISTS calls_parent_id; DROP INDEX IF EXISTS calls_op_base_name;")?;
+        }
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()
