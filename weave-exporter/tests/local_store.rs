@@ -1010,3 +1010,36 @@ fn calls_can_be_filtered_by_status_and_op() {
         assert_eq!(ids(None, call.status()), vec![call.id.clone()], "the filter agrees with status()");
     }
 }
+
+fn index_columns(conn: &rusqlite::Connection, index: &str) -> Vec<String> {
+    conn.prepare(&format!("PRAGMA index_info({index})"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(2))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_version_3_store_gets_its_parent_and_op_indexes_rebuilt_with_the_start_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    write_batches(&mut store, &op("f"), 1, 10);
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP INDEX calls_parent_id; CREATE INDEX calls_parent_id ON calls (parent_id);
+         DROP INDEX calls_op_base_name; CREATE INDEX calls_op_base_name ON calls (op_base_name);
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    assert_eq!(index_columns(&raw, "calls_parent_id"), ["parent_id"]);
+    // A reader leaves it as it is; a writer upgrades it.
+    assert_eq!(LocalStore::open(&path).unwrap().count_calls(None).unwrap(), 10);
+    assert_eq!(index_columns(&raw, "calls_op_base_name"), ["op_base_name"]);
+    drop(LocalStore::create(&path, PROJECT).unwrap());
+    assert_eq!(index_columns(&raw, "calls_parent_id"), ["parent_id", "started_at_us"]);
+    assert_eq!(index_columns(&raw, "calls_op_base_name"), ["op_base_name", "started_at_us"]);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 4);
+    assert_eq!(LocalStore::open(&path).unwrap().count_calls(None).unwrap(), 10);
+}
