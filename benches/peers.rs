@@ -1,6 +1,7 @@
 //! `cargo bench --bench peers`: the cost of `#[weave::op]` against a plain function,
-//! `tracing` and `fastrace`, measured in the same run, plus exporter throughput and a
-//! stalled sink. Ends with machine-readable lines:
+//! `tracing` and `fastrace`, measured in the same run, plus exporter throughput (until
+//! flushed, and until every call is queryable), the queries a viewer makes on a store of a
+//! million calls, and a stalled sink. Ends with machine-readable lines:
 //! `RATIO <name> <value>` and `THROUGHPUT <name> <calls_per_s>` (and `MEASURE ...`).
 //!
 //! The function under test takes two small arguments (`u64`, `&str`) and returns a small
@@ -32,6 +33,24 @@ fn op_root_with_10_children(a: u64) -> usize {
         total += op_fn(a + i, "child");
     }
     total
+}
+
+/// Fails for even `a`: an error call every other time.
+#[weave::op]
+#[inline(never)]
+fn flaky(a: u64) -> Result<u64, std::io::Error> {
+    if a % 2 == 0 {
+        Err(std::io::Error::other(format!("flaky {a}")))
+    } else {
+        Ok(a)
+    }
+}
+
+/// A trace of `children + 1` calls.
+#[weave::op]
+#[inline(never)]
+fn trace_of(children: u64) -> usize {
+    (0..children).map(|i| op_fn(i, "child")).sum()
 }
 
 #[tracing::instrument(ret)]
@@ -224,6 +243,7 @@ fn main() {
     let profiling = std::env::args().any(|a| a == "--profile-time");
     if !profiling {
         throughput(&temp);
+        queryable(&temp);
         stalled_sink(&temp);
     }
     let _ = std::fs::remove_dir_all(&temp);
@@ -297,9 +317,12 @@ fn throughput(temp: &std::path::Path) {
         let report = weave.finish();
         let flushed = start.elapsed();
         let peak_rss = peak_rss_kib();
-        // The first count indexes the call log the run left (writes are deferred to it).
+        // What the run left un-indexed (the writer indexes as it goes, but not once the
+        // shutdown has started: the calls still queued then are only logged), indexed.
         let index_start = Instant::now();
-        let stored = weave::store::LocalStore::open(&store).and_then(|s| s.count_calls(None)).unwrap_or(0);
+        let stored = weave::store::LocalStore::open(&store)
+            .and_then(|s| s.index_calls().and_then(|()| s.count_calls(None)))
+            .unwrap_or(0);
         let index_s = index_start.elapsed().as_secs_f64();
         let per_s = N as f64 / flushed.as_secs_f64();
         report_line(format!("THROUGHPUT local_store_{threads}_thread {per_s:.0}"));
@@ -313,6 +336,114 @@ fn throughput(temp: &std::path::Path) {
             peak_rss / 1024
         ));
     }
+}
+
+/// A million calls into the local store, from the first call until a count query returns
+/// them all (written and indexed): `THROUGHPUT local_store_queryable`. Most are roots
+/// (`op_fn`), one in a hundred is `flaky` (half of those fail), and one trace has 1,000
+/// calls. Then the queries a viewer makes, on that store opened read-only: the traces
+/// page (roots newest first, 50), that trace, and a filtered page (`flaky` calls that
+/// failed, newest first, 50), each timed cold (first) and warm (median of 5).
+fn queryable(temp: &std::path::Path) {
+    use weave::store::{CallQuery, LocalStore, Status};
+    const N: u64 = 1_000_000;
+    const TRACE: u64 = 1_000;
+    let store = temp.join("queryable.db");
+    let weave = weave::builder()
+        .project("bench/queryable")
+        .settings(weave::Settings { local_store_path: Some(store.clone()), ..settings() })
+        .exporter_config(exporter(temp))
+        .init()
+        .expect("init");
+    let roots = N - TRACE;
+    let start = Instant::now();
+    for i in 0..roots {
+        if i == roots / 2 {
+            black_box(trace_of(TRACE - 1));
+        }
+        if i % 100 == 0 {
+            let _ = black_box(flaky(i / 100));
+        } else {
+            black_box(op_fn(i, "hello"));
+        }
+    }
+    let calls_done = start.elapsed();
+    let flush = weave.flush();
+    let flushed = start.elapsed();
+    // A viewer polls the store, read-only, with a count query (it returns the calls
+    // indexed: the writing process indexes the rest of the burst once it has written it).
+    let mut stored = 0;
+    let mut backlog = None;
+    let give_up = Instant::now() + Duration::from_secs(300);
+    if let Ok(viewer) = LocalStore::open_read_only(&store) {
+        backlog = viewer.index_backlog().ok();
+        loop {
+            stored = viewer.count_calls(None).unwrap_or(0);
+            if stored >= N || Instant::now() > give_up {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let queryable = start.elapsed();
+    report_line(format!("THROUGHPUT local_store_queryable {:.0}", N as f64 / queryable.as_secs_f64()));
+    report_line(format!(
+        "MEASURE local_store_queryable calls={N} stored={stored} dropped={} app_s={:.3} flushed_s={:.3} queryable_s={:.3} backlog_at_flush_entries={}",
+        flush.dropped,
+        calls_done.as_secs_f64(),
+        flushed.as_secs_f64(),
+        queryable.as_secs_f64(),
+        backlog.map_or(0, |b| b.entries)
+    ));
+
+    let Ok(viewer) = LocalStore::open_read_only(&store) else {
+        report_line("MEASURE local_store_queries error=could-not-open-read-only".to_string());
+        weave.finish();
+        return;
+    };
+    let traces = CallQuery { roots_only: true, newest_first: true, limit: Some(50), ..CallQuery::default() };
+    let trace_id = viewer
+        .calls(&CallQuery { op_name: Some("trace_of".into()), limit: Some(1), ..CallQuery::default() })
+        .ok()
+        .and_then(|calls| calls.into_iter().next())
+        .map(|call| call.trace_id)
+        .unwrap_or_default();
+    let failed = CallQuery {
+        op_name: Some("flaky".into()),
+        status: Some(Status::Error),
+        newest_first: true,
+        limit: Some(50),
+        ..CallQuery::default()
+    };
+    let (traces_cold, traces_warm, traces_n) = time_query(|| viewer.calls(&traces).map(|c| c.len()).unwrap_or(0));
+    let (trace_cold, trace_warm, trace_n) = time_query(|| viewer.trace(&trace_id).map(|c| c.len()).unwrap_or(0));
+    let (failed_cold, failed_warm, failed_n) = time_query(|| viewer.calls(&failed).map(|c| c.len()).unwrap_or(0));
+    let (count_cold, count_warm, _) = time_query(|| viewer.count_calls(None).unwrap_or(0) as usize);
+    report_line(format!(
+        "MEASURE local_store_query_ms calls={stored} traces_page={traces_cold:.1}/{traces_warm:.1} (rows={traces_n}) \
+         trace_of_1000={trace_cold:.1}/{trace_warm:.1} (rows={trace_n}) \
+         flaky_errors_page={failed_cold:.1}/{failed_warm:.1} (rows={failed_n}) count={count_cold:.1}/{count_warm:.1} \
+         (cold/warm median of 5)"
+    ));
+    drop(viewer);
+    weave.finish();
+}
+
+/// Milliseconds of the first run of `query` and the median of the next five, and what the
+/// first returned.
+fn time_query(mut query: impl FnMut() -> usize) -> (f64, f64, usize) {
+    let start = Instant::now();
+    let rows = black_box(query());
+    let cold = start.elapsed().as_secs_f64() * 1e3;
+    let mut warm: Vec<f64> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(query());
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    warm.sort_by(|a, b| a.total_cmp(b));
+    (cold, warm[2], rows)
 }
 
 /// A sink that never returns: the app's op latency must not grow and memory must stay

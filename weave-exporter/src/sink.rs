@@ -59,6 +59,15 @@ pub trait Sink: Send + 'static {
         let _ = deadline;
     }
 
+    /// Tells the sink, before each write, how many items wait behind the batch (queued,
+    /// or taken by the worker and not yet written): a sink with work it may defer (the
+    /// local store indexes its call log after a batch) leaves it for later while the
+    /// exporter is behind, so that a burst is written at full speed. The default ignores
+    /// it; a sink called without it sees `0`.
+    fn set_waiting_items(&mut self, items: usize) {
+        let _ = items;
+    }
+
     /// Background upkeep, called by the worker when its queue has been empty for
     /// `max_batch_delay` (e.g. the local store indexes its call log). Each call should
     /// take at most a few milliseconds, since a batch arriving meanwhile waits for it;
@@ -106,6 +115,9 @@ impl Sink for Box<dyn Sink> {
     }
     fn set_deadline(&mut self, deadline: Option<Instant>) {
         (**self).set_deadline(deadline)
+    }
+    fn set_waiting_items(&mut self, items: usize) {
+        (**self).set_waiting_items(items)
     }
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
         (**self).replay_batch(batch)

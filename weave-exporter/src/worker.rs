@@ -243,7 +243,9 @@ impl Worker {
                 bytes += pending.sizes[end];
                 end += 1;
             }
-            self.write(&pending.items[start..end]);
+            // What waits behind this batch: the rest of `pending` and what is queued.
+            let waiting = pending.items.len() - end + self.shared.queued.load(Ordering::Acquire);
+            self.write(&pending.items[start..end], waiting);
             start = end;
         }
         pending.items.clear();
@@ -251,8 +253,9 @@ impl Worker {
         pending.bytes = 0;
     }
 
-    /// Writes one batch, retrying retryable errors, then spilling it.
-    fn write(&mut self, batch: &[ExportItem]) {
+    /// Writes one batch, retrying retryable errors, then spilling it. `waiting` is the
+    /// number of items behind it, told to the sink first.
+    fn write(&mut self, batch: &[ExportItem], waiting: usize) {
         if batch.is_empty() {
             return;
         }
@@ -263,7 +266,11 @@ impl Worker {
             if deadline.is_some() {
                 self.sink.set_deadline(deadline);
             }
-            let result = catch_unwind(AssertUnwindSafe(|| self.sink.write_batch(batch))).unwrap_or_else(|panic| {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                self.sink.set_waiting_items(waiting);
+                self.sink.write_batch(batch)
+            }))
+            .unwrap_or_else(|panic| {
                 Err(SinkError::permanent(format!("the sink panicked: {}", weave_core::payload_message(&*panic))))
             });
             match result {

@@ -12,7 +12,9 @@ use weave_core::export::{ExportItem, Exporter};
 use weave_core::ids::Id;
 use weave_core::summary::Summary;
 use weave_core::time::Timestamp;
-use weave_exporter::local_store::{CallQuery, LocalStore, Status, StoreErrorKind};
+use weave_exporter::local_store::{
+    CallQuery, IndexBacklog, IndexBudget, LocalStore, Status, StoreErrorKind, DEFAULT_MAX_BACKLOG,
+};
 use weave_exporter::{ExporterConfig, QueueExporter, Sink};
 
 fn t(ms: i64) -> Timestamp {
@@ -596,7 +598,8 @@ fn two_writers_interleaving_their_blobs_are_applied_in_order() {
         first.write_batch(&[started(call), small_call(&op, i as u64)]).unwrap();
         second.write_batch(&[finished(call, end(t(100 + i as i64), Some(json!(i)), None, 0))]).unwrap();
     }
-    assert_eq!(log_rows(&path), 100);
+    // The writers index as they go: the log stays a few batches behind.
+    assert!(log_rows(&path) as usize <= DEFAULT_MAX_BACKLOG, "{} entries", log_rows(&path));
     let reader = LocalStore::open(&path).unwrap();
     assert_eq!(reader.count_calls(None).unwrap(), 100);
     for (i, call) in calls.iter().enumerate() {
@@ -670,7 +673,7 @@ fn a_corrupt_log_entry_is_reported_by_seq_moved_aside_and_the_others_are_indexed
 }
 
 #[test]
-fn idle_upkeep_empties_the_log_a_blob_at_a_time() {
+fn idle_upkeep_empties_the_log_a_few_blobs_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, path) = store(&dir);
     let op = op("f");
@@ -680,7 +683,7 @@ fn idle_upkeep_empties_the_log_a_blob_at_a_time() {
     }
     assert_eq!(log_rows(&path), 5);
     assert!(store.idle().unwrap(), "more to do");
-    assert_eq!(log_rows(&path), 4);
+    assert_eq!(log_rows(&path), 1, "four blobs per step");
     while store.idle().unwrap() {}
     assert_eq!(log_rows(&path), 0);
     assert!(!store.idle().unwrap());
@@ -729,11 +732,11 @@ fn a_version_1_store_opens_and_a_writer_upgrades_it() {
     assert_eq!(reader.count_calls(None).unwrap(), 1);
     let mut writer = LocalStore::create(&path, PROJECT).unwrap();
     writer.write_batch(&[small_call(&op("f"), 1)]).unwrap();
-    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 4);
     // The reader opened before the upgrade finds the new log.
     assert_eq!(reader.count_calls(None).unwrap(), 2);
 
-    raw.execute_batch("PRAGMA user_version = 4").unwrap();
+    raw.execute_batch("PRAGMA user_version = 5").unwrap();
     let err = LocalStore::open(&path).unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::NotAStore);
     assert!(err.to_string().contains("newer"), "{err}");
@@ -799,4 +802,246 @@ fn tables_and_ops_are_saved_and_survive_the_fallback_file() {
     let report = weave_exporter::fallback::replay(&fallback, &mut store).unwrap();
     assert_eq!(report.replayed, 2, "{report:?}");
     assert_eq!(stored_tables(&replayed), stored_tables(&path));
+}
+
+/// `batches` batches of `per_batch` small calls of `op`, written by `store`.
+fn write_batches(store: &mut LocalStore, op: &Arc<weave_core::op::OpDef>, batches: u64, per_batch: u64) {
+    for b in 0..batches {
+        let batch: Vec<ExportItem> = (0..per_batch).map(|i| small_call(op, b * per_batch + i)).collect();
+        store.write_batch(&batch).unwrap();
+    }
+}
+
+fn raw_calls(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn the_log_stays_a_few_batches_behind_while_writing_without_any_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("f");
+    let mut most = 0;
+    for b in 0..60 {
+        write_batches(&mut store, &op, 1, 20);
+        let rows = log_rows(&path) as usize;
+        most = most.max(rows);
+        assert!(rows <= DEFAULT_MAX_BACKLOG, "after batch {b}: {rows} entries in the log");
+    }
+    assert_eq!(most, DEFAULT_MAX_BACKLOG, "the writer lets a few batches pile up, no more");
+    let left = log_rows(&path) as usize;
+    assert_eq!(raw_calls(&path) as usize, (60 - left) * 20, "the rest is indexed");
+
+    // A backlog left by another writer (say, one that stopped early) shrinks while this
+    // one writes: half the limit plus one indexed for each batch written.
+    let slice = DEFAULT_MAX_BACKLOG / 2 + 1;
+    let mut other = LocalStore::create(&path, PROJECT).unwrap();
+    other.set_max_backlog(None);
+    write_batches(&mut other, &op, 30, 20);
+    assert_eq!(log_rows(&path) as usize, left + 30);
+    write_batches(&mut store, &op, 1, 20);
+    assert_eq!(log_rows(&path) as usize, left + 30 + 1 - slice);
+    for _ in 0..10 {
+        write_batches(&mut store, &op, 1, 20);
+    }
+    assert!(log_rows(&path) as usize <= DEFAULT_MAX_BACKLOG);
+
+    // Through the exporter: a burst is written at full speed, then the worker indexes it
+    // (with nothing else to do), without any query.
+    let exporter = QueueExporter::start(Box::new(store), ExporterConfig { max_batch_items: 50, ..config(dir.path()) });
+    for i in 0..5_000 {
+        exporter.export(small_call(&op, i));
+    }
+    assert!(exporter.flush(Duration::from_secs(30)).completed);
+    wait_until(Duration::from_secs(30), "the worker to index the burst", || {
+        log_rows(&path) as usize <= DEFAULT_MAX_BACKLOG
+    });
+    let report = exporter.shutdown(Duration::from_secs(10));
+    assert_eq!((report.written, report.dropped), (5_000, 0));
+}
+
+#[test]
+fn a_writer_behind_its_queue_leaves_indexing_for_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let op = op("f");
+    // Another batch (or more) waits behind each one: the burst is only logged.
+    store.set_waiting_items(20);
+    write_batches(&mut store, &op, 30, 20);
+    assert_eq!(log_rows(&path), 30);
+    // Less than a batch waits: the writer indexes again, half its limit at a time.
+    store.set_waiting_items(19);
+    write_batches(&mut store, &op, 1, 20);
+    assert_eq!(log_rows(&path) as usize, 31 - (DEFAULT_MAX_BACKLOG / 2 + 1));
+    store.set_waiting_items(0);
+    for _ in 0..20 {
+        write_batches(&mut store, &op, 1, 20);
+    }
+    assert!(log_rows(&path) as usize <= DEFAULT_MAX_BACKLOG);
+}
+
+#[test]
+fn once_a_shutdown_starts_the_writer_leaves_indexing_for_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    store.set_deadline(Some(Instant::now() + Duration::from_secs(5)));
+    write_batches(&mut store, &op("f"), 20, 5);
+    assert_eq!(log_rows(&path), 20, "nothing indexed while shutting down");
+    assert_eq!(LocalStore::open(&path).unwrap().index_backlog().unwrap().entries, 20);
+}
+
+#[test]
+fn a_query_indexes_a_bounded_part_of_a_large_backlog_and_says_how_far_behind_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    store.set_max_backlog(None);
+    write_batches(&mut store, &op("f"), 40, 25);
+    drop(store);
+
+    let mut reader = LocalStore::open(&path).unwrap();
+    let backlog = reader.index_backlog().unwrap();
+    assert_eq!(backlog.entries, 40);
+    assert!(backlog.bytes > 40 * 25 * 20, "{backlog:?}");
+    assert!((950..=1050).contains(&backlog.estimated_calls), "about 1,000 calls: {backlog:?}");
+    // Each query indexes at most its budget (16 entries by default) before it reads.
+    assert_eq!(IndexBudget::QUERY.max_entries, 16);
+    assert_eq!(reader.count_calls(None).unwrap(), 16 * 25);
+    assert_eq!(reader.pending_log_entries().unwrap(), 24);
+    assert_eq!(reader.calls(&CallQuery::default()).unwrap().len(), 32 * 25);
+    // A budget of time: nothing is started after it.
+    reader.set_query_index_budget(IndexBudget { max_entries: 100, max_time: Duration::ZERO });
+    assert_eq!(reader.count_calls(None).unwrap(), 32 * 25);
+    // No indexing at all, then a step of 3 entries asked for.
+    reader.set_query_index_budget(IndexBudget { max_entries: 0, max_time: Duration::from_secs(1) });
+    assert_eq!(reader.count_calls(None).unwrap(), 32 * 25);
+    let left = reader.index_some(IndexBudget { max_entries: 3, max_time: Duration::from_secs(60) }).unwrap();
+    assert_eq!((left.entries, left.estimated_calls), (5, 5 * 25));
+    assert_eq!(reader.count_calls(None).unwrap(), 35 * 25);
+    // Everything, when asked for.
+    reader.index_calls().unwrap();
+    assert!(reader.index_backlog().unwrap().is_empty());
+    assert_eq!(reader.index_backlog().unwrap(), IndexBacklog::default());
+    assert_eq!(reader.count_calls(None).unwrap(), 1000);
+}
+
+#[cfg(unix)]
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_copy_of_a_store_can_be_queried_and_reports_its_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    store.set_max_backlog(None);
+    let (root, calls) = write_a_trace(&mut store, 0);
+    store.index_calls().unwrap();
+    write_batches(&mut store, &op("late"), 2, 10);
+    drop(store);
+
+    // A copy (the database and its WAL), its files and directory made read-only.
+    let copy_dir = dir.path().join("copy");
+    std::fs::create_dir(&copy_dir).unwrap();
+    let copy = copy_dir.join("weave.db");
+    for suffix in ["", "-wal"] {
+        let from = format!("{}{suffix}", path.display());
+        if std::path::Path::new(&from).exists() {
+            let to = format!("{}{suffix}", copy.display());
+            std::fs::copy(&from, &to).unwrap();
+            set_mode(std::path::Path::new(&to), 0o444);
+        }
+    }
+    let before = std::fs::read(&copy).unwrap();
+
+    let reader = LocalStore::open_read_only(&copy).unwrap();
+    assert!(reader.is_read_only());
+    assert_eq!(reader.count_calls(None).unwrap(), calls.len() as u64, "what is indexed");
+    assert_eq!(reader.trace(&root.trace_id.to_string()).unwrap().len(), calls.len());
+    assert!(reader.render_tree(&root.trace_id.to_string()).unwrap().starts_with("✓ answer"));
+    assert!(reader.ops(None).unwrap().iter().any(|op| op.name == "late"), "ops are saved as rows, not logged");
+    let backlog = reader.index_backlog().unwrap();
+    assert_eq!((backlog.entries, backlog.estimated_calls), (2, 20), "and what is not");
+    assert_eq!(reader.index_calls().unwrap_err().kind(), StoreErrorKind::ReadOnly);
+    let err = reader.index_some(IndexBudget::QUERY).unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::ReadOnly);
+    assert!(err.to_string().contains("read-only"), "{err}");
+    drop(reader);
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "nothing was written");
+
+    // `open` on a file it cannot write opens it read-only too (as root, where every file
+    // can be written, it opens it for writing and indexes as usual).
+    set_mode(&copy_dir, 0o555);
+    let reader = LocalStore::open(&copy).unwrap();
+    let expected = if reader.is_read_only() { calls.len() as u64 } else { calls.len() as u64 + 20 };
+    assert_eq!(reader.count_calls(None).unwrap(), expected);
+    drop(reader);
+    set_mode(&copy_dir, 0o755);
+}
+
+#[test]
+fn calls_can_be_filtered_by_status_and_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    let root = start(&op("root"), None, json!({}), t(0));
+    let failing = start(&op("tool"), Some(&root), json!({}), t(1));
+    let fine = start(&op("tool"), Some(&root), json!({}), t(2));
+    let running = start(&op("tool"), None, json!({}), t(3));
+    store
+        .write_batch(&[
+            finished(&failing, end(t(2), None, Some("boom"), 0)),
+            finished(&fine, end(t(3), Some(json!(1)), None, 0)),
+            finished(&root, end(t(4), Some(json!(1)), None, 1)),
+            started(&running),
+        ])
+        .unwrap();
+    let reader = LocalStore::open(&path).unwrap();
+    let ids = |op: Option<&str>, status: Status| -> Vec<String> {
+        let query = CallQuery { op_name: op.map(str::to_string), status: Some(status), ..Default::default() };
+        reader.calls(&query).unwrap().into_iter().map(|c| c.id).collect()
+    };
+    assert_eq!(ids(None, Status::Error), vec![failing.id.to_string()]);
+    assert_eq!(ids(None, Status::DescendantError), vec![root.id.to_string()]);
+    assert_eq!(ids(None, Status::Running), vec![running.id.to_string()]);
+    assert_eq!(ids(None, Status::Success), vec![fine.id.to_string()]);
+    assert_eq!(ids(Some("tool"), Status::Error), vec![failing.id.to_string()]);
+    assert_eq!(ids(Some("root"), Status::Error), Vec::<String>::new());
+    for call in reader.calls(&CallQuery::default()).unwrap() {
+        assert_eq!(ids(None, call.status()), vec![call.id.clone()], "the filter agrees with status()");
+    }
+}
+
+fn index_columns(conn: &rusqlite::Connection, index: &str) -> Vec<String> {
+    conn.prepare(&format!("PRAGMA index_info({index})"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(2))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_version_3_store_gets_its_parent_and_op_indexes_rebuilt_with_the_start_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, path) = store(&dir);
+    write_batches(&mut store, &op("f"), 1, 10);
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP INDEX calls_parent_id; CREATE INDEX calls_parent_id ON calls (parent_id);
+         DROP INDEX calls_op_base_name; CREATE INDEX calls_op_base_name ON calls (op_base_name);
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    assert_eq!(index_columns(&raw, "calls_parent_id"), ["parent_id"]);
+    // A reader leaves it as it is; a writer upgrades it.
+    assert_eq!(LocalStore::open(&path).unwrap().count_calls(None).unwrap(), 10);
+    assert_eq!(index_columns(&raw, "calls_op_base_name"), ["op_base_name"]);
+    drop(LocalStore::create(&path, PROJECT).unwrap());
+    assert_eq!(index_columns(&raw, "calls_parent_id"), ["parent_id", "started_at_us"]);
+    assert_eq!(index_columns(&raw, "calls_op_base_name"), ["op_base_name", "started_at_us"]);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 4);
+    assert_eq!(LocalStore::open(&path).unwrap().count_calls(None).unwrap(), 10);
 }

@@ -20,6 +20,10 @@ pub enum StoreErrorKind {
     /// An entry of the call log could not be decoded: it was moved to the `call_log_bad`
     /// table (the message names its `seq`) and the other entries were indexed.
     CorruptLog,
+    /// The store was opened read-only (its file cannot be written, or
+    /// [`LocalStore::open_read_only`](super::LocalStore::open_read_only)) and the operation
+    /// writes.
+    ReadOnly,
 }
 
 /// Why a local store operation failed.

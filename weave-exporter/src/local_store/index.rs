@@ -1,8 +1,14 @@
 //! Indexing the call log: blobs of [`super::log`] become rows of `calls`, oldest first,
 //! in `BEGIN IMMEDIATE` transactions that apply each call with the row statements (insert
 //! ignoring an existing row for starts and unfinished calls, upsert for finished ones) and
-//! delete the blobs they applied. Readers index everything pending before they query
-//! ([`catch_up`]); an idle exporter worker indexes a blob at a time ([`index_idle`]).
+//! delete the blobs they applied. Who indexes:
+//!
+//! - the writer, after a batch, when the log holds more than a few blobs
+//!   ([`index_within`] with a small budget), so the log never grows far behind;
+//! - an idle exporter worker, a blob at a time ([`index_idle`]);
+//! - a query, within a budget ([`index_within`]), so it never does unbounded work;
+//! - [`catch_up`], everything, when asked for ([`super::LocalStore::index_calls`]) or
+//!   before replaying calls straight into `calls`.
 //!
 //! A blob that cannot be decoded is not applied and not lost: it is moved, with the reason,
 //! to `call_log_bad` (in the transaction that applies the blobs before it), and the indexing
@@ -12,8 +18,8 @@
 use super::error::{StoreError, StoreErrorKind};
 use super::log::{self, LoggedCall};
 use super::schema::BUSY_TIMEOUT;
-use rusqlite::{params, Connection, Statement, Transaction, TransactionBehavior};
-use std::time::Duration;
+use rusqlite::{params, Connection, OptionalExtension, Statement, Transaction, TransactionBehavior};
+use std::time::{Duration, Instant};
 use weave_core::ids::Id;
 use weave_core::time::{Timestamp, TimestampWriter};
 
@@ -219,6 +225,144 @@ pub(crate) fn index_idle(conn: &Connection, max_blobs: usize) -> Result<bool, St
         Err(e) if e.is_busy() => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// A bound on the indexing one call of [`LocalStore::index_some`](super::LocalStore::index_some)
+/// or one query does: at most `max_entries` entries of the call log (each holds one batch
+/// of calls, up to the exporter's `max_batch_items`, 1,000 by default), and no new entry
+/// started after `max_time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexBudget {
+    /// The most entries of the call log indexed (`0`: none).
+    pub max_entries: usize,
+    /// No entry is started after this long (one entry, a few milliseconds for 1,000
+    /// calls, may end after it).
+    pub max_time: Duration,
+}
+
+impl IndexBudget {
+    /// What a query indexes before it reads, by default: 16 entries (16,000 calls of
+    /// default batches, about 100 ms on a 2020s machine) or 100 ms.
+    pub const QUERY: IndexBudget = IndexBudget { max_entries: 16, max_time: Duration::from_millis(100) };
+}
+
+impl Default for IndexBudget {
+    /// [`IndexBudget::QUERY`].
+    fn default() -> IndexBudget {
+        IndexBudget::QUERY
+    }
+}
+
+/// How far the `calls` table is behind what was written: the entries of the call log not
+/// yet indexed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexBacklog {
+    /// Entries of the call log not yet indexed (each holds one batch of calls).
+    pub entries: u64,
+    /// Their size in bytes.
+    pub bytes: u64,
+    /// About how many calls they hold: the oldest entry's calls per byte times `bytes`
+    /// (exact when there is one entry).
+    pub estimated_calls: u64,
+}
+
+impl IndexBacklog {
+    /// True when every call written is indexed (queries see them all).
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+}
+
+/// Measures the backlog: two aggregate reads of the log's rows (the blobs' lengths come
+/// from their headers, their content is not read) and one read of the oldest blob.
+pub(crate) fn backlog(conn: &Connection) -> Result<IndexBacklog, StoreError> {
+    let context = "could not read the call log";
+    let (entries, bytes): (i64, i64) = conn
+        .prepare_cached("SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM call_log")
+        .and_then(|mut stmt| stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(|e| StoreError::sqlite(context, e))?;
+    let (entries, bytes) = (entries.max(0) as u64, bytes.max(0) as u64);
+    if entries == 0 {
+        return Ok(IndexBacklog::default());
+    }
+    let oldest: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT data FROM call_log ORDER BY seq LIMIT 1")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)).optional())
+        .map_err(|e| StoreError::sqlite(context, e))?;
+    let estimated_calls = match oldest.as_deref().and_then(|blob| Some((log::call_count(blob)?, blob.len()))) {
+        Some((calls, _)) if entries == 1 => calls,
+        Some((calls, len)) => ((calls as f64 / len.max(1) as f64) * bytes as f64).round() as u64,
+        None => entries,
+    };
+    Ok(IndexBacklog { entries, bytes, estimated_calls })
+}
+
+/// True when the log holds more than `limit` entries. Reads at most `limit + 1` rows.
+pub(crate) fn backlog_exceeds(conn: &Connection, limit: usize) -> Result<bool, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX - 1);
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM call_log LIMIT ?1)")
+        .and_then(|mut stmt| stmt.query_row([limit + 1], |r| r.get(0)))
+        .map_err(|e| StoreError::sqlite("could not read the call log", e))?;
+    Ok(count > limit)
+}
+
+/// What [`index_within`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Spent {
+    /// Entries indexed (or moved aside as corrupt).
+    pub(crate) entries: usize,
+    /// True when it stopped because another connection held the write lock for longer
+    /// than the wait allowed.
+    pub(crate) busy: bool,
+}
+
+/// Indexes the oldest entries of the log within `budget`, up to `per_transaction` entries
+/// per transaction (the time budget is checked between them), waiting at most `lock_wait`
+/// for another connection's write lock (then it stops, and says so: that is not an
+/// error). A corrupt entry does not stop it: it is moved aside, counted in the budget,
+/// and reported once the budget is spent.
+pub(crate) fn index_within(
+    conn: &Connection,
+    budget: IndexBudget,
+    per_transaction: usize,
+    lock_wait: Duration,
+) -> Result<Spent, StoreError> {
+    let mut spent = Spent::default();
+    if budget.max_entries == 0 {
+        return Ok(spent);
+    }
+    let started = Instant::now();
+    conn.busy_timeout(lock_wait).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))?;
+    let mut first_bad = None;
+    let result = loop {
+        if spent.entries >= budget.max_entries || started.elapsed() >= budget.max_time {
+            break Ok(());
+        }
+        let step = per_transaction.clamp(1, budget.max_entries - spent.entries);
+        match index_pending(conn, step, None) {
+            Ok(progress) => {
+                spent.entries += progress.blobs;
+                if !progress.more || progress.blobs == 0 {
+                    break Ok(());
+                }
+            }
+            Err(e) if e.kind() == StoreErrorKind::CorruptLog => {
+                // The entries before the corrupt one were applied; count it and them
+                // as one step.
+                spent.entries += step;
+                first_bad.get_or_insert(e);
+            }
+            Err(e) if e.is_busy() => {
+                spent.busy = true;
+                break Ok(());
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))?;
+    result?;
+    first_bad.map_or(Ok(spent), Err)
 }
 
 /// A blob that could not be decoded.

@@ -278,6 +278,20 @@ pub(crate) fn decode(blob: &[u8]) -> Result<Vec<LoggedCall<'_>>, DecodeError> {
     Ok(calls)
 }
 
+/// The number of calls a blob says it holds (read from its table header alone, without
+/// decoding the calls); `None` when the header cannot be read.
+pub(crate) fn call_count(blob: &[u8]) -> Option<u64> {
+    if blob.first() != Some(&FORMAT_VERSION) {
+        return None;
+    }
+    let mut header = Reader { blob, at: 1 };
+    let offset = u32::from_le_bytes(header.array::<4>("the table offset").ok()?) as usize;
+    if offset < HEADER_BYTES || offset > blob.len() {
+        return None;
+    }
+    Reader { blob, at: offset }.varint("the call count").ok()
+}
+
 struct Reader<'a> {
     blob: &'a [u8],
     at: usize,
@@ -452,6 +466,7 @@ mod tests {
             assert_eq!(encoder.len(), 50);
             let blob = encoder.finish().to_vec();
             assert_eq!(decode(&blob).unwrap(), calls);
+            assert_eq!(call_count(&blob), Some(50));
         }
         encoder.begin();
         assert_eq!(decode(encoder.finish()).unwrap(), vec![]);
@@ -467,8 +482,11 @@ mod tests {
         for len in 0..blob.len() {
             assert!(decode(&blob[..len]).is_err(), "a blob cut to {len} bytes");
         }
+        assert_eq!(call_count(&blob), Some(2));
+        assert_eq!(call_count(&blob[..3]), None);
         let mut bad = blob.clone();
         bad[0] = 9;
+        assert_eq!(call_count(&bad), None);
         assert!(decode(&bad).unwrap_err().0.contains("format version 9"));
         let mut extra = blob;
         extra.push(0);

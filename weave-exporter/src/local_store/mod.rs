@@ -6,10 +6,26 @@
 //!
 //! Writers do not insert calls into `calls` one row at a time: each batch's calls go into
 //! one row of an append-only log (`call_log`, see the `log` module), which is indexed
-//! into `calls` lazily: by every query before it reads (so a reader sees every call
-//! written, by any process), and a little at a time when the exporter's worker is idle
-//! ([`Sink::idle`]). Flushing and shutting down do not index: the log is as durable as
-//! the tables.
+//! into `calls` in bounded steps (see the `index` module):
+//!
+//! - while writing: after a batch, when the log holds more than
+//!   [`DEFAULT_MAX_BACKLOG`] entries, the writer indexes about half of them, unless the
+//!   exporter is behind (another batch already waits, see [`Sink::set_waiting_items`]):
+//!   under sustained load the log stays a few batches behind, and a burst faster than
+//!   the indexing is written at full speed (nothing waits in memory for the indexing)
+//!   and indexed right after;
+//! - when the exporter's worker is idle ([`Sink::idle`]), a few entries at a time (the
+//!   rest of a burst);
+//! - by a query, before it reads, within an [`IndexBudget`] (16 entries or 100 ms by
+//!   default): a query never does unbounded work, and a reader sees every call written
+//!   (by any process) unless a larger backlog was left, e.g. by a writer that stopped
+//!   early; [`LocalStore::index_backlog`] says how far behind the `calls` table is, and
+//!   [`LocalStore::index_some`] or [`LocalStore::index_calls`] catch up.
+//!
+//! Flushing and shutting down do not wait for indexing (once a shutdown has started the
+//! writer does not index): the log is as durable as the tables. A store whose file
+//! cannot be written (or one opened with [`LocalStore::open_read_only`]) is read as it
+//! is: queries return the calls indexed so far and never write.
 //!
 //! ```no_run
 //! use weave_exporter::local_store::{CallQuery, LocalStore};
@@ -30,6 +46,7 @@ mod tree;
 mod write;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use index::{IndexBacklog, IndexBudget};
 pub use query::{CallQuery, Status, StoredCall, StoredOp};
 pub use tree::{TraceTree, TreeLine};
 
@@ -38,15 +55,38 @@ use crate::sink::{Sink, SinkError};
 use rusqlite::Connection;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use weave_core::export::ExportItem;
 
 /// The default location of the local store, relative to the working directory.
 pub const DEFAULT_PATH: &str = ".weave/weave.db";
 
-/// Blobs of the call log the worker indexes per [`Sink::idle`] call: one blob is one
-/// batch (`max_batch_items`, 1,000 calls by default: a few milliseconds), so a batch
-/// arriving meanwhile waits at most that long.
-const IDLE_BLOBS: usize = 1;
+/// Blobs of the call log the worker indexes per [`Sink::idle`] call, in one transaction:
+/// one blob is one batch (`max_batch_items`, 1,000 calls by default: a few
+/// milliseconds), so a batch arriving meanwhile waits at most some 10 to 20 ms.
+const IDLE_BLOBS: usize = 4;
+
+/// Entries per transaction when a query or [`LocalStore::index_some`] indexes (the time
+/// budget is checked between transactions). A transaction of several entries costs less
+/// per call than several of one (the pages the B-trees' right edges share are written
+/// once).
+const BUDGET_STEP: usize = 4;
+
+/// Entries of the call log a writer lets pile up before it indexes some after each batch
+/// (see [`LocalStore::set_max_backlog`]): 8 batches, 8,000 calls of default batches, a
+/// few tens of milliseconds for the query that finds them.
+pub const DEFAULT_MAX_BACKLOG: usize = 8;
+
+/// Entries a writer indexes after a batch once the backlog is over `limit`, in one
+/// transaction: about half the limit, so the writer indexes every few batches rather than
+/// after each, and a backlog left by another process shrinks while this one writes.
+fn write_slice(limit: usize) -> usize {
+    (limit / 2 + 1).max(2)
+}
+
+/// How long indexing by a writer or a query waits for another connection's write lock
+/// before leaving the work to later (a batch's transaction takes a millisecond or so).
+const INDEX_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// A connection to the local store: a [`Sink`] when made with [`LocalStore::create`],
 /// and the query API either way.
@@ -58,11 +98,29 @@ pub struct LocalStore {
     /// Whether the store has a call log (a version 1 store opened for reading has none
     /// until a writer of this version opens it).
     has_log: Cell<bool>,
+    /// Opened read-only: never writes, not even to index.
+    read_only: bool,
+    /// The most entries the writer leaves in the log after a batch; `None`: no indexing
+    /// while writing.
+    max_backlog: Option<usize>,
+    /// What a query indexes before it reads.
+    query_budget: IndexBudget,
+    /// Set once a shutdown has started: the writer stops indexing.
+    deadline: Option<Instant>,
+    /// Items waiting in the exporter behind the batch being written (see
+    /// [`Sink::set_waiting_items`]).
+    waiting: usize,
+    /// Failures of indexing while writing (reported on stderr, first and every 100th).
+    index_failures: u64,
 }
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("path", &self.path).field("project_id", &self.project_id).finish()
+        f.debug_struct("LocalStore")
+            .field("path", &self.path)
+            .field("project_id", &self.project_id)
+            .field("read_only", &self.read_only)
+            .finish()
     }
 }
 
@@ -73,21 +131,44 @@ impl LocalStore {
     pub fn create(path: impl AsRef<Path>, project_id: impl Into<String>) -> Result<LocalStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let conn = schema::open_for_writing(&path)?;
-        Ok(LocalStore {
-            conn,
-            path,
-            project_id: Some(project_id.into()),
-            writer: write::Writer::new(),
-            has_log: Cell::new(true),
-        })
+        Ok(LocalStore::new(conn, path, Some(project_id.into()), true, false))
     }
 
-    /// Opens an existing store to query it (or to replay a fallback file into it).
+    /// Opens an existing store to query it (or to replay a fallback file into it). Queries
+    /// index a bounded part of the call log before they read. When the file cannot be
+    /// written (permissions, a read-only directory or file system) the store is opened
+    /// read-only, as with [`LocalStore::open_read_only`].
     pub fn open(path: impl AsRef<Path>) -> Result<LocalStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let conn = schema::open_existing(&path)?;
-        let has_log = Cell::new(index::log_exists(&conn)?);
-        Ok(LocalStore { conn, path, project_id: None, writer: write::Writer::new(), has_log })
+        let (conn, read_only) = schema::open_existing(&path, schema::Access::ReadWrite)?;
+        let has_log = index::log_exists(&conn)?;
+        Ok(LocalStore::new(conn, path, None, has_log, read_only))
+    }
+
+    /// Opens an existing store read-only: queries return the calls indexed so far and never
+    /// write (a program writing to the store at the same time is never held up);
+    /// [`LocalStore::index_backlog`] says how many calls are not indexed yet.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<LocalStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (conn, _) = schema::open_existing(&path, schema::Access::ReadOnly)?;
+        let has_log = index::log_exists(&conn)?;
+        Ok(LocalStore::new(conn, path, None, has_log, true))
+    }
+
+    fn new(conn: Connection, path: PathBuf, project_id: Option<String>, has_log: bool, read_only: bool) -> Self {
+        LocalStore {
+            conn,
+            path,
+            project_id,
+            writer: write::Writer::new(),
+            has_log: Cell::new(has_log),
+            read_only,
+            max_backlog: Some(DEFAULT_MAX_BACKLOG),
+            query_budget: IndexBudget::QUERY,
+            deadline: None,
+            waiting: 0,
+            index_failures: 0,
+        }
     }
 
     /// The database file.
@@ -95,29 +176,104 @@ impl LocalStore {
         &self.path
     }
 
-    /// Indexes every call logged so far (by any process) into the `calls` table. Every
-    /// query does this first; calling it beforehand moves the cost out of the first query.
+    /// True when the store was opened read-only (see [`LocalStore::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Sets how many entries of the call log (each holds one batch) a writer lets pile up
+    /// before it indexes some after each batch ([`DEFAULT_MAX_BACKLOG`] by default);
+    /// `None` leaves the indexing to idle moments and queries.
+    pub fn set_max_backlog(&mut self, entries: Option<usize>) {
+        self.max_backlog = entries;
+    }
+
+    /// Sets how much of the call log a query indexes before it reads
+    /// ([`IndexBudget::QUERY`] by default; `max_entries: 0` for none).
+    pub fn set_query_index_budget(&mut self, budget: IndexBudget) {
+        self.query_budget = budget;
+    }
+
+    /// Indexes every call logged so far (by any process) into the `calls` table, in
+    /// short transactions, however long the log is. Queries index only a bounded part
+    /// first (see [`LocalStore::index_some`]).
     ///
     /// An entry of the log that cannot be decoded is moved to the `call_log_bad` table and
     /// reported with a [`StoreErrorKind::CorruptLog`] error naming its `seq`, after the
-    /// other entries are indexed (so the next query succeeds).
+    /// other entries are indexed (so the next query succeeds). A read-only store gives a
+    /// [`StoreErrorKind::ReadOnly`] error.
     pub fn index_calls(&self) -> Result<(), StoreError> {
         if !self.log_exists()? {
             return Ok(());
         }
+        self.check_writable("index the call log")?;
         index::catch_up(&self.conn)
     }
 
-    /// The number of entries of the call log not yet indexed (each holds one batch).
-    pub fn pending_log_entries(&self) -> Result<u64, StoreError> {
+    /// Indexes the oldest entries of the call log within `budget`, and returns what is
+    /// left. It waits briefly for another process's write lock, then leaves the work for
+    /// later rather than block. A corrupt entry is reported as by
+    /// [`LocalStore::index_calls`]; a read-only store gives a [`StoreErrorKind::ReadOnly`]
+    /// error.
+    ///
+    /// ```no_run
+    /// use weave_exporter::local_store::{IndexBudget, LocalStore};
+    /// use std::time::Duration;
+    ///
+    /// let store = LocalStore::open(".weave/weave.db")?;
+    /// let budget = IndexBudget { max_entries: 64, max_time: Duration::from_millis(200) };
+    /// loop {
+    ///     let left = store.index_some(budget)?;
+    ///     if left.is_empty() {
+    ///         break;
+    ///     }
+    ///     eprintln!("indexing: about {} calls to go", left.estimated_calls);
+    /// }
+    /// # Ok::<(), weave_exporter::local_store::StoreError>(())
+    /// ```
+    pub fn index_some(&self, budget: IndexBudget) -> Result<IndexBacklog, StoreError> {
         if !self.log_exists()? {
-            return Ok(0);
+            return Ok(IndexBacklog::default());
         }
-        let count: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM call_log", [], |r| r.get(0))
-            .map_err(|e| StoreError::sqlite("could not read the call log", e))?;
-        Ok(count.max(0) as u64)
+        self.check_writable("index the call log")?;
+        index::index_within(&self.conn, budget, BUDGET_STEP, INDEX_LOCK_WAIT)?;
+        index::backlog(&self.conn)
+    }
+
+    /// How far the `calls` table (what queries read) is behind what was written: the
+    /// entries of the call log not yet indexed, their size and about how many calls they
+    /// hold. Cheap (it does not read the entries, except the oldest); works read-only.
+    pub fn index_backlog(&self) -> Result<IndexBacklog, StoreError> {
+        if !self.log_exists()? {
+            return Ok(IndexBacklog::default());
+        }
+        index::backlog(&self.conn)
+    }
+
+    /// The number of entries of the call log not yet indexed (each holds one batch); the
+    /// `entries` of [`LocalStore::index_backlog`].
+    pub fn pending_log_entries(&self) -> Result<u64, StoreError> {
+        Ok(self.index_backlog()?.entries)
+    }
+
+    /// What a query does before it reads: indexes within the query budget, unless the
+    /// store is read-only. Another connection holding the write lock is not an error (the
+    /// query reads what is indexed).
+    pub(crate) fn index_for_query(&self) -> Result<(), StoreError> {
+        if self.read_only || !self.log_exists()? {
+            return Ok(());
+        }
+        index::index_within(&self.conn, self.query_budget, BUDGET_STEP, INDEX_LOCK_WAIT).map(drop)
+    }
+
+    fn check_writable(&self, what: &str) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::new(
+                StoreErrorKind::ReadOnly,
+                format!("could not {what}: the local store {} is open read-only", self.path.display()),
+            ));
+        }
+        Ok(())
     }
 
     fn log_exists(&self) -> Result<bool, StoreError> {
@@ -125,6 +281,35 @@ impl LocalStore {
             self.has_log.set(true);
         }
         Ok(self.has_log.get())
+    }
+
+    /// After a batch of `batch_len` items: when the log holds more than `max_backlog`
+    /// entries, indexes [`write_slice`] of them, unless the exporter is behind (at least
+    /// another batch waits: the burst is written first, and indexed once the writer has
+    /// time again, or by the idle worker) or shutting down. Its failures do not fail the
+    /// batch (already committed): they are reported on stderr and the entries stay for
+    /// later.
+    fn index_after_write(&mut self, batch_len: usize) {
+        let Some(limit) = self.max_backlog else { return };
+        if self.deadline.is_some() || self.waiting >= batch_len.max(1) {
+            return;
+        }
+        let slice = write_slice(limit);
+        let budget = IndexBudget { max_entries: slice, max_time: Duration::MAX };
+        let result = index::backlog_exceeds(&self.conn, limit).and_then(|over| {
+            if over {
+                index::index_within(&self.conn, budget, slice, INDEX_LOCK_WAIT).map(drop)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            self.index_failures += 1;
+            let n = self.index_failures;
+            if n == 1 || n % 100 == 0 {
+                eprintln!("weave: indexing the call log of {} failed: {e} (failures so far: {n})", self.describe());
+            }
+        }
     }
 }
 
@@ -136,7 +321,9 @@ impl Sink for LocalStore {
                 self.path.display()
             )));
         };
-        self.writer.write_batch(&mut self.conn, project_id, batch)
+        self.writer.write_batch(&mut self.conn, project_id, batch)?;
+        self.index_after_write(batch.len());
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -147,14 +334,23 @@ impl Sink for LocalStore {
         self.project_id.as_deref()
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    fn set_waiting_items(&mut self, items: usize) {
+        self.waiting = items;
+    }
+
     fn replay_batch(&mut self, batch: &[FallbackEntry]) -> Result<(), SinkError> {
+        self.check_writable("replay calls").map_err(write::store_to_sink_error)?;
         let log_exists = self.log_exists().map_err(write::store_to_sink_error)?;
         self.writer.replay_batch(&mut self.conn, batch, log_exists)
     }
 
-    /// Indexes one entry of the call log, without waiting for another process's lock.
+    /// Indexes a few entries of the call log, without waiting for another process's lock.
     fn idle(&mut self) -> Result<bool, SinkError> {
-        if !self.log_exists().map_err(write::store_to_sink_error)? {
+        if self.read_only || !self.log_exists().map_err(write::store_to_sink_error)? {
             return Ok(false);
         }
         index::index_idle(&self.conn, IDLE_BLOBS).map_err(write::store_to_sink_error)

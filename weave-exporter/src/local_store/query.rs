@@ -1,7 +1,8 @@
 //! Reading the local store: [`CallQuery`] filters, [`StoredCall`] rows with the computed
 //! `summary.weave` part the Weave server adds (`status`, `latency_ms`, `trace_name`), and
 //! the op queries ([`StoredOp`], [`LocalStore::op_source`]). Every query first indexes
-//! the calls logged since the last one ([`LocalStore::index_calls`]).
+//! a bounded part of the calls logged since the last one (see [`LocalStore::index_some`]),
+//! unless the store is read-only.
 
 use super::error::StoreError;
 use super::LocalStore;
@@ -26,6 +27,8 @@ pub struct CallQuery {
     pub op_name: Option<String>,
     /// Only root calls (no parent).
     pub roots_only: bool,
+    /// Only calls with this status (as [`StoredCall::status`] computes it).
+    pub status: Option<Status>,
     /// The newest calls first.
     pub newest_first: bool,
     /// At most this many calls.
@@ -253,6 +256,26 @@ impl StoredOp {
     }
 }
 
+/// The errors counted under a call (`summary.status_counts.error`), 0 when the summary is
+/// not JSON or has none.
+macro_rules! counted_errors {
+    () => {
+        "COALESCE(CASE WHEN json_valid(summary) THEN json_extract(summary, '$.status_counts.error') END, 0)"
+    };
+}
+
+/// The SQL condition of a status, as [`StoredCall::status`] decides it.
+fn status_condition(status: Status) -> &'static str {
+    match status {
+        Status::Running => "ended_at_us IS NULL",
+        Status::Error => "(ended_at_us IS NOT NULL AND exception IS NOT NULL)",
+        Status::DescendantError => {
+            concat!("(ended_at_us IS NOT NULL AND exception IS NULL AND ", counted_errors!(), " > 0)")
+        }
+        Status::Success => concat!("(ended_at_us IS NOT NULL AND exception IS NULL AND ", counted_errors!(), " <= 0)"),
+    }
+}
+
 const CALL_COLUMNS: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, \
     turn_id, started_at_us, ended_at_us, attributes, inputs, output, exception, summary, wb_run_id";
 
@@ -274,6 +297,10 @@ impl LocalStore {
         }
         if query.roots_only {
             sql.push_str(" AND parent_id IS NULL");
+        }
+        if let Some(status) = query.status {
+            sql.push_str(" AND ");
+            sql.push_str(status_condition(status));
         }
         let direction = if query.newest_first { "DESC" } else { "ASC" };
         sql.push_str(&format!(" ORDER BY started_at_us {direction}, id {direction}"));
@@ -303,7 +330,7 @@ impl LocalStore {
 
     /// The number of calls (of one project, or of all).
     pub fn count_calls(&self, project_id: Option<&str>) -> Result<u64, StoreError> {
-        self.index_calls()?;
+        self.index_for_query()?;
         let count: i64 = match project_id {
             Some(p) => self.conn.query_row("SELECT COUNT(*) FROM calls WHERE project_id = ?1", [p], |r| r.get(0)),
             None => self.conn.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0)),
@@ -314,7 +341,7 @@ impl LocalStore {
 
     /// The projects that have calls.
     pub fn projects(&self) -> Result<Vec<String>, StoreError> {
-        self.index_calls()?;
+        self.index_for_query()?;
         let context = "could not list projects";
         let mut stmt = self
             .conn
@@ -326,7 +353,7 @@ impl LocalStore {
 
     /// The ops saved (of one project, or of all), by name then age, with their source.
     pub fn ops(&self, project_id: Option<&str>) -> Result<Vec<StoredOp>, StoreError> {
-        self.index_calls()?;
+        self.index_for_query()?;
         let context = "could not list ops";
         let mut sql =
             "SELECT project_id, object_id, digest, val, created_at FROM objects WHERE kind = 'op'".to_string();
@@ -397,7 +424,7 @@ impl LocalStore {
     }
 
     fn query_calls(&self, sql: &str, args: Vec<SqlValue>) -> Result<Vec<StoredCall>, StoreError> {
-        self.index_calls()?;
+        self.index_for_query()?;
         let context = "could not query calls";
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| StoreError::sqlite(context, e))?;
         let rows = stmt

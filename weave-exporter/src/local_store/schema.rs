@@ -11,9 +11,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The schema version written to `PRAGMA user_version`: 2 added the call log (`call_log`,
-/// `call_log_bad`), 3 the tables of rows (`tables`, `table_rows`). An older store opens
-/// fine (a writer adds the new tables); a store of a newer version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+/// `call_log_bad`), 3 the tables of rows (`tables`, `table_rows`), 4 extended the indexes
+/// `calls_parent_id` and `calls_op_base_name` (same names) with `started_at_us`, so root
+/// calls, children or the calls of an op come in start order (newest first too) without
+/// sorting them all. An older store opens fine (a writer adds the new tables and rebuilds
+/// those two indexes once); a store of a newer version is refused.
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// The page size of a new store.
 const PAGE_SIZE: i64 = 8192;
@@ -51,8 +54,8 @@ CREATE TABLE IF NOT EXISTS calls (
     wb_run_id     TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_trace_id ON calls (trace_id);
-CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id);
-CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name);
+CREATE INDEX IF NOT EXISTS calls_parent_id ON calls (parent_id, started_at_us);
+CREATE INDEX IF NOT EXISTS calls_op_base_name ON calls (op_base_name, started_at_us);
 CREATE INDEX IF NOT EXISTS calls_started_at_us ON calls (started_at_us);
 CREATE TABLE IF NOT EXISTS call_log (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -128,6 +131,11 @@ pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     check_version(&conn, path)?;
     retry_busy(|| {
         let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < 4 {
+            // Version 4 indexes these columns with `started_at_us`: rebuilt once.
+            tx.execute_batch("DROP INDEX IF EXISTS calls_parent_id; DROP INDEX IF EXISTS calls_op_base_name;")?;
+        }
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()
@@ -136,19 +144,38 @@ pub(crate) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Opens an existing store for reading (and replaying into).
-pub(crate) fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+/// How [`open_existing`] opens a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read and write (queries index the call log), or read only when the file cannot be
+    /// written.
+    ReadWrite,
+    /// Read only: nothing is ever written.
+    ReadOnly,
+}
+
+/// Opens an existing store for reading (and, with [`Access::ReadWrite`], indexing and
+/// replaying into). Returns the connection and whether it is read-only: a store whose
+/// file (or directory) cannot be written is opened read-only rather than failing.
+pub(crate) fn open_existing(path: &Path, access: Access) -> Result<(Connection, bool), StoreError> {
     if !path.is_file() {
         return Err(StoreError::new(
             StoreErrorKind::NotFound,
             format!("there is no local store at {}", path.display()),
         ));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StoreError::sqlite(&format!("could not open {}", path.display()), e))?;
-    configure(&conn)?;
-    check_version(&conn, path)?;
+    let (conn, read_only) = match access {
+        Access::ReadWrite => match open_read_write(path) {
+            Ok(conn) => {
+                // SQLite opens a file it may not write read-only, silently.
+                let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
+                (conn, read_only)
+            }
+            Err(e) if cannot_write(&e) => (open_read_only(path)?, true),
+            Err(e) => return Err(e),
+        },
+        Access::ReadOnly => (open_read_only(path)?, true),
+    };
     let has_calls: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls')", [], |r| {
             r.get(0)
@@ -160,11 +187,69 @@ pub(crate) fn open_existing(path: &Path) -> Result<Connection, StoreError> {
             format!("{} is not a weave local store (it has no calls table)", path.display()),
         ));
     }
+    Ok((conn, read_only))
+}
+
+fn open_read_write(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::sqlite(&format!("could not open {}", path.display()), e))?;
+    configure(&conn)?;
+    check_version(&conn, path)?;
     Ok(conn)
 }
 
-/// Settings of every connection, writing or reading (readers write too: they index the
-/// call log into `calls`).
+/// Opens the store read-only. A store in WAL mode needs its `-shm` file: when that cannot
+/// be created (a read-only directory) and there is no WAL to read, the file is opened as
+/// immutable (SQLite then reads the database file alone, without locking).
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let context = || format!("could not open {} read-only", path.display());
+    let open = |target: &str| -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(target, flags).map_err(|e| StoreError::sqlite(&context(), e))?;
+        configure(&conn)?;
+        check_version(&conn, path)?;
+        Ok(conn)
+    };
+    match open(&path.to_string_lossy()) {
+        Err(e) if cannot_write(&e) && !wal_has_frames(path) => open(&immutable_uri(path)),
+        other => other,
+    }
+}
+
+/// True for the errors of opening a store that cannot be written (its file, its directory,
+/// or its `-shm` file).
+fn cannot_write(e: &StoreError) -> bool {
+    use std::error::Error as _;
+    let code = e.source().and_then(|s| s.downcast_ref::<rusqlite::Error>()).and_then(|e| e.sqlite_error_code());
+    matches!(
+        code,
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied)
+    )
+}
+
+/// True when the store's `-wal` file exists and is not empty.
+fn wal_has_frames(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map(|m| m.len() > 0).unwrap_or(false)
+}
+
+/// `file:<path>?mode=ro&immutable=1`, the path percent-encoded as SQLite's URIs need.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'?' | b'#' | b'%' | 0x80..=0xff => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(char::from(byte)),
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
+}
+
+/// Settings of every connection, writing or reading (readers may write too: they index
+/// the call log into `calls`).
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::sqlite("could not set the busy timeout", e))?;
     conn.set_prepared_statement_cache_capacity(32);
