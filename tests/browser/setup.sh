@@ -3,7 +3,7 @@
 #
 #   tests/browser/setup.sh [--quiet]
 #
-# * Debian's `chromium` package, with `apt-get update && apt-get install -y chromium`, only
+# * Debian's `chromium` package (and the `fonts-noto-color-emoji` font, best effort), with `apt-get update && apt-get install -y chromium`, only
 #   when /usr/bin/chromium is missing (as root; otherwise it says what to run). No browser
 #   build is ever downloaded: playwright-core drives this one.
 # * Node's `playwright-core`, at the version pinned in tests/browser/package-lock.json,
@@ -59,6 +59,18 @@ if [[ ! -x "$chromium" ]]; then
     apt-get update >>"$log" 2>&1 || fail "apt-get update failed"
     apt-get install -y chromium >>"$log" 2>&1 || fail "apt-get install -y chromium failed"
     [[ -x "$chromium" ]] || fail "apt-get installed chromium but $chromium is still missing"
+fi
+
+# 1b. An emoji font, so that the screenshots people look at show the reaction buttons as
+#     emoji, not boxes (best effort: the tests do not depend on it).
+emoji_font=/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+if [[ ! -f "$emoji_font" && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing Debian's fonts-noto-color-emoji (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y fonts-noto-color-emoji >>"$log" 2>&1; then
+        apt-get update >>"$log" 2>&1 && apt-get install -y fonts-noto-color-emoji >>"$log" 2>&1 \
+            || say "could not install fonts-noto-color-emoji; screenshots show boxes for emoji"
+    fi
 fi
 
 # 2. playwright-core, pinned.

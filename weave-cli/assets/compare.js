@@ -85,7 +85,7 @@
         const rect = svg("rect", { x, y: top + plotH - bh, width: barW, height: bh, rx: 2, fill: W.color(i), class: "chart-bar", "data-run": i + 1 });
         rect.appendChild(svg("title", null, `${summary.runs[i].key} ${m.path}: ${W.num(m.values[i])}`));
         chartSvg.appendChild(rect);
-        chartSvg.appendChild(svg("text", { x: x + barW / 2, y: top + plotH - bh - 3, "text-anchor": "middle", class: "muted" }, W.num(v, 2)));
+        chartSvg.appendChild(svg("text", { x: x + barW / 2, y: top + plotH - bh - 3, "text-anchor": "middle", class: "muted" }, Math.abs(v) > 0 && Math.abs(v) < 0.01 ? v.toPrecision(2) : W.num(v, 2)));
       });
       const name = m.path.replace(/\.(mean|true_fraction)$/, "");
       chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 14 }, name.length > 15 ? name.slice(0, 14) + "…" : name));

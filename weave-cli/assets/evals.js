@@ -43,7 +43,8 @@
       hint.textContent = n < 2 ? "select two or more runs" : `${n} selected`;
     };
     button.addEventListener("click", () => {
-      const ids = [...document.querySelectorAll("input.eval-select:checked")].map((c) => c.closest("tr").dataset.callId);
+      // Oldest first: the first run is the baseline the others' deltas are measured from.
+      const ids = [...document.querySelectorAll("input.eval-select:checked")].map((c) => c.closest("tr").dataset.callId).reverse();
       if (ids.length >= 2) location.assign("/compare?ids=" + ids.map(encodeURIComponent).join(","));
     });
     const rows = body.evals.map((r) => {

@@ -93,10 +93,10 @@ impl From<std::io::Error> for CliError {
 }
 
 /// Opens the store the command line names (`--store`, else `WEAVE_LOCAL_STORE_PATH`,
-/// else `.weave/weave.db`).
+/// else `.weave/weave.db`), every logged call indexed (a one-shot command shows them all).
 pub fn open_store(given: Option<&std::path::Path>) -> Result<Store, CliError> {
     let path = store::resolve_path(given);
-    Ok(Store::open(path)?)
+    Ok(Store::open_indexed(path)?)
 }
 
 /// Runs a parsed command line, writing to stdout.

@@ -25,7 +25,9 @@ pub struct UiArgs {
 
 /// Runs `weave ui`.
 pub fn run(store: Option<&Path>, args: &UiArgs) -> Result<(), CliError> {
-    let store = super::open_store(store)?;
+    // The viewer indexes in bounded steps in the background: a large backlog never
+    // holds up its start or its pages.
+    let store = crate::store::Store::open(crate::store::resolve_path(store))?;
     if !args.host.is_loopback() {
         eprintln!(
             "weave: warning: listening on {} — anyone who can reach this machine on port {} can read your traces \

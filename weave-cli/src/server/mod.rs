@@ -154,7 +154,7 @@ fn spawn_indexer(store: Arc<Store>, stop: Arc<AtomicBool>) -> std::thread::JoinH
             waited += step;
             if waited >= INDEX_EVERY {
                 waited = Duration::ZERO;
-                if let Err(e) = store.index() {
+                if let Err(e) = store.index_step() {
                     eprintln!("weave ui: could not index new calls: {e}");
                 }
             }

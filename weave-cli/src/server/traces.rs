@@ -97,11 +97,17 @@ async fn calls(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result
 }
 
 async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let (newest, rowid, path) = state
+    let (newest, rowid, path, backlog) = state
         .read(|store| {
             let (newest, rowid) = store.latest()?;
-            Ok((newest, rowid, store.path().display().to_string()))
+            Ok((newest, rowid, store.path().display().to_string(), store.backlog()))
         })
         .await?;
-    Ok(Json(json!({"store": path, "newest_started_us": newest, "version": rowid})))
+    Ok(Json(json!({
+        "store": path,
+        "newest_started_us": newest,
+        "version": rowid,
+        // Calls written but not indexed yet (the viewer indexes them a step a second).
+        "indexing": {"entries": backlog.entries, "calls": backlog.estimated_calls},
+    })))
 }

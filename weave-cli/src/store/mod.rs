@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
-use weave_exporter::local_store::{LocalStore, StoreErrorKind};
+use weave_exporter::local_store::{IndexBacklog, IndexBudget, LocalStore, StoreErrorKind};
 
 /// The store's default path, relative to the working directory (as the SDK's).
 pub const DEFAULT_PATH: &str = weave_exporter::local_store::DEFAULT_PATH;
@@ -53,7 +53,12 @@ pub struct Store {
     path: PathBuf,
     local: Mutex<LocalStore>,
     pool: Mutex<Vec<Connection>>,
+    backlog: Mutex<IndexBacklog>,
 }
+
+/// What the viewer indexes per step (every second while it runs): enough to keep up with
+/// a busy writer, bounded so that a query never waits long behind it.
+pub const INDEX_STEP: IndexBudget = IndexBudget { max_entries: 64, max_time: Duration::from_millis(250) };
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,12 +78,25 @@ impl Store {
             return Err(Error::new(&path, ErrorKind::NotAStore, "it is a directory"));
         }
         let local = LocalStore::open(&path).map_err(|e| Error::from_store(&path, &e))?;
-        let store = Store { path, local: Mutex::new(local), pool: Mutex::new(Vec::new()) };
+        let store = Store {
+            path,
+            local: Mutex::new(local),
+            pool: Mutex::new(Vec::new()),
+            backlog: Mutex::new(IndexBacklog::default()),
+        };
         // A first read of the file's pages: a corrupt file fails here, not on a page.
         let conn = store.connect()?;
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
             .map_err(|e| Error::sqlite(&store.path, "could not read the schema", &e))?;
         store.give_back(conn);
+        store.index_step()?;
+        Ok(store)
+    }
+
+    /// Opens the store and indexes all its call log holds (for one-shot commands, which
+    /// must see every call; a viewer indexes in bounded steps, see [`Store::index_step`]).
+    pub fn open_indexed(path: impl AsRef<Path>) -> Result<Store, Error> {
+        let store = Store::open(path)?;
         store.index()?;
         Ok(store)
     }
@@ -88,19 +106,46 @@ impl Store {
         &self.path
     }
 
-    /// Indexes the calls logged since the last time (by any process) into `calls`.
-    /// A log entry that cannot be decoded is set aside by the exporter and not an error
-    /// here (the other entries are indexed).
+    /// Indexes the calls logged since the last time (by any process) into `calls`, all of
+    /// them. A log entry that cannot be decoded is set aside by the exporter and not an
+    /// error here (the other entries are indexed); a store that cannot be written is read
+    /// as far as it is indexed.
     pub fn index(&self) -> Result<(), Error> {
         let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
-        match local.index_calls() {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == StoreErrorKind::CorruptLog => {
-                eprintln!("weave: {e}");
-                Ok(())
-            }
-            Err(e) => Err(Error::from_store(&self.path, &e)),
+        let result = local.index_calls();
+        self.after_indexing(&local, result.map(|_| ()))
+    }
+
+    /// Indexes a bounded part of the call log ([`INDEX_STEP`]: what a writer has not
+    /// indexed yet), so that a large backlog never makes a page wait, and records how far
+    /// behind the store still is ([`Store::backlog`]).
+    pub fn index_step(&self) -> Result<(), Error> {
+        let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        let result = local.index_some(INDEX_STEP).map(|_| ());
+        self.after_indexing(&local, result)
+    }
+
+    fn after_indexing(
+        &self,
+        local: &LocalStore,
+        result: Result<(), weave_exporter::local_store::StoreError>,
+    ) -> Result<(), Error> {
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == StoreErrorKind::CorruptLog => eprintln!("weave: {e}"),
+            // Another process holds the lock, or the file is read-only: read what is indexed.
+            Err(e) if e.kind() == StoreErrorKind::ReadOnly || e.is_busy() => {}
+            Err(e) => return Err(Error::from_store(&self.path, &e)),
         }
+        let backlog = local.index_backlog().map_err(|e| Error::from_store(&self.path, &e))?;
+        *self.backlog.lock().unwrap_or_else(|e| e.into_inner()) = backlog;
+        Ok(())
+    }
+
+    /// How far the indexed calls were behind the call log at the last indexing step:
+    /// calls written but not shown yet.
+    pub fn backlog(&self) -> IndexBacklog {
+        *self.backlog.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `f` with the exporter's store (for its call queries).
