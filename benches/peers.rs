@@ -39,7 +39,7 @@ fn op_root_with_10_children(a: u64) -> usize {
 #[weave::op]
 #[inline(never)]
 fn flaky(a: u64) -> Result<u64, std::io::Error> {
-    if a % 2 == 0 {
+    if a.is_multiple_of(2) {
         Err(std::io::Error::other(format!("flaky {a}")))
     } else {
         Ok(a)

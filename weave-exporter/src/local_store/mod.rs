@@ -306,7 +306,7 @@ impl LocalStore {
         if let Err(e) = result {
             self.index_failures += 1;
             let n = self.index_failures;
-            if n == 1 || n % 100 == 0 {
+            if n == 1 || n.is_multiple_of(100) {
                 eprintln!("weave: indexing the call log of {} failed: {e} (failures so far: {n})", self.describe());
             }
         }
