@@ -109,10 +109,8 @@ pub enum Columns {
     Full,
 }
 
-const LIGHT_COLUMNS: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, \
-    turn_id, started_at_us, ended_at_us, NULL, NULL, NULL, exception, summary, wb_run_id";
-const FULL_COLUMNS: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, \
-    turn_id, started_at_us, ended_at_us, attributes, inputs, output, exception, summary, wb_run_id";
+const LIGHT_COLUMNS: &str = weave_exporter::local_store::CALL_COLUMNS_BRIEF;
+const FULL_COLUMNS: &str = weave_exporter::local_store::CALL_COLUMNS;
 
 fn columns_sql(columns: Columns) -> &'static str {
     match columns {
@@ -123,33 +121,7 @@ fn columns_sql(columns: Columns) -> &'static str {
 
 /// A call read from a row of one of the `*_COLUMNS` selections.
 pub(crate) fn call_from_row(row: &Row<'_>) -> rusqlite::Result<StoredCall> {
-    Ok(StoredCall {
-        project_id: row.get(0)?,
-        id: row.get(1)?,
-        trace_id: row.get(2)?,
-        parent_id: row.get(3)?,
-        op_name: row.get(4)?,
-        op_base_name: row.get(5)?,
-        display_name: row.get(6)?,
-        thread_id: row.get(7)?,
-        turn_id: row.get(8)?,
-        started_at: Timestamp::from_unix_micros(row.get(9)?),
-        ended_at: row.get::<_, Option<i64>>(10)?.map(Timestamp::from_unix_micros),
-        attributes: parse_json(row.get(11)?),
-        inputs: parse_json(row.get(12)?),
-        output: parse_json(row.get(13)?),
-        exception: row.get(14)?,
-        summary: parse_json(row.get(15)?),
-        wb_run_id: row.get(16)?,
-    })
-}
-
-/// Captured JSON text as a value (text that does not parse stays a string).
-pub(crate) fn parse_json(text: Option<String>) -> Value {
-    match text {
-        None => Value::Null,
-        Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    StoredCall::from_columns(row)
 }
 
 /// A page of calls.

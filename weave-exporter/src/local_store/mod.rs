@@ -47,7 +47,7 @@ mod write;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use index::{IndexBacklog, IndexBudget};
-pub use query::{CallQuery, Status, StoredCall, StoredOp};
+pub use query::{CallQuery, Status, StoredCall, StoredOp, CALL_COLUMNS, CALL_COLUMNS_BRIEF};
 pub use tree::{TraceTree, TreeLine};
 
 use crate::fallback::FallbackEntry;

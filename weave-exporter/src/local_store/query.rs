@@ -174,8 +174,11 @@ impl StoredCall {
         })
     }
 
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredCall> {
-        let mut call = StoredCall {
+    /// A call as stored, from a row of the [`CALL_COLUMNS`] (or [`CALL_COLUMNS_BRIEF`])
+    /// selection, without the `summary.weave` the store's own queries add: for readers
+    /// with SQL of their own over the same table.
+    pub fn from_columns(row: &Row<'_>) -> rusqlite::Result<StoredCall> {
+        Ok(StoredCall {
             project_id: row.get(0)?,
             id: row.get(1)?,
             trace_id: row.get(2)?,
@@ -193,7 +196,11 @@ impl StoredCall {
             exception: row.get(14)?,
             summary: parse_json(row.get(15)?),
             wb_run_id: row.get(16)?,
-        };
+        })
+    }
+
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredCall> {
+        let mut call = StoredCall::from_columns(row)?;
         call.add_weave_summary();
         Ok(call)
     }
@@ -276,8 +283,15 @@ fn status_condition(status: Status) -> &'static str {
     }
 }
 
-const CALL_COLUMNS: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, \
+/// The columns of `calls` a [`StoredCall`] is read from ([`StoredCall::from_columns`]), in
+/// order.
+pub const CALL_COLUMNS: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, thread_id, \
     turn_id, started_at_us, ended_at_us, attributes, inputs, output, exception, summary, wb_run_id";
+
+/// [`CALL_COLUMNS`] with `NULL` for attributes, inputs and output (the large ones): for
+/// listings.
+pub const CALL_COLUMNS_BRIEF: &str = "project_id, id, trace_id, parent_id, op_name, op_base_name, display_name, \
+    thread_id, turn_id, started_at_us, ended_at_us, NULL, NULL, NULL, exception, summary, wb_run_id";
 
 impl LocalStore {
     /// The calls matching `query`, in start order.
