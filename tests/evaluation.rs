@@ -636,6 +636,24 @@ fn datasets_load_from_jsonl_and_csv_files() {
     assert_eq!(dataset.len(), 2);
     assert_eq!(dataset.rows()[0].str("question"), Some("Capital of France, please"));
     assert_eq!(dataset.rows()[1].str("expected"), Some("2"));
+    // RFC 4180 quoting (commas, quotes, line breaks), CRLF, a byte order mark, blank lines
+    // and no line break at the end.
+    let text = "\u{feff}question,expected\r\n\"Say \"\"hi\"\"\",\"two\r\nlines\"\r\n\r\nlast,1";
+    std::fs::write(&csv, text).unwrap();
+    let dataset = Dataset::from_csv(&csv).unwrap();
+    assert_eq!(dataset.len(), 2);
+    assert_eq!(dataset.rows()[0].str("question"), Some("Say \"hi\""));
+    assert_eq!(dataset.rows()[0].str("expected"), Some("two\r\nlines"));
+    assert_eq!(dataset.rows()[1].value("expected"), Some(&json!("1")));
+    // A bad record: its file and line, and both counts.
+    std::fs::write(&csv, "question,expected\n\"a\nb\",1\n\nc\n").unwrap();
+    let error = Dataset::from_csv(&csv).unwrap_err().to_string();
+    assert!(error.ends_with("qa.csv:5: 1 fields, the header has 2"), "{error}");
+    std::fs::write(&csv, "question,expected\nq,\"open\nr,1\n").unwrap();
+    let error = Dataset::from_csv(&csv).unwrap_err().to_string();
+    assert!(error.ends_with("qa.csv:2: a quoted field is not closed"), "{error}");
+    std::fs::write(&csv, "").unwrap();
+    assert!(Dataset::from_csv(&csv).unwrap().is_empty());
     assert!(Dataset::from_rows("bad", [json!(1)]).is_err());
 }
 

@@ -263,36 +263,21 @@ impl Dataset {
         Ok(Dataset { name: Some(file_stem(path)), description: None, rows })
     }
 
-    /// Loads a CSV file (RFC 4180: a header line, comma-separated fields, quotes around
-    /// fields holding commas, quotes or line breaks). Every value is a string. The dataset
-    /// is named after the file's stem.
+    /// Loads a CSV file (RFC 4180, read by the [`csv`] crate: a header line, comma-separated
+    /// fields, quotes around fields holding commas, quotes or line breaks; LF or CRLF line
+    /// ends; a UTF-8 byte order mark at the start is skipped; blank lines are skipped). Every
+    /// value is a string; a quote inside an unquoted field is kept as text. A record with
+    /// another number of fields than the header, or a quote left open at the end of the
+    /// file, is a [`DatasetError::Parse`] naming the record's first line. The dataset is
+    /// named after the file's stem.
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Dataset, DatasetError> {
         let path = path.as_ref();
         let text = read(path)?;
-        let records = parse_csv(&text).map_err(|(line, message)| DatasetError::Parse {
+        let rows = csv_rows(&text).map_err(|(line, message)| DatasetError::Parse {
             path: path.to_path_buf(),
-            line,
+            line: usize::try_from(line).unwrap_or(usize::MAX),
             message,
         })?;
-        let mut records = records.into_iter();
-        let Some((_, header)) = records.next() else {
-            return Ok(Dataset { name: Some(file_stem(path)), description: None, rows: Vec::new() });
-        };
-        let mut rows = Vec::new();
-        for (line, fields) in records {
-            if fields.len() == 1 && fields[0].is_empty() {
-                continue;
-            }
-            if fields.len() != header.len() {
-                return Err(DatasetError::Parse {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("{} fields, the header has {}", fields.len(), header.len()),
-                });
-            }
-            let map: JsonObject = header.iter().cloned().zip(fields.into_iter().map(Value::String)).collect();
-            rows.push(Row(map));
-        }
         Ok(Dataset { name: Some(file_stem(path)), description: None, rows })
     }
 
@@ -394,78 +379,142 @@ fn file_stem(path: &Path) -> String {
     path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".to_string())
 }
 
-/// A CSV record: the line it starts on, and its fields.
-type Record = (usize, Vec<String>);
-
-/// Splits CSV text into records; an error is the line and what is wrong.
-fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
+/// The rows of CSV text (a header line, then records); an error is the 1-based line of the
+/// record at fault, and what is wrong.
+fn csv_rows(text: &str) -> Result<Vec<Row>, (u64, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The csv crate reads a quote left open as a field that runs to the end of the file.
+    // So that this is an error rather than the rest of the file taken as one value, a
+    // one-field record is read after the text: it is a record of its own, starting right
+    // after the text and a line break, only when every quote was closed.
+    let input = [text.as_bytes(), b"\n."].concat();
+    let sentinel_at = text.len() as u64 + 1;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        // Records of another length are reported below, with both counts.
+        .flexible(true)
+        .from_reader(input.as_slice());
+    let start = |record: &csv::StringRecord| RecordStart::of(&input, record);
+    let error_line = |e: &csv::Error, fallback: u64| e.position().map_or(fallback, |p| p.line());
+    let header = reader.headers().map_err(|e| (error_line(&e, 1), e.to_string()))?.clone();
+    if start(&header).byte == sentinel_at {
+        // Nothing but blank lines: no header, no rows.
+        return Ok(Vec::new());
+    }
     let mut records = Vec::new();
-    let mut fields: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut field_was_quoted = false;
-    let mut line = 1;
-    let mut record_line = 1;
-    let mut chars = text.strip_prefix('\u{feff}').unwrap_or(text).chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push('\n');
-                }
-                _ => field.push(c),
-            }
-            continue;
+    let mut closed = false;
+    let mut last_line = start(&header).line;
+    for record in reader.records() {
+        let record = record.map_err(|e| (error_line(&e, last_line), e.to_string()))?;
+        let RecordStart { byte, line } = start(&record);
+        if byte == sentinel_at {
+            closed = true;
+            break;
         }
-        match c {
-            '"' if field.is_empty() && !field_was_quoted => {
-                in_quotes = true;
-                field_was_quoted = true;
-            }
-            '"' => return Err((line, "a quote inside an unquoted field".to_string())),
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                field_was_quoted = false;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                field_was_quoted = false;
-                records.push((record_line, std::mem::take(&mut fields)));
-                line += 1;
-                record_line = line;
-            }
-            _ if field_was_quoted => return Err((line, "text after a closing quote".to_string())),
-            _ => field.push(c),
-        }
+        last_line = line;
+        records.push((line, record));
     }
-    if in_quotes {
-        return Err((record_line, "a quoted field is not closed".to_string()));
+    if !closed {
+        return Err((last_line, "a quoted field is not closed".to_string()));
     }
-    if !field.is_empty() || field_was_quoted || !fields.is_empty() {
-        fields.push(field);
-        records.push((record_line, fields));
+    records
+        .into_iter()
+        .map(|(line, record)| {
+            if record.len() != header.len() {
+                return Err((line, format!("{} fields, the header has {}", record.len(), header.len())));
+            }
+            let columns: JsonObject = header
+                .iter()
+                .zip(record.iter())
+                .map(|(column, value)| (column.to_string(), Value::from(value)))
+                .collect();
+            Ok(Row(columns))
+        })
+        .collect()
+}
+
+/// Where a CSV record starts: its byte offset and 1-based line.
+struct RecordStart {
+    byte: u64,
+    line: u64,
+}
+
+impl RecordStart {
+    /// The csv crate places a record where the previous one ended, before the `\n` of a
+    /// CRLF and any blank lines (its issues 208 and 395): the line breaks from there on
+    /// are skipped and counted.
+    fn of(input: &[u8], record: &csv::StringRecord) -> RecordStart {
+        let (byte, line) = record.position().map_or((0, 1), |p| (p.byte(), p.line()));
+        let rest = usize::try_from(byte).ok().and_then(|b| input.get(b..)).unwrap_or_default();
+        let breaks = rest.iter().take_while(|&&b| b == b'\r' || b == b'\n');
+        let (skipped, newlines) = breaks.fold((0, 0), |(n, l), &b| (n + 1, l + u64::from(b == b'\n')));
+        RecordStart { byte: byte + skipped, line: line + newlines }
     }
-    Ok(records)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rows(text: &str) -> Vec<Vec<(String, String)>> {
+        let rows = csv_rows(text).unwrap_or_else(|(line, message)| panic!("{line}: {message}"));
+        rows.iter()
+            .map(|row| row.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("not a string").to_string())).collect())
+            .collect()
+    }
+
+    fn pairs(columns: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = columns.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        pairs.sort();
+        pairs
+    }
+
     #[test]
     fn csv_quotes_commas_and_line_breaks() {
-        let text = "q,a\r\n\"x, y\",\"say \"\"hi\"\"\"\n\"multi\nline\",2\n";
-        let records = parse_csv(text).unwrap();
-        assert_eq!(records.len(), 3);
-        assert_eq!(records[1].1, vec!["x, y".to_string(), "say \"hi\"".to_string()]);
-        assert_eq!(records[2], (3, vec!["multi\nline".to_string(), "2".to_string()]));
-        assert!(parse_csv("a\n\"open").is_err());
+        let text = "q,a\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\"multi\nline\",2\n";
+        assert_eq!(
+            rows(text),
+            vec![pairs(&[("a", "say \"hi\""), ("q", "x, y")]), pairs(&[("a", "2"), ("q", "multi\nline")])]
+        );
+        // The line of a bad record is the line it starts on (after a field with a line break).
+        assert_eq!(csv_rows(&format!("{text}1,2,3\n")), Err((5, "3 fields, the header has 2".to_string())));
+        assert_eq!(csv_rows("q,a\n1,2\n\n3\n"), Err((4, "1 fields, the header has 2".to_string())));
+    }
+
+    #[test]
+    fn csv_without_a_final_line_break_blank_lines_and_a_bom() {
+        assert_eq!(rows("q,a\n1,2"), vec![pairs(&[("a", "2"), ("q", "1")])]);
+        assert_eq!(rows("q,a\n1,\"2\""), vec![pairs(&[("a", "2"), ("q", "1")])]);
+        assert_eq!(
+            rows("\n\nq,a\r\n\r\n1,2\n\n\n3,\n"),
+            vec![pairs(&[("a", "2"), ("q", "1")]), pairs(&[("a", ""), ("q", "3")])]
+        );
+        assert_eq!(rows("\u{feff}q,a\n1,2\n"), vec![pairs(&[("a", "2"), ("q", "1")])]);
+        assert_eq!(rows("\u{feff}\"q\",a\n1,2\n"), vec![pairs(&[("a", "2"), ("q", "1")])]);
+        // Every value is a string, numbers too.
+        assert_eq!(csv_rows("n\n1\n").map(|rows| rows[0].value("n").cloned()), Ok(Some(Value::from("1"))));
+    }
+
+    #[test]
+    fn csv_empty_files_and_header_only_files_have_no_rows() {
+        for text in ["", "\n", "\r\n\n", "\u{feff}", "q,a\n", "q,a"] {
+            assert_eq!(csv_rows(text), Ok(Vec::new()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn csv_a_quote_left_open_is_an_error() {
+        let open = Err((2, "a quoted field is not closed".to_string()));
+        assert_eq!(csv_rows("a\n\"open"), open);
+        // In the last column, it would otherwise take the rest of the file as one value.
+        assert_eq!(csv_rows("q,a\n1,\"open\n2,3\n"), open);
+        assert_eq!(csv_rows("q,a\n1,\"closed\"\"\n2,3\n"), open);
+        assert_eq!(csv_rows("\"q,a\n1,2\n"), Err((1, "a quoted field is not closed".to_string())));
+        assert_eq!(rows("q,a\n1,\"\"\n"), vec![pairs(&[("a", ""), ("q", "1")])]);
+    }
+
+    #[test]
+    fn csv_a_quote_inside_an_unquoted_field_is_text() {
+        assert_eq!(rows("q,a\n5\" screen,2\n"), vec![pairs(&[("a", "2"), ("q", "5\" screen")])]);
     }
 }

@@ -114,8 +114,9 @@ impl EvaluationBuilder {
         self
     }
 
-    /// Shows (or hides) the progress line on stderr (default: shown when stderr is a
-    /// terminal).
+    /// Shows (or hides) the progress bar on stderr: the run's display name, rows done,
+    /// errors, elapsed time and ETA (default: shown when stderr is a terminal; `true`
+    /// draws it even when stderr is not one).
     pub fn progress(mut self, show: bool) -> EvaluationBuilder {
         self.evaluation.progress = Some(show);
         self

@@ -317,40 +317,16 @@ fn header_str(response: &reqwest::blocking::Response, name: &str) -> Option<Stri
     response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// `Retry-After`: seconds (possibly fractional) or an HTTP date.
+/// `Retry-After`: seconds (possibly fractional) or an HTTP date (IMF-fixdate, or the
+/// obsolete RFC 850 and asctime forms that RFC 9110 asks recipients to accept).
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
         // `try_from`: a server may send 1e300 (or -0.0, NaN): never panic on its say-so.
         return Duration::try_from_secs_f64(secs).ok();
     }
-    let when = parse_http_date(value)?;
+    let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn parse_http_date(value: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: i64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| *m == parts[2])? as i64 + 1;
-    let year: i64 = parts[3].parse().ok().filter(|y| (1970..=9999).contains(y))?;
-    let hms: Vec<i64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<Vec<_>>>()?;
-    if hms.len() != 3 || !(0..24).contains(&hms[0]) || !(0..60).contains(&hms[1]) || !(0..=60).contains(&hms[2]) {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
-    u64::try_from(secs).ok().map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
 }
 
 /// `min(0.5 * 2^attempt, 8)` seconds times a jitter in `[0.75, 1]`.
@@ -418,8 +394,13 @@ mod tests {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
-        let in_future = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(in_future.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 784_111_777);
+        // The obsolete forms too.
+        assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Sun Nov  6 08:49:37 1994"), Some(Duration::ZERO));
+        let in_two_minutes = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let wait = parse_retry_after(&in_two_minutes).unwrap();
+        assert!(wait > Duration::from_secs(115) && wait <= Duration::from_secs(120), "{wait:?}");
+        assert!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT").unwrap() > Duration::from_secs(200_000_000_000));
         assert_eq!(parse_retry_after("soon"), None);
         // Values that would overflow a Duration or the date arithmetic.
         assert_eq!(parse_retry_after("1e300"), None);
