@@ -102,15 +102,9 @@ pub fn table_digest<S: AsRef<str>>(row_digests: &[S]) -> String {
 /// One edge value of a ref's extra path, quoted as Weave quotes it
 /// (`urllib.parse.quote(s, safe="")`: everything but `A-Za-z0-9_.-~` percent-encoded).
 pub fn quote_ref_part(part: &str) -> String {
-    let mut out = String::with_capacity(part.len());
-    for byte in part.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'~') {
-            out.push(byte as char);
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
+    const QUOTED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~');
+    percent_encoding::utf8_percent_encode(part, QUOTED).to_string()
 }
 
 /// `json.dumps(value, sort_keys=True)` with Python's defaults: separators `", "` and
