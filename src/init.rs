@@ -18,8 +18,9 @@ use weave_exporter::http::{default_entity, ServerConfig, WeaveServerSink};
 use weave_exporter::local_store::LocalStore;
 use weave_exporter::{ExporterConfig, JsonlSink, QueueExporter, Sink};
 
-/// The default location of the embedded local store, under the working directory.
-pub const DEFAULT_LOCAL_STORE: &str = ".weave/weave.db";
+/// The default location of the embedded local store, under the working directory (one
+/// definition, the local store's).
+pub(crate) const DEFAULT_LOCAL_STORE: &str = weave_exporter::local_store::DEFAULT_PATH;
 
 /// Why `init` failed.
 #[derive(Debug)]

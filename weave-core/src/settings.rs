@@ -183,11 +183,6 @@ impl Settings {
     }
 }
 
-/// Whether `WEAVE_DISABLED` is set to a true value in the process environment.
-pub fn disabled_by_env() -> bool {
-    std::env::var("WEAVE_DISABLED").ok().and_then(|v| parse_bool(&v)).unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
