@@ -345,12 +345,9 @@ impl Dataset {
     /// (named after the dataset, else `Dataset`) with that table's ref as `rows`. The same
     /// rows give the same version.
     pub fn publish(&self) -> Result<crate::object::ObjectRef, crate::object::PublishError> {
-        use crate::object::{PublishError, REF_FORM_WAIT};
-        let client = crate::runtime::current_client().ok_or(PublishError::NotInitialized)?;
-        client.exporter().ref_form().wait(REF_FORM_WAIT).map_err(PublishError::RefFormUnknown)?;
-        let (published, _) = self.publish_with(&super::objects::Publisher::current());
+        let (published, _) = self.publish_with(&super::objects::Publisher::try_current()?);
         let name = self.name.as_deref().unwrap_or("Dataset");
-        published.object_ref.ok_or_else(|| PublishError::InvalidName(name.to_string()))
+        published.object_ref.ok_or_else(|| crate::object::PublishError::InvalidName(name.to_string()))
     }
 
     /// Saves the dataset with `publisher`: the object (or its inline value) and each

@@ -5,7 +5,7 @@
 use super::model::{finish_call, publish_model, run_predict, unknown_source, ModelRun};
 use super::objects::{key_ref, object_value, with_methods, Published, Publisher};
 use super::progress::Progress;
-use super::scorer::select_columns;
+use super::scorer::{select_columns, source_column};
 use super::{
     auto_summarize, AnyModel, AnyScorer, ColumnMap, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY,
 };
@@ -593,8 +593,7 @@ impl Run<'_> {
         if let Ok(columns) = &columns {
             for (name, value) in columns.iter() {
                 if name != "output" && name != "self" {
-                    // The column this value came from: the scorer's own name, else the mapped one.
-                    let column = if row.value(name).is_some() { name } else { column_map.get(name).unwrap_or(name) };
+                    let column = source_column(name, &column_map, row);
                     builder = builder.input(name.clone(), &column_input(row_ref, column, value));
                 }
             }

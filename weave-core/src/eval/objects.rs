@@ -13,7 +13,7 @@
 
 use crate::call::JsonObject;
 use crate::export::{ExportItem, Exporter, OpItem};
-use crate::object::{ObjectItem, ObjectRef, REF_FORM_WAIT};
+use crate::object::{ObjectItem, ObjectRef, PublishError, REF_FORM_WAIT};
 use crate::op::OpDef;
 use crate::refs::{quote_ref_part, RefForm};
 use crate::table::TableItem;
@@ -144,29 +144,34 @@ impl Publisher {
     /// The publisher of the running client (waits, a bounded time, for the exporter to
     /// know its store's ref form); passes everything inline without one.
     pub(crate) fn current() -> Publisher {
-        let Some(client) = crate::runtime::current_client() else {
-            return Publisher { target: None };
-        };
-        let form = match client.exporter().ref_form().wait(REF_FORM_WAIT) {
-            Ok(form) => form,
-            Err(why) => {
+        match Publisher::try_current() {
+            Ok(publisher) => publisher,
+            Err(PublishError::RefFormUnknown(why)) => {
                 if !INLINE_WARNED.swap(true, Ordering::Relaxed) {
                     eprintln!(
                         "weave: evaluation objects are stored inline, not as versioned objects, so the Weave UI \
                          cannot compare these evaluations: {why}"
                     );
                 }
-                return Publisher { target: None };
+                Publisher { target: None }
             }
-        };
-        Publisher {
+            Err(_) => Publisher { target: None },
+        }
+    }
+
+    /// The publisher of the running client, or why there is none: no client, or the
+    /// store cannot say (within a bounded wait) how it digests refs.
+    pub(crate) fn try_current() -> Result<Publisher, PublishError> {
+        let client = crate::runtime::current_client().ok_or(PublishError::NotInitialized)?;
+        let form = client.exporter().ref_form().wait(REF_FORM_WAIT).map_err(PublishError::RefFormUnknown)?;
+        Ok(Publisher {
             target: Some(Target {
                 project_id: client.project_id_str().to_string(),
                 form,
                 exporter: Arc::clone(client.exporter()),
                 capture_code: client.settings().capture_code,
             }),
-        }
+        })
     }
 
     /// An op definition with this client's code-capture setting.

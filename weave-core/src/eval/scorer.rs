@@ -430,17 +430,21 @@ where
     }
 }
 
+/// The dataset column a scorer's column `name` is read from: `name` itself when the row
+/// has it, else the one `map` renames it from, else `name` (missing).
+pub(crate) fn source_column<'a>(name: &'a str, map: &'a ColumnMap, row: &Row) -> &'a str {
+    if row.value(name).is_some() {
+        return name;
+    }
+    map.get(name).map_or(name, String::as_str)
+}
+
 /// The columns a scorer receives from `row`, under its own names (Weave's
 /// `prepare_scorer_op_args`: a column under the scorer's name wins over the map).
 pub(crate) fn select_columns(columns: &Columns, map: &ColumnMap, row: &Row) -> Result<Row, ColumnError> {
     let lookup = |name: &str| -> Result<Value, ColumnError> {
-        if let Some(value) = row.value(name) {
-            return Ok(value.clone());
-        }
-        match map.get(name) {
-            Some(column) => row.value(column).cloned().ok_or_else(|| ColumnError::missing(column, row)),
-            None => Err(ColumnError::missing(name, row)),
-        }
+        let column = source_column(name, map, row);
+        row.value(column).cloned().ok_or_else(|| ColumnError::missing(column, row))
     };
     let mut selected = JsonObject::new();
     match columns {
