@@ -39,6 +39,7 @@ static REGISTERED: Once = Once::new();
 pub(crate) fn finish_at_process_exit() {
     REGISTERED.call_once(|| {
         #[cfg(unix)]
+        #[allow(unsafe_code)] // the facade's only `unsafe` (see docs/architecture.md)
         {
             // SAFETY: `atexit` only stores the function pointer; `at_exit` is an
             // `extern "C"` function that does not unwind (it catches panics).

@@ -31,7 +31,7 @@
 //! Before [`init`], and when `WEAVE_DISABLED=true`, ops are plain function calls that
 //! cost one atomic load.
 
-#![deny(missing_docs)]
+#![deny(missing_docs, unsafe_code)]
 
 mod exit;
 mod init;

@@ -77,6 +77,8 @@ fn run(scenario: &str, code: i32) -> (u64, tempfile::TempDir) {
 
 fn stored_steps(store: &Path) -> u64 {
     let store = LocalStore::open(store).expect("the store exists");
+    // Every call the process wrote, indexed (a query alone indexes a bounded amount).
+    store.index_calls().expect("index the call log");
     let query = CallQuery { op_name: Some("step".into()), limit: None, ..Default::default() };
     store.calls(&query).expect("query").len() as u64
 }
@@ -96,6 +98,7 @@ fn finish_at_exit_flushes_on_std_process_exit_and_writes_the_open_call_as_unfini
     let (steps, dir) = run("finish_at_exit", 4);
     assert_eq!(steps, CALLS);
     let store = LocalStore::open(dir.path().join("weave.db")).expect("the store");
+    store.index_calls().expect("index the call log");
     let query = CallQuery { op_name: Some("exits_inside".into()), ..Default::default() };
     let open = store.calls(&query).expect("query");
     assert_eq!(open.len(), 1, "the op that called exit is recorded");

@@ -71,11 +71,7 @@ mod tsc {
         static ANCHOR: Cell<(u64, i64)> = const { Cell::new((0, 0)) };
     }
 
-    #[inline]
-    fn rdtsc() -> u64 {
-        // SAFETY: `rdtsc` exists on every x86_64 CPU and has no preconditions.
-        unsafe { std::arch::x86_64::_rdtsc() }
-    }
+    use crate::sys::rdtsc;
 
     #[inline]
     pub(super) fn now_nanos() -> i64 {
@@ -149,12 +145,8 @@ mod tsc {
 
     fn invariant_tsc() -> bool {
         use std::arch::x86_64::__cpuid;
-        #[allow(unused_unsafe)]
-        // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x80000007 is read only when
-        // the highest extended leaf says it exists.
-        unsafe {
-            __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
-        }
+        // Leaf 0x80000007 is read only when the highest extended leaf says it exists.
+        __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
     }
 
     fn kernel_clocksource_is_tsc() -> bool {

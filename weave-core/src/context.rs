@@ -7,15 +7,14 @@
 //! enter their context on every poll (like `tracing::Instrument`), so a call keeps its
 //! place in the tree across `.await` and across the threads of a multi-thread runtime.
 
-use crate::active::CallNode;
 use crate::call::JsonObject;
 use crate::ids::Id;
+use crate::node::CallNode;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -50,97 +49,74 @@ impl Suppressed {
     }
 }
 
-/// A context's reference to its call: counted (an `Arc`'s), or borrowed from the guard of
-/// the sync op whose context it is.
-///
-/// A borrowed reference costs no atomic count (two per sync call). It lives only where the
-/// guard's lifetime covers it: this thread's current context, and the guards of the calls
-/// nested in that op (each holds the context it replaced and puts it back before its own
-/// op returns). Every other holder gets a counted one: a clone is counted, and
-/// [`CallContext::enter`], whose guard may outlive the op, counts what it keeps.
-pub(crate) struct CallRef {
-    node: NonNull<CallNode>,
-    counted: bool,
+/// A context's reference to its call.
+#[derive(Clone)]
+pub(crate) enum CallRef {
+    /// A sync call of this thread's stack ([`crate::call_stack`]), by its ids: held by
+    /// this thread's current context and the guards of its ops (not `Send`), found on the
+    /// stack by id when its children end. A context handed out ([`CallContext::current`])
+    /// holds the call by handle instead while it runs; once it has ended, its ids are
+    /// all there is to it, on any thread.
+    Local(LocalCall),
+    /// A call by handle (async and manual calls, and sync calls handed out).
+    Shared(Arc<CallNode>),
 }
 
-// SAFETY: a counted `CallRef` is an `Arc<CallNode>` (`Send` and `Sync`); a borrowed one
-// never leaves its thread (it is only in the thread-local current context and in `!Send`
-// guards, see the type's docs), and clones and `Send` holders are counted.
-unsafe impl Send for CallRef {}
-// SAFETY: as for `Send`: shared access only reads the node, which is `Sync`.
-unsafe impl Sync for CallRef {}
+/// What a call started under a sync call of this thread takes from it.
+#[derive(Clone)]
+pub(crate) struct LocalCall {
+    pub(crate) id: Id,
+    pub(crate) trace_id: Id,
+    pub(crate) thread_id: Option<Arc<str>>,
+    pub(crate) turn_id: Option<Id>,
+}
 
 impl CallRef {
-    /// A counted reference.
-    pub(crate) fn counted(node: Arc<CallNode>) -> CallRef {
-        // SAFETY: `Arc::into_raw` gives a valid, non-null pointer.
-        CallRef { node: unsafe { NonNull::new_unchecked(Arc::into_raw(node).cast_mut()) }, counted: true }
-    }
-
-    /// A reference borrowed from `node`.
-    ///
-    /// # Safety
-    /// `node` must outlive the reference, and the reference may only be put in this
-    /// thread's current context by the guard that owns `node`, which restores the previous
-    /// context before dropping `node` (see the type's docs).
-    pub(crate) unsafe fn borrowed(node: &Arc<CallNode>) -> CallRef {
-        CallRef { node: NonNull::from(&**node), counted: false }
-    }
-
-    /// The call, counted.
-    pub(crate) fn to_arc(&self) -> Arc<CallNode> {
-        // SAFETY: `node` came from `Arc::into_raw` (counted) or is borrowed from a live
-        // `Arc` (see `borrowed`): either way it points into a live `Arc`'s allocation, whose
-        // count this takes one more of, for the `Arc` returned.
-        unsafe {
-            Arc::increment_strong_count(self.node.as_ptr().cast_const());
-            Arc::from_raw(self.node.as_ptr().cast_const())
+    /// The call's id.
+    pub(crate) fn id(&self) -> Id {
+        match self {
+            CallRef::Local(local) => local.id,
+            CallRef::Shared(node) => node.start().id,
         }
     }
 
-    /// The call as an `Arc`, taking this reference's count (borrowed ones are counted now).
-    pub(crate) fn into_arc(self) -> Arc<CallNode> {
-        if !self.counted {
-            return self.to_arc();
+    /// The trace's id.
+    pub(crate) fn trace_id(&self) -> Id {
+        match self {
+            CallRef::Local(local) => local.trace_id,
+            CallRef::Shared(node) => node.start().trace_id,
         }
-        let node = self.node.as_ptr().cast_const();
-        std::mem::forget(self);
-        // SAFETY: a counted reference owns one count of the `Arc` it came from, which moves
-        // to the `Arc` returned (`self` is forgotten, so it does not give it back).
-        unsafe { Arc::from_raw(node) }
     }
 
-    /// This reference, counted (borrowed ones are counted now).
-    pub(crate) fn into_counted(self) -> CallRef {
-        if self.counted {
-            self
-        } else {
-            CallRef::counted(self.to_arc())
+    /// The call by handle (a sync call of this thread's stack gets one now; `None` when
+    /// it has ended).
+    pub(crate) fn to_shared(&self) -> Option<Arc<CallNode>> {
+        match self {
+            CallRef::Shared(node) => Some(Arc::clone(node)),
+            CallRef::Local(local) => {
+                let thread = crate::call_stack::this_thread()?;
+                let client = crate::runtime::current_client_handle()?;
+                crate::call_stack::with_local_frame(&local.id, |frame| {
+                    (frame.client_key == client.key())
+                        .then(|| Arc::new(CallNode::of_frame(&frame.start, client, thread)))
+                })
+                .flatten()
+            }
         }
     }
 }
 
-impl std::ops::Deref for CallRef {
-    type Target = CallNode;
-
-    fn deref(&self) -> &CallNode {
-        // SAFETY: the node is alive while this reference is (see the type's docs).
-        unsafe { self.node.as_ref() }
-    }
-}
-
-impl Clone for CallRef {
-    fn clone(&self) -> CallRef {
-        CallRef::counted(self.to_arc())
-    }
-}
-
-impl Drop for CallRef {
-    #[inline]
-    fn drop(&mut self) {
-        if self.counted {
-            // SAFETY: a counted reference owns one count of the `Arc` it came from.
-            drop(unsafe { Arc::from_raw(self.node.as_ptr().cast_const()) });
+impl CallContext {
+    /// This context, fit to leave the thread: a sync call of this thread's stack that is
+    /// still running is held by handle (a call that has ended stays as its ids: nothing
+    /// rolls up into it any more).
+    fn shareable(&self) -> CallContext {
+        match &self.call {
+            Some(call @ CallRef::Local(_)) => match call.to_shared() {
+                Some(node) => CallContext { call: Some(CallRef::Shared(node)), ..self.clone() },
+                None => self.clone(),
+            },
+            _ => self.clone(),
         }
     }
 }
@@ -166,24 +142,22 @@ thread_local! {
 impl CallContext {
     /// The context current on this thread.
     pub fn current() -> CallContext {
-        CURRENT.try_with(|c| c.borrow().clone()).unwrap_or_default()
+        with_current(CallContext::shareable).unwrap_or_default()
     }
 
     /// The id of the current call in this context.
     pub fn call_id(&self) -> Option<Id> {
-        self.call.as_ref().map(|c| c.start().id)
+        self.call.as_ref().map(CallRef::id)
     }
 
     /// The trace id of the current call in this context.
     pub fn trace_id(&self) -> Option<Id> {
-        self.call.as_ref().map(|c| c.start().trace_id)
+        self.call.as_ref().map(CallRef::trace_id)
     }
 
     /// Makes this context current on this thread until the guard is dropped.
     pub fn enter(&self) -> ContextGuard {
-        // The guard may outlive the op whose context it replaces: what it keeps is counted.
         let previous = replace_current(self.clone());
-        let previous = CallContext { call: previous.call.map(CallRef::into_counted), ..previous };
         ContextGuard { previous: Some(previous), _not_send: PhantomData }
     }
 

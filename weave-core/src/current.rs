@@ -1,9 +1,9 @@
 //! The running call, seen from inside it: `weave::current_call()`.
 
-use crate::active::CallNode;
 use crate::call::JsonObject;
 use crate::context::{with_current, CallContext, CallRef};
 use crate::ids::Id;
+use crate::node::CallNode;
 use std::sync::Arc;
 
 /// A handle to a running call (see [`current_call`]).
@@ -20,7 +20,7 @@ impl std::fmt::Debug for CurrentCall {
 
 /// The call running on this thread (or in this task), if any.
 pub fn current_call() -> Option<CurrentCall> {
-    with_current(|c| c.call.as_ref().map(CallRef::to_arc)).flatten().map(|node| CurrentCall { node })
+    with_current(|c| c.call.as_ref().and_then(CallRef::to_shared)).flatten().map(|node| CurrentCall { node })
 }
 
 impl CurrentCall {

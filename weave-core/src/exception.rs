@@ -111,25 +111,7 @@ const MAX_CAPTURED: usize = 256;
 /// This thread's stack's return addresses, newest first.
 #[inline(never)]
 fn capture_addresses() -> Vec<usize> {
-    let mut addresses = Vec::with_capacity(64);
-    let mut keep = |frame: &backtrace::Frame| {
-        addresses.push(frame.ip() as usize);
-        addresses.len() < MAX_CAPTURED
-    };
-    // Not `backtrace::trace`, which takes the backtrace crate's global lock: the exporter's
-    // worker holds it while it looks symbols up (the first lookup reads the binary's debug
-    // information, a tenth of a second), and a panicking thread must not wait for that.
-    #[cfg(unix)]
-    // SAFETY: the lock serializes the platform's unwinding API (dbghelp on Windows) and the
-    // crate's symbol cache. On unix the frames come from the system unwinder
-    // (`_Unwind_Backtrace`), which any number of threads may call at once (panics unwind
-    // through it concurrently), and walking the stack reads no symbol cache.
-    unsafe {
-        backtrace::trace_unsynchronized(&mut keep)
-    };
-    #[cfg(not(unix))]
-    backtrace::trace(&mut keep);
-    addresses
+    crate::sys::stack_return_addresses(MAX_CAPTURED)
 }
 
 /// The frames (a function's inlined calls each their own, innermost first) at these

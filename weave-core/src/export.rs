@@ -2,8 +2,7 @@
 //! and the handle it sends it through ([`Exporter`]). Implemented by `weave-exporter`
 //! (queue, worker, sinks) and by the in-memory capture of [`crate::testing`].
 
-use crate::call::{CallEnd, CallRecord, CallStart};
-use std::mem::MaybeUninit;
+use crate::call::CallRecord;
 use std::time::Duration;
 
 /// One item for the exporter.
@@ -72,15 +71,6 @@ pub trait Exporter: Send + Sync + 'static {
     /// Flushes, then stops the worker. Further items are dropped (and counted).
     fn shutdown(&self, timeout: Duration) -> FlushReport;
 
-    /// Hands a finished call over ([`ExportItem::CallFinished`]). An exporter that keeps
-    /// items in a buffer of its own moves the call straight into it with
-    /// [`FinishedCall::write_to`]; the default takes it as an item and calls `export`.
-    fn export_finished(&self, call: &mut FinishedCall<'_>) {
-        if let Some(item) = call.take() {
-            self.export(item);
-        }
-    }
-
     /// Whether the sink behind this exporter shows eager call starts (a call running).
     fn supports_call_start(&self) -> bool {
         true
@@ -90,61 +80,5 @@ pub trait Exporter: Send + Sync + 'static {
     /// [`crate::refs::RefForm`]); the default keeps them as written.
     fn ref_form(&self) -> crate::store_ref_form::StoreRefForm {
         crate::store_ref_form::StoreRefForm::default()
-    }
-}
-
-/// A call that has just ended, on its way to an [`Exporter`]: its item
-/// ([`ExportItem::CallFinished`]), still where the runtime built it. The exporter moves it
-/// once, into its own storage ([`FinishedCall::write_to`]), instead of the record being
-/// copied into every function on the way (a record is a few hundred bytes, and an op
-/// call's path is short).
-pub struct FinishedCall<'a> {
-    item: &'a mut Option<ExportItem>,
-}
-
-impl<'a> FinishedCall<'a> {
-    /// The call whose item is in `item` (taken when it is moved).
-    pub fn new(item: &'a mut Option<ExportItem>) -> FinishedCall<'a> {
-        FinishedCall { item }
-    }
-
-    /// Moves the item into `slot`. Returns false, and leaves `slot` as it was, when it was
-    /// moved already.
-    #[inline]
-    pub fn write_to(&mut self, slot: &mut MaybeUninit<ExportItem>) -> bool {
-        let Some(item) = self.item.as_ref() else {
-            return false;
-        };
-        // SAFETY: the item is copied bit for bit into `slot` (one copy, straight from where
-        // it is: `Option::take` went through the stack), then its place is overwritten
-        // with `None` without dropping it: the item has moved, its one owner is `slot`.
-        unsafe {
-            std::ptr::copy_nonoverlapping(item as *const ExportItem, slot.as_mut_ptr(), 1);
-            std::ptr::write(self.item as *mut Option<ExportItem>, None);
-        }
-        true
-    }
-
-    /// The call's two halves, where they are (`None` when it was moved already): to look
-    /// at the call before moving it (reading it after the move waits for the copy).
-    pub fn parts(&self) -> Option<(&CallStart, Option<&CallEnd>)> {
-        match self.item.as_ref()? {
-            ExportItem::CallStarted(record) | ExportItem::CallFinished(record) | ExportItem::CallUnfinished(record) => {
-                Some((&record.start, record.end.as_ref()))
-            }
-            _ => None,
-        }
-    }
-
-    /// The call as an item, or `None` when it was moved already.
-    #[inline]
-    pub fn take(&mut self) -> Option<ExportItem> {
-        self.item.take()
-    }
-}
-
-impl std::fmt::Debug for FinishedCall<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FinishedCall").field("id", &self.parts().map(|(start, _)| start.id)).finish()
     }
 }

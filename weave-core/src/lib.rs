@@ -2,10 +2,11 @@
 //! summaries, ids and refs. Users depend on the `weave` crate, which re-exports what they
 //! need from here; the `#[op]` macro's generated code calls [`__private`].
 
-#![deny(missing_docs)]
+#![deny(missing_docs, unsafe_code)]
 
 mod active;
 pub mod call;
+mod call_stack;
 pub mod capture;
 mod clock;
 pub mod context;
@@ -19,6 +20,7 @@ pub mod ids;
 pub mod interned;
 pub mod json;
 pub mod manual;
+mod node;
 pub mod object;
 pub mod op;
 mod open_calls;
@@ -27,10 +29,9 @@ pub mod project;
 pub mod refs;
 pub mod runtime;
 pub mod settings;
-mod spare_node;
 pub mod store_ref_form;
 pub mod summary;
-pub mod sync;
+mod sys;
 pub mod system_info;
 pub mod table;
 pub mod testing;

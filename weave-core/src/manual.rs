@@ -10,12 +10,13 @@
 //! # drop(child_context);
 //! ```
 
-use crate::active::{start_node, CallNode, StartOptions, MANUAL_OP};
+use crate::active::{start_owning, Scope, StartOptions, MANUAL_OP};
 use crate::call::JsonObject;
 use crate::capture::{capture_value, RawJson};
-use crate::context::{CallContext, CallRef};
+use crate::context::CallContext;
 use crate::exception::Exception;
 use crate::ids::Id;
+use crate::node::CallNode;
 use crate::op::OpDef;
 use crate::runtime::current_client_handle;
 use serde::Serialize;
@@ -124,13 +125,12 @@ impl CallBuilder {
         .into();
         let options = StartOptions { info: &MANUAL_OP, attributes: self.attributes, display_name: self.display_name };
         let inputs = self.inputs;
-        let (node, context) = start_node(client, parent_context, op, options, |config| {
+        let (node, context) = start_owning(client, Scope::of(&parent_context), op, options, |config| {
             capture_value(config, |w| {
                 let map: serde_json::Map<String, Value> = inputs.into_iter().collect();
                 w.serialize(&map);
             })
         });
-        let context = CallContext { call: Some(CallRef::counted(Arc::clone(&node))), ..context };
         StartedCall { node: Some(node), context }
     }
 }

@@ -4,24 +4,23 @@
 //! disabled), anything else is the generation of the installed client. Each thread caches
 //! the client of the generation it last saw, so the hot path takes no lock.
 
-use crate::active::CallNode;
 use crate::call::{CallRecord, JsonObject};
 use crate::capture::CaptureConfig;
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::ids::Id;
+use crate::node::CallNode;
 use crate::open_calls::OpenCalls;
 use crate::project::ProjectId;
 use crate::settings::Settings;
 use parking_lot::RwLock;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 static STATE: AtomicU64 = AtomicU64::new(0);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
-static NEXT_CLIENT_KEY: AtomicUsize = AtomicUsize::new(1);
 static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 
 thread_local! {
@@ -44,6 +43,11 @@ impl ClientHandle {
     /// A new handle on `client` (a thread caches one).
     pub(crate) fn new(client: Arc<Client>) -> ClientHandle {
         ClientHandle(Arc::new(ThreadClient(client)))
+    }
+
+    /// The client's identity (its address), to tell whose a call is without a handle.
+    pub(crate) fn key(&self) -> usize {
+        Client::key(&self.0 .0)
     }
 }
 
@@ -109,7 +113,7 @@ impl Client {
             exporter,
             wb_run_id,
             call_link: None,
-            open_calls: OpenCalls::new(NEXT_CLIENT_KEY.fetch_add(1, Ordering::Relaxed)),
+            open_calls: OpenCalls::new(),
         }
     }
 
@@ -117,6 +121,11 @@ impl Client {
     pub fn with_call_link(mut self, link: impl Fn(&Id) -> Option<String> + Send + Sync + 'static) -> Client {
         self.call_link = Some(Box::new(link));
         self
+    }
+
+    /// The client's identity (its address).
+    pub(crate) fn key(&self) -> usize {
+        self as *const Client as usize
     }
 
     /// The project.
@@ -165,20 +174,23 @@ impl Client {
         }
     }
 
-    pub(crate) fn register_open(&self, node: &Arc<CallNode>, ends_elsewhere: bool) {
-        self.open_calls.register(node, ends_elsewhere);
+    /// Lists a call that may end on another thread (an async or manual call).
+    pub(crate) fn register_open(&self, node: &Arc<CallNode>) {
+        self.open_calls.register(node);
     }
 
-    pub(crate) fn unregister_open(&self, node: &CallNode, ends_elsewhere: bool) {
-        self.open_calls.unregister(node, ends_elsewhere);
+    /// Unlists such a call once it has ended.
+    pub(crate) fn unregister_open(&self, id: &Id) {
+        self.open_calls.unregister(id);
     }
 
-    /// Writes every call still open as unfinished (so it is not lost at shutdown).
+    /// Writes every call still open as unfinished (so it is not lost at shutdown): the sync
+    /// calls on every thread's stack and the others.
     fn export_open_calls(&self) {
-        for node in self.open_calls.drain() {
-            if let Some(start) = node.start_if_running() {
-                self.exporter.export(ExportItem::CallUnfinished(CallRecord { start, end: None }));
-            }
+        let mut open = crate::call_stack::running_starts(self);
+        open.extend(self.open_calls.drain());
+        for start in open {
+            self.exporter.export(ExportItem::CallUnfinished(CallRecord { start, end: None }));
         }
     }
 }

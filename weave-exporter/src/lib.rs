@@ -24,6 +24,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 #[doc(hidden)]
 #[path = "fuzz_entry.rs"]

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use weave_core::export::{ExportItem, Exporter, FinishedCall, FlushReport};
+use weave_core::export::{ExportItem, Exporter, FlushReport};
 use weave_core::store_ref_form::StoreRefForm;
 
 /// How long, at most, a shutdown that ran out of time waits on for the worker to set aside
@@ -273,15 +273,6 @@ impl Exporter for QueueExporter {
             return self.hand_off(items);
         }
         let pushed = self.shared.buffers.push(item);
-        self.after_push(pushed);
-    }
-
-    fn export_finished(&self, call: &mut FinishedCall<'_>) {
-        if self.closed.load(Ordering::SeqCst) {
-            self.reject(call.take().into_iter().collect(), reason::SHUTDOWN);
-            return;
-        }
-        let pushed = self.shared.buffers.push_finished(call);
         self.after_push(pushed);
     }
 

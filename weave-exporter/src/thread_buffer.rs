@@ -2,26 +2,24 @@
 //! thread that made them and handed to the worker as one batch, so the application pays
 //! one channel send (and one cross-core cache transfer) per batch instead of per call.
 //!
-//! Each buffer sits behind its own [`BiasedLock`], which its thread takes on the hot path
-//! with plain stores (no atomic read-modify-write; others pay with a `membarrier`). The
-//! worker takes a buffer's items when it sweeps (every
+//! Each buffer is a single-producer ring (`rtrb`): its thread writes into it with no lock
+//! and no atomic read-modify-write; its reading end, behind a mutex, is taken by the
+//! thread itself when the ring is full (once a batch) and by the sweeps. The worker takes a buffer's items when it sweeps (every
 //! [`crate::ExporterConfig::max_batch_delay`], so a thread that makes a few calls and then
 //! goes idle is not left holding them), and `flush` and `shutdown` sweep every buffer from
 //! the calling thread before they send their marker, so "everything exported before the
 //! flush" includes what threads still buffer. A thread that exits marks its buffer
-//! orphaned; the next sweep takes what is left and forgets the buffer.
+//! gone (its ring's writing end is dropped); the next sweep takes what is left and forgets
+//! the buffer.
 
 use crate::config::ExporterConfig;
-use crate::item::{estimated_bytes, estimated_call_bytes};
+use crate::item::estimated_bytes;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::mem::MaybeUninit;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use weave_core::export::{ExportItem, FinishedCall};
-use weave_core::sync::BiasedLock;
+use weave_core::export::ExportItem;
 
 /// Items a thread buffers at most, with a large enough queue.
 pub(crate) const MAX_THREAD_BATCH: usize = 64;
@@ -29,40 +27,20 @@ pub(crate) const MAX_THREAD_BATCH: usize = 64;
 /// Identifies the exporter a thread's buffer belongs to.
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
-struct ThreadBuffer {
-    /// Taken as owner only by the thread that registered the buffer (it is reached
-    /// through that thread's `SLOT`); by others (sweeps) with `lock`.
-    items: BiasedLock<Items>,
-    /// Set when the owning thread no longer uses this buffer (it exited, or it now exports
-    /// to another exporter): the buffer is forgotten once a sweep has emptied it.
-    orphaned: AtomicBool,
-}
+/// The reading end of a thread's buffer, shared with the sweeps.
+type Reader = Arc<Mutex<rtrb::Consumer<ExportItem>>>;
 
-/// A buffer's items and their estimated size.
-#[derive(Default)]
-struct Items {
-    items: Vec<ExportItem>,
-    bytes: usize,
-}
-
-impl Items {
-    /// Takes the items, leaving `empty` in their place.
-    fn take(&mut self, empty: Vec<ExportItem>) -> Vec<ExportItem> {
-        self.bytes = 0;
-        std::mem::replace(&mut self.items, empty)
-    }
-}
-
-/// This thread's buffer, for the exporter `owner`.
+/// This thread's buffer, for the exporter `owner`: the writing end of a single-producer
+/// ring (`rtrb`), whose reading end the thread takes when the ring is full and the sweeps
+/// take now and then.
 struct Slot {
     owner: u64,
-    buffer: Arc<ThreadBuffer>,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.buffer.orphaned.store(true, Ordering::Release);
-    }
+    writer: rtrb::Producer<ExportItem>,
+    reader: Reader,
+    /// Items and estimated bytes written since this thread last took the ring's items (a
+    /// sweep may have taken some meanwhile: then the ring holds fewer).
+    len: usize,
+    bytes: usize,
 }
 
 thread_local! {
@@ -78,59 +56,12 @@ pub(crate) enum Pushed {
     HandOff(Vec<ExportItem>),
 }
 
-/// Asks for the memory the next item will be copied into, now, for writing.
-///
-/// The buffer's memory was last read by the worker, on the other core: copying a record
-/// into it first takes each cache line back, and the next atomic instruction on this
-/// thread waits until all of them are back. Asked for one call ahead, the lines arrive
-/// while that call runs. Where the CPU has `prefetchw` (CPUID `PRFCHW`, checked once),
-/// the lines are asked for with the intent to write, so they arrive exclusive, with the
-/// other core's copies already invalidated; elsewhere a read prefetch (`prefetcht0`)
-/// brings them close, and the write still has to claim them.
-#[inline]
-fn prefetch_next_slot(items: &Vec<ExportItem>) {
-    #[cfg(target_arch = "x86_64")]
-    if items.len() < items.capacity() {
-        let next = items.as_ptr().wrapping_add(items.len()).cast::<i8>();
-        let for_writing = has_prefetchw();
-        for line in (0..std::mem::size_of::<ExportItem>()).step_by(64) {
-            let at = next.wrapping_add(line);
-            if for_writing {
-                // SAFETY: `prefetchw` exists on this CPU (checked by `has_prefetchw`); a
-                // prefetch only hints the cache, reads and writes nothing, and cannot
-                // fault; the address is inside the vector's allocation (`len < capacity`).
-                unsafe { std::arch::asm!("prefetchw [{0}]", in(reg) at, options(nostack, preserves_flags, readonly)) };
-            } else {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                // SAFETY: as above; `prefetcht0` exists on every x86_64 CPU.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(at) };
-            }
-        }
-    }
-}
-
-/// True when the CPU has `prefetchw` (CPUID leaf 0x8000_0001, ECX bit 8), read once.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_prefetchw() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| {
-        // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0001 is read only when
-        // the highest extended leaf says it exists.
-        #[allow(unused_unsafe)]
-        unsafe {
-            use std::arch::x86_64::__cpuid;
-            __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
-        }
-    })
-}
-
 /// The per-thread buffers of one exporter.
 pub(crate) struct ThreadBuffers {
     owner: u64,
     capacity: usize,
     max_bytes: usize,
-    registry: Mutex<Vec<Arc<ThreadBuffer>>>,
+    registry: Mutex<Vec<Reader>>,
     /// Emptied hand-off vectors on their way back from the worker.
     give_back: Sender<Vec<ExportItem>>,
     spare: Receiver<Vec<ExportItem>>,
@@ -169,94 +100,47 @@ impl ThreadBuffers {
 
     /// Adds `item` to this thread's buffer.
     pub(crate) fn push(&self, item: ExportItem) -> Pushed {
+        if self.capacity == 1 {
+            return Pushed::HandOff(vec![item]);
+        }
         let bytes = estimated_bytes(&item);
         let mut item = Some(item);
-        self.push_with(bytes, |slot| match item.take() {
-            Some(item) => {
-                slot.write(item);
-                true
-            }
-            None => false,
-        })
-        .unwrap_or_else(|| Pushed::HandOff(item.into_iter().collect()))
-    }
-
-    /// Adds a finished call to this thread's buffer, moving it straight into its slot.
-    pub(crate) fn push_finished(&self, call: &mut FinishedCall<'_>) -> Pushed {
-        let bytes = call.parts().map_or(0, |(start, end)| estimated_call_bytes(start, end));
-        self.push_with(bytes, |slot| call.write_to(slot))
-            .unwrap_or_else(|| Pushed::HandOff(call.take().into_iter().collect()))
-    }
-
-    /// Adds the item that `write` writes into the buffer's next slot (returning whether it
-    /// wrote one), of `bytes` estimated bytes. `None`, with `write` not called, when this
-    /// thread has no buffer (the buffers hold one item, or the thread is being torn down).
-    ///
-    /// The buffer is looked up first and the item written once, into its slot: items are
-    /// a few hundred bytes, and every move on the way is a copy. Its size is estimated
-    /// before, from where the item was: read back from the slot just written, it waited
-    /// for the copy's stores, whose lines come back from the worker's core (a tenth of the
-    /// application thread's time in an op call).
-    #[inline]
-    fn push_with(&self, bytes: usize, write: impl FnOnce(&mut MaybeUninit<ExportItem>) -> bool) -> Option<Pushed> {
-        let buffer = (self.capacity > 1).then(|| self.this_thread()).flatten()?;
-        // SAFETY: see `this_thread`; nothing below changes this thread's slot.
-        let buffer = unsafe { buffer.as_ref() };
-        // SAFETY: this buffer was registered by this thread (`this_thread`), and only its
-        // registering thread takes it as owner.
-        let mut items = unsafe { buffer.items.lock_as_owner() };
-        let items = &mut *items;
-        items.items.reserve(1);
-        let len = items.items.len();
-        let Some(slot) = items.items.spare_capacity_mut().first_mut() else { return Some(Pushed::Buffered) };
-        if !write(slot) {
-            return Some(Pushed::Buffered);
-        }
-        // An item that would take the buffer past one batch's bytes starts the next.
-        let pushed = if len > 0 && items.bytes + bytes > self.max_bytes {
-            // SAFETY: the slot was written (above) and is not counted in the length, so
-            // this read is its only owner.
-            let item = unsafe { slot.assume_init_read() };
-            let full = items.take(self.spare());
-            items.bytes = bytes;
-            items.items.push(item);
-            Pushed::HandOff(full)
-        } else {
-            // SAFETY: the slot at `len` (within the capacity reserved above) was written.
-            unsafe { items.items.set_len(len + 1) };
-            items.bytes += bytes;
-            if items.items.len() < self.capacity {
-                Pushed::Buffered
-            } else {
-                Pushed::HandOff(items.take(self.spare()))
-            }
-        };
-        prefetch_next_slot(&items.items);
-        Some(pushed)
-    }
-
-    /// This thread's buffer for this exporter (registered on first use); `None` while the
-    /// thread exits.
-    ///
-    /// A pointer rather than a counted reference (two atomic operations a call): it stays
-    /// valid until this thread's slot changes, and only this function (called for another
-    /// exporter) or the slot's destruction at thread exit changes it, so the caller may use
-    /// it until it next calls into the buffers.
-    fn this_thread(&self) -> Option<NonNull<ThreadBuffer>> {
-        SLOT.try_with(|slot| {
-            let mut slot = slot.try_borrow_mut().ok()?;
-            match &*slot {
-                Some(s) if s.owner == self.owner => Some(NonNull::from(&*s.buffer)),
-                _ => {
-                    let fresh = self.register();
-                    let buffer = NonNull::from(&*fresh.buffer);
-                    *slot = Some(fresh);
-                    Some(buffer)
+        let pushed = SLOT
+            .try_with(|slot| {
+                let mut slot = slot.try_borrow_mut().ok()?;
+                let slot = match &mut *slot {
+                    Some(s) if s.owner == self.owner => s,
+                    other => other.insert(self.register()),
+                };
+                let item = item.take()?;
+                // An item that would take the buffer past one batch's bytes starts the next.
+                if slot.len > 0 && slot.bytes + bytes > self.max_bytes {
+                    let mut full = self.take(slot);
+                    full.push(item);
+                    return Some(Pushed::HandOff(full));
                 }
-            }
-        })
-        .ok()
-        .flatten()
+                if let Err(rtrb::PushError::Full(item)) = slot.writer.push(item) {
+                    let mut full = self.take(slot);
+                    full.push(item);
+                    return Some(Pushed::HandOff(full));
+                }
+                slot.len += 1;
+                slot.bytes += bytes;
+                Some(if slot.len < self.capacity { Pushed::Buffered } else { Pushed::HandOff(self.take(slot)) })
+            })
+            .ok()
+            .flatten();
+        // No buffer (the thread is exiting): the item goes alone.
+        pushed.unwrap_or_else(|| Pushed::HandOff(item.into_iter().collect()))
+    }
+
+    /// Takes the items of this thread's ring.
+    fn take(&self, slot: &mut Slot) -> Vec<ExportItem> {
+        slot.len = 0;
+        slot.bytes = 0;
+        let mut items = self.spare();
+        drain_into(&slot.reader, &mut items);
+        items
     }
 
     /// An empty vector with room for a buffer's items: one the worker gave back, or a
@@ -280,10 +164,12 @@ impl ThreadBuffers {
     /// Takes what this thread buffers for this exporter.
     pub(crate) fn take_own(&self) -> Vec<ExportItem> {
         SLOT.try_with(|slot| {
-            let slot = slot.try_borrow().ok()?;
-            let own = slot.as_ref().filter(|s| s.owner == self.owner)?;
-            // SAFETY: `SLOT` is this thread's: it registered this buffer.
-            let items = unsafe { own.buffer.items.lock_as_owner() }.take(Vec::new());
+            let mut slot = slot.try_borrow_mut().ok()?;
+            let own = slot.as_mut().filter(|s| s.owner == self.owner)?;
+            own.len = 0;
+            own.bytes = 0;
+            let mut items = Vec::new();
+            drain_into(&own.reader, &mut items);
             Some(items)
         })
         .ok()
@@ -292,18 +178,20 @@ impl ThreadBuffers {
     }
 
     /// Takes what every thread buffers, handing each non-empty buffer's items to `out`, and
-    /// forgets the buffers of threads that are gone.
+    /// forgets the buffers of threads that are gone (or now write to another exporter).
     pub(crate) fn sweep(&self, mut out: impl FnMut(Vec<ExportItem>)) {
-        let buffers: Vec<Arc<ThreadBuffer>> = {
+        let readers: Vec<Reader> = {
             let mut registry = self.registry.lock();
-            // An orphaned buffer gets no new items: after this sweep empties it, it is done.
+            // A buffer whose writer is gone gets no new items: after this sweep empties
+            // it, it is done.
             let all = registry.clone();
-            registry.retain(|b| !b.orphaned.load(Ordering::Acquire));
+            registry.retain(|reader| !reader.lock().is_abandoned());
             all
         };
-        for buffer in buffers {
+        for reader in readers {
             // Swept buffers are mostly idle: no room is kept for them.
-            let items = buffer.items.lock().take(Vec::new());
+            let mut items = Vec::new();
+            drain_into(&reader, &mut items);
             if !items.is_empty() {
                 out(items);
             }
@@ -311,12 +199,19 @@ impl ThreadBuffers {
     }
 
     fn register(&self) -> Slot {
-        let buffer = Arc::new(ThreadBuffer {
-            items: BiasedLock::new(Items { items: Vec::with_capacity(self.capacity), bytes: 0 }),
-            orphaned: AtomicBool::new(false),
-        });
-        self.registry.lock().push(Arc::clone(&buffer));
-        Slot { owner: self.owner, buffer }
+        let (writer, reader) = rtrb::RingBuffer::new(self.capacity);
+        let reader = Arc::new(Mutex::new(reader));
+        self.registry.lock().push(Arc::clone(&reader));
+        Slot { owner: self.owner, writer, reader, len: 0, bytes: 0 }
+    }
+}
+
+/// Moves every item of a ring into `items`.
+fn drain_into(reader: &Mutex<rtrb::Consumer<ExportItem>>, items: &mut Vec<ExportItem>) {
+    let mut reader = reader.lock();
+    let n = reader.slots();
+    if let Ok(chunk) = reader.read_chunk(n) {
+        items.extend(chunk);
     }
 }
 
@@ -381,6 +276,7 @@ mod tests {
         let mut swept = 0;
         buffers.sweep(|items| swept += items.len());
         assert_eq!(swept, 5);
+        buffers.sweep(|_| {});
         assert!(buffers.registry.lock().is_empty(), "the exited thread's buffer is forgotten");
     }
 

@@ -1,6 +1,6 @@
 //! [`ValueWriter`], [`InputsWriter`] and the reused thread-local buffer.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::RefCell;
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -17,14 +17,9 @@ const RETAINED_CAPACITY: usize = 64 * 1024;
 /// Capacity the buffer has at least while a capture writes into it.
 const MIN_CAPACITY: usize = 64;
 
-/// This thread's capture buffer and whether a capture is using it.
-struct Pool {
-    in_use: Cell<bool>,
-    buffer: UnsafeCell<Vec<u8>>,
-}
-
 thread_local! {
-    static BUFFER: Pool = const { Pool { in_use: Cell::new(false), buffer: UnsafeCell::new(Vec::new()) } };
+    /// This thread's capture buffer, borrowed by the capture using it.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Where one value is written: the config plus the output buffer.
@@ -218,38 +213,34 @@ pub fn capture_value(cfg: &CaptureConfig, f: impl FnOnce(&mut ValueWriter<'_>)) 
 /// Capacity of this thread's pooled buffer (tests).
 #[cfg(test)]
 pub(super) fn pooled_capacity() -> usize {
-    // SAFETY: no capture runs on this thread while the test reads it.
-    BUFFER.with(|pool| unsafe { (*pool.buffer.get()).capacity() })
+    BUFFER.with(|buffer| buffer.borrow().capacity())
 }
 
-/// Runs `f` over the thread-local buffer, used in place for the duration: a capture
-/// nested in a user's `Serialize` impl finds it in use and uses a fresh `Vec`; after
-/// thread teardown a fresh `Vec` is used too. The buffer is left cleared, its capacity
-/// bounded.
-///
-/// Used in place, not moved: taken out of a cell and put back, the vector (three words,
-/// its length just written) was read back sixteen bytes at a time, and both moves waited
-/// for those stores to land (most of this function's time). And `f`'s result is returned
-/// as it is, not through an `Option` (each wrapping was one more copy).
+/// Runs `f` over the thread-local buffer: a capture nested in a user's `Serialize` impl
+/// finds it borrowed and uses a fresh `Vec`, as does one after thread teardown. The buffer
+/// is left cleared, its capacity bounded.
 #[inline(always)]
 fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    let pool = BUFFER.try_with(|pool| (!pool.in_use.replace(true)).then_some(pool as *const Pool)).ok().flatten();
-    let Some(pool) = pool else { return on_buffer(&mut Vec::new(), f) };
-    // SAFETY: `pool` is this thread's `BUFFER`, alive until the thread's locals are torn
-    // down, which does not happen while this call is on the stack (a destructor that
-    // captures runs to its end before the next one starts).
-    let pool = unsafe { &*pool };
-    /// Marks the buffer free again, on return or unwind.
-    struct Release<'a>(&'a Pool);
-    impl Drop for Release<'_> {
-        fn drop(&mut self) {
-            self.0.in_use.set(false);
-        }
+    let mut f = Some(f);
+    let pooled = BUFFER
+        .try_with(|buffer| {
+            let mut buffer = buffer.try_borrow_mut().ok()?;
+            f.take().map(|f| on_buffer(&mut buffer, f))
+        })
+        .ok()
+        .flatten();
+    match (pooled, f) {
+        (Some(result), _) => result,
+        (None, Some(f)) => on_buffer(&mut Vec::new(), f),
+        (None, None) => unreachable_capture(),
     }
-    let _release = Release(pool);
-    // SAFETY: `in_use` was false and is now true until `_release` drops: this is the only
-    // reference to the buffer (a nested capture on this thread sees it in use).
-    on_buffer(unsafe { &mut *pool.buffer.get() }, f)
+}
+
+/// `with_buffer` ran its capture over the pooled buffer and returned its result: the
+/// capture is never both run and lost.
+#[cold]
+fn unreachable_capture<R>() -> R {
+    unreachable!("a capture ran over the pooled buffer without returning")
 }
 
 /// Runs `f` (a capture) over `buf`, cleared before and after.

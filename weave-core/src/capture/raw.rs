@@ -1,7 +1,6 @@
 //! [`RawJson`]: captured JSON text.
 
 use std::fmt;
-use std::mem::MaybeUninit;
 
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -16,11 +15,11 @@ pub struct RawJson(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    /// `bytes[..len]` is the text; the bytes after it are unspecified (possibly never
-    /// initialized: see [`RawJson::from_buffer`]).
+    /// `bytes[..len]` is the text (UTF-8, as written by `from_text`); the bytes after it
+    /// are zero.
     Inline {
         len: u8,
-        bytes: [MaybeUninit<u8>; INLINE_CAPACITY],
+        bytes: [u8; INLINE_CAPACITY],
     },
     Heap(Box<str>),
 }
@@ -36,10 +35,8 @@ impl Eq for RawJson {}
 impl RawJson {
     fn from_text(text: &str) -> RawJson {
         if text.len() <= INLINE_CAPACITY {
-            let mut bytes = [MaybeUninit::new(0u8); INLINE_CAPACITY];
-            for (to, from) in bytes.iter_mut().zip(text.bytes()) {
-                *to = MaybeUninit::new(from);
-            }
+            let mut bytes = [0u8; INLINE_CAPACITY];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
             RawJson(Repr::Inline { len: text.len() as u8, bytes })
         } else {
             RawJson(Repr::Heap(text.into()))
@@ -50,11 +47,9 @@ impl RawJson {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, bytes } => {
-                let len = usize::from(*len).min(INLINE_CAPACITY);
-                // SAFETY: `Inline` is only built by `from_text` and `from_buffer`, which
-                // both write a whole `&str` (valid UTF-8) into `bytes[..len]`, so those
-                // bytes are initialized; the fields are private and never changed.
-                unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), len)) }
+                let text = &bytes[..usize::from(*len).min(INLINE_CAPACITY)];
+                // Always valid: `from_text` copies a whole `&str`.
+                std::str::from_utf8(text).unwrap_or("null")
             }
             Repr::Heap(text) => text,
         }
@@ -87,55 +82,13 @@ impl RawJson {
     }
 
     /// Copies the finished capture buffer (valid JSON by construction).
-    ///
-    /// Short text is copied into the inline bytes with one fixed-size copy of the buffer's
-    /// first [`INLINE_CAPACITY`] bytes (the text and, after it, spare room that may never
-    /// have been written, copied as such): no call to `memcpy`, and the bytes are then
-    /// moved whole. Built with a zeroed array and a copy of the text's length, the moves
-    /// that followed read back stores of other sizes, and waited for them (a stall of
-    /// about a third of this function's time).
     #[inline(always)]
     pub(crate) fn from_buffer(buf: &mut Vec<u8>) -> RawJson {
-        if !buf.is_ascii() && std::str::from_utf8(buf).is_err() {
-            return RawJson::from_text("\"[weave: capture produced invalid UTF-8]\"");
+        match std::str::from_utf8(buf) {
+            Ok(text) => RawJson::from_text(text),
+            Err(_) => RawJson::from_text("\"[weave: capture produced invalid UTF-8]\""),
         }
-        let len = buf.len();
-        if len > INLINE_CAPACITY {
-            // SAFETY: checked just above: ASCII, or valid UTF-8.
-            return RawJson(Repr::Heap(unsafe { std::str::from_utf8_unchecked(buf) }.into()));
-        }
-        if buf.capacity() < INLINE_CAPACITY {
-            // SAFETY: checked above: ASCII, or valid UTF-8.
-            return from_small_buffer(unsafe { std::str::from_utf8_unchecked(buf) });
-        }
-        // Built in place, then filled: copied into a local array first, the bytes went
-        // through the stack, and reading them back (in other sizes than written) waited.
-        let mut raw = RawJson(Repr::Inline { len: len as u8, bytes: [MaybeUninit::uninit(); INLINE_CAPACITY] });
-        if let Repr::Inline { bytes, .. } = &mut raw.0 {
-            // SAFETY: `buf.as_ptr()` (the vector's own, not a slice's) is valid for reads of
-            // its whole capacity, at least `INLINE_CAPACITY` bytes here; the bytes past
-            // `len` are read as `MaybeUninit<u8>`, which may be uninitialized; the two do
-            // not overlap. A copy of a fixed size is a few vector moves, not a `memcpy`.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    buf.as_ptr().cast::<MaybeUninit<u8>>(),
-                    bytes.as_mut_ptr(),
-                    INLINE_CAPACITY,
-                )
-            };
-        }
-        raw
     }
-}
-
-/// The JSON of a buffer whose capacity is below `INLINE_CAPACITY` (a fresh buffer: the
-/// thread's reused one is larger), through `RawJson::from_text`. Kept out of line so that
-/// the common copy keeps its fixed size (merged, both became one `memcpy` of a computed
-/// length).
-#[cold]
-#[inline(never)]
-fn from_small_buffer(text: &str) -> RawJson {
-    RawJson::from_text(text)
 }
 
 impl Serialize for RawJson {

@@ -1,7 +1,6 @@
 //! Low-level JSON writing into a `Vec<u8>`: escaped strings cut at a byte
 //! limit, numbers, and the marker strings.
 
-use crate::digits::DIGIT_PAIRS;
 use serde_json::ser::{CompactFormatter, Formatter};
 
 /// Appended to a string cut by the size limit when the number of omitted
@@ -105,7 +104,7 @@ pub(crate) fn string_limited(buf: &mut Vec<u8>, s: &str, limit: usize) -> bool {
     if buf.len().saturating_add(s.len()).saturating_add(1) <= limit && !s.bytes().any(|b| ESCAPE[b as usize] != 0) {
         buf.reserve(s.len() + 2);
         buf.push(b'"');
-        extend_short(buf, s.as_bytes());
+        buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
         return false;
     }
@@ -121,45 +120,6 @@ pub(crate) fn string_limited(buf: &mut Vec<u8>, s: &str, limit: usize) -> bool {
     cut
 }
 
-/// Appends `bytes`, copying a short slice (at most 16 bytes, most captured strings) with
-/// two overlapping loads and stores instead of a call to `memcpy`.
-#[inline]
-pub(crate) fn extend_short(buf: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    if n > 16 {
-        buf.extend_from_slice(bytes);
-        return;
-    }
-    buf.reserve(n);
-    if n < 4 {
-        for &b in bytes {
-            buf.push(b);
-        }
-        return;
-    }
-    let len = buf.len();
-    // SAFETY: `n` bytes of spare room were reserved; `bytes` has `n` bytes, 4 to 16, so
-    // the two reads (its first and its last `half` bytes, `half` being 4 or 8 and at most
-    // `n`) stay inside it, as the two writes stay inside the reserved room; they overlap
-    // when `n < 2 * half`, writing the same bytes twice. All `n` bytes are then written.
-    unsafe {
-        let from = bytes.as_ptr();
-        let to = buf.as_mut_ptr().add(len);
-        if n >= 8 {
-            let head = std::ptr::read_unaligned(from.cast::<u64>());
-            let tail = std::ptr::read_unaligned(from.add(n - 8).cast::<u64>());
-            std::ptr::write_unaligned(to.cast::<u64>(), head);
-            std::ptr::write_unaligned(to.add(n - 8).cast::<u64>(), tail);
-        } else {
-            let head = std::ptr::read_unaligned(from.cast::<u32>());
-            let tail = std::ptr::read_unaligned(from.add(n - 4).cast::<u32>());
-            std::ptr::write_unaligned(to.cast::<u32>(), head);
-            std::ptr::write_unaligned(to.add(n - 4).cast::<u32>(), tail);
-        }
-        buf.set_len(len + n);
-    }
-}
-
 /// Appends `s` as a complete JSON string with no limit.
 pub(crate) fn string(buf: &mut Vec<u8>, s: &str) {
     string_limited(buf, s, usize::MAX);
@@ -173,32 +133,9 @@ pub(crate) fn truncated_suffix(buf: &mut Vec<u8>, omitted: usize) {
 }
 
 /// Appends an unsigned integer.
-///
-/// The digits are written straight into the buffer's spare room, right to left, two at
-/// a time: formatting elsewhere and copying them in costs a call to `memcpy` per number,
-/// a tenth of an op's capture.
 #[inline]
 pub(crate) fn uint(buf: &mut Vec<u8>, v: u64) {
-    let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1);
-    buf.reserve(digits);
-    let spare = buf.spare_capacity_mut();
-    let Some(out) = spare.get_mut(..digits) else { return };
-    let mut rest = v;
-    let mut end = digits;
-    while end >= 2 {
-        let pair = (rest % 100) as usize * 2;
-        rest /= 100;
-        out[end - 2].write(DIGIT_PAIRS[pair]);
-        out[end - 1].write(DIGIT_PAIRS[pair + 1]);
-        end -= 2;
-    }
-    if end == 1 {
-        out[0].write(b'0' + (rest % 10) as u8);
-    }
-    let len = buf.len() + digits;
-    // SAFETY: `digits` bytes of spare room were reserved and every one of them written
-    // just above (pairs from the right, then the first digit when their count is odd).
-    unsafe { buf.set_len(len) };
+    buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends a signed integer.

@@ -1,0 +1,147 @@
+//! Each thread's stack of running sync calls.
+//!
+//! A sync op's call starts and ends on one thread, innermost first, so its state lives in
+//! a frame of its thread's stack rather than in an allocation of its own: starting a call
+//! pushes a frame, ending it pops the frame (rolling its summary into the parent's frame
+//! below it, when the parent is on the same stack). The stack is behind a mutex that its
+//! own thread takes twice a call, uncontended; other threads take it only to reach a
+//! call they hold a handle on ([`crate::node::CallNode`]: a child on another thread rolling
+//! its summary up, `current_call()` setting a name) and at shutdown, to write the calls
+//! still running as unfinished. Every thread's stack is listed here for that shutdown.
+
+use crate::call::{CallRecord, CallStart, JsonObject};
+use crate::ids::Id;
+use crate::node::CallNode;
+use crate::runtime::Client;
+use crate::summary::Summary;
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
+
+/// What a running call gathers besides its start: its children's summaries, and what the
+/// code inside it set (a display name, summary keys).
+#[derive(Default)]
+pub(crate) struct NodeState {
+    pub(crate) children: Option<Summary>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) user_summary: Option<JsonObject>,
+}
+
+impl NodeState {
+    /// Adds a child's summary to this call's.
+    pub(crate) fn add_child(&mut self, child: &Summary) {
+        self.children.get_or_insert_with(Summary::default).add_child(child);
+    }
+}
+
+/// Where a sync call's parent is, for rolling its summary up.
+pub(crate) enum FrameParent {
+    /// A root call.
+    None,
+    /// The frame of this id, on the same thread's stack (below this one).
+    Local(Id),
+    /// A call held by handle: an async or manual call, or a sync call of another thread.
+    Shared(Arc<CallNode>),
+}
+
+/// One running sync call.
+pub(crate) struct Frame {
+    /// The call's start, moved into its record when it ends.
+    pub(crate) start: CallStart,
+    pub(crate) state: NodeState,
+    /// Whose call it is ([`Client::key`]): the guard holds the client itself.
+    pub(crate) client_key: usize,
+    pub(crate) parent: FrameParent,
+}
+
+/// A thread's stack of running sync calls.
+pub(crate) struct ThreadCalls {
+    frames: Mutex<Vec<Frame>>,
+}
+
+/// Every thread's stack, so that a shutdown reaches the calls running on other threads
+/// (and those of a thread whose locals were destroyed while calls were open on it: a
+/// thread calling `std::process::exit`). A stack is forgotten once its thread is gone and
+/// it is empty.
+static THREADS: Mutex<Vec<Arc<ThreadCalls>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static THIS_THREAD: Arc<ThreadCalls> = {
+        let stack = Arc::new(ThreadCalls { frames: Mutex::new(Vec::new()) });
+        let mut threads = THREADS.lock();
+        threads.retain(|s| Arc::strong_count(s) > 1 || !s.frames.lock().is_empty());
+        threads.push(Arc::clone(&stack));
+        stack
+    };
+}
+
+/// Pushes a frame on this thread's stack. Gives it back when the thread's locals are gone
+/// (the thread is exiting): the caller then runs the call unrecorded.
+pub(crate) fn push(frame: Frame) -> Result<(), Frame> {
+    let mut frame = Some(frame);
+    let pushed = THIS_THREAD.try_with(|stack| {
+        if let Some(frame) = frame.take() {
+            stack.frames.lock().push(frame);
+        }
+    });
+    match (pushed, frame) {
+        (Ok(()), None) => Ok(()),
+        (_, Some(frame)) => Err(frame),
+        (Err(_), None) => Ok(()),
+    }
+}
+
+/// A sync call taken off its thread's stack, ended.
+pub(crate) struct Popped {
+    pub(crate) record: CallRecord,
+    pub(crate) parent: FrameParent,
+}
+
+/// Pops the frame of call `id` from this thread's stack (the top one, but for guards
+/// dropped out of order), ends its record with `end`, and rolls the record's summary into
+/// the parent's frame when that is on this stack.
+pub(crate) fn pop(id: &Id, end: impl FnOnce(CallStart, NodeState) -> CallRecord) -> Option<Popped> {
+    THIS_THREAD
+        .try_with(|stack| {
+            let mut frames = stack.frames.lock();
+            let at = frames.iter().rposition(|f| f.start.id == *id)?;
+            let Frame { start, state, parent, .. } = frames.remove(at);
+            let record = end(start, state);
+            if let (FrameParent::Local(parent), Some(end)) = (&parent, &record.end) {
+                if let Some(parent) = frames.iter_mut().rev().find(|f| f.start.id == *parent) {
+                    parent.state.add_child(&end.summary);
+                }
+            }
+            Some(Popped { record, parent })
+        })
+        .ok()
+        .flatten()
+}
+
+/// This thread's stack, to reach its frames from a handle.
+pub(crate) fn this_thread() -> Option<Weak<ThreadCalls>> {
+    THIS_THREAD.try_with(Arc::downgrade).ok()
+}
+
+impl ThreadCalls {
+    /// `f` of the frame of call `id`, if it is still running.
+    pub(crate) fn with_frame<R>(&self, id: &Id, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+        let mut frames = self.frames.lock();
+        frames.iter_mut().rev().find(|frame| frame.start.id == *id).map(f)
+    }
+}
+
+/// `f` of the frame of call `id` on this thread's stack.
+pub(crate) fn with_local_frame<R>(id: &Id, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+    THIS_THREAD.try_with(|stack| stack.with_frame(id, f)).ok().flatten()
+}
+
+/// The starts of the calls of `client` running on any thread.
+pub(crate) fn running_starts(client: &Client) -> Vec<CallStart> {
+    let stacks: Vec<Arc<ThreadCalls>> = THREADS.lock().clone();
+    let mut starts = Vec::new();
+    for stack in stacks {
+        let frames = stack.frames.lock();
+        starts.extend(frames.iter().filter(|f| f.client_key == client.key()).map(|f| f.start.clone()));
+    }
+    starts
+}
