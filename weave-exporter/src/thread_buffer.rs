@@ -114,19 +114,21 @@ impl ThreadBuffers {
                 };
                 let item = item.take()?;
                 // An item that would take the buffer past one batch's bytes starts the next.
-                if slot.len > 0 && slot.bytes + bytes > self.max_bytes {
-                    let mut full = self.take(slot);
-                    full.push(item);
-                    return Some(Pushed::HandOff(full));
-                }
+                let full = (slot.len > 0 && slot.bytes + bytes > self.max_bytes).then(|| self.take(slot));
                 if let Err(rtrb::PushError::Full(item)) = slot.writer.push(item) {
-                    let mut full = self.take(slot);
-                    full.push(item);
-                    return Some(Pushed::HandOff(full));
+                    // Not reached: the ring is taken whenever it holds `capacity` items.
+                    let mut all = full.unwrap_or_default();
+                    all.extend(self.take(slot));
+                    all.push(item);
+                    return Some(Pushed::HandOff(all));
                 }
                 slot.len += 1;
                 slot.bytes += bytes;
-                Some(if slot.len < self.capacity { Pushed::Buffered } else { Pushed::HandOff(self.take(slot)) })
+                Some(match full {
+                    Some(full) => Pushed::HandOff(full),
+                    None if slot.len < self.capacity => Pushed::Buffered,
+                    None => Pushed::HandOff(self.take(slot)),
+                })
             })
             .ok()
             .flatten();
