@@ -371,7 +371,7 @@ fn start_call_slow(
         ParentRef::Shared(p) => FrameParent::Shared(p),
     };
     let client_key = client.key();
-    if crate::call_stack::push(Frame { start, state: NodeState::default(), client_key, parent }).is_err() {
+    if !crate::call_stack::push(Frame { start, state: NodeState::default(), client_key, parent }) {
         // The thread is exiting: the op runs unrecorded.
         return SyncCall::disabled();
     }

@@ -74,20 +74,10 @@ thread_local! {
     };
 }
 
-/// Pushes a frame on this thread's stack. Gives it back when the thread's locals are gone
-/// (the thread is exiting): the caller then runs the call unrecorded.
-pub(crate) fn push(frame: Frame) -> Result<(), Frame> {
-    let mut frame = Some(frame);
-    let pushed = THIS_THREAD.try_with(|stack| {
-        if let Some(frame) = frame.take() {
-            stack.frames.lock().push(frame);
-        }
-    });
-    match (pushed, frame) {
-        (Ok(()), None) => Ok(()),
-        (_, Some(frame)) => Err(frame),
-        (Err(_), None) => Ok(()),
-    }
+/// Pushes a frame on this thread's stack. False when the thread's locals are gone (the
+/// thread is exiting): the caller then runs the call unrecorded.
+pub(crate) fn push(frame: Frame) -> bool {
+    THIS_THREAD.try_with(|stack| stack.frames.lock().push(frame)).is_ok()
 }
 
 /// A sync call taken off its thread's stack, ended.

@@ -49,6 +49,8 @@ impl NodeStart {
     }
 }
 
+// The variants differ in size, and the node is allocated once either way.
+#[allow(clippy::large_enum_variant)]
 enum Home {
     /// A sync call: its state is in its frame, on this thread's stack.
     Frame(Weak<ThreadCalls>),

@@ -197,7 +197,7 @@ pub fn capture_inputs(cfg: &CaptureConfig, f: impl FnOnce(&mut InputsWriter<'_>)
             write::drop_payload(payload);
         }
         buf.push(b'}');
-        RawJson::from_buffer(&mut *buf)
+        RawJson::from_buffer(buf)
     })
 }
 
@@ -206,7 +206,7 @@ pub fn capture_inputs(cfg: &CaptureConfig, f: impl FnOnce(&mut InputsWriter<'_>)
 pub fn capture_value(cfg: &CaptureConfig, f: impl FnOnce(&mut ValueWriter<'_>)) -> RawJson {
     with_buffer(|buf| {
         write_one(cfg, buf, f, "value");
-        RawJson::from_buffer(&mut *buf)
+        RawJson::from_buffer(buf)
     })
 }
 

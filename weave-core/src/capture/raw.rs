@@ -83,7 +83,7 @@ impl RawJson {
 
     /// Copies the finished capture buffer (valid JSON by construction).
     #[inline(always)]
-    pub(crate) fn from_buffer(buf: &mut Vec<u8>) -> RawJson {
+    pub(crate) fn from_buffer(buf: &[u8]) -> RawJson {
         match std::str::from_utf8(buf) {
             Ok(text) => RawJson::from_text(text),
             Err(_) => RawJson::from_text("\"[weave: capture produced invalid UTF-8]\""),

@@ -851,8 +851,8 @@ fn a_capture_buffer_becomes_the_same_text_whatever_its_spare_room_holds() {
             assert_eq!(raw.clone().as_str(), text);
         }
     }
-    let mut invalid = vec![b'"', 0xff, b'"'];
-    assert_eq!(RawJson::from_buffer(&mut invalid).as_str(), "\"[weave: capture produced invalid UTF-8]\"");
+    let invalid = vec![b'"', 0xff, b'"'];
+    assert_eq!(RawJson::from_buffer(&invalid).as_str(), "\"[weave: capture produced invalid UTF-8]\"");
 }
 
 #[test]
