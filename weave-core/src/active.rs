@@ -67,9 +67,9 @@ impl Scope {
     }
 }
 
-/// A call's start, built: the record and its parent.
+/// A call's start, built: its record (the end still empty) and its parent.
 pub(crate) struct NewCall {
-    pub(crate) start: CallStart,
+    pub(crate) record: Box<CallRecord>,
     pub(crate) parent: ParentRef,
     pub(crate) context: CallContext,
 }
@@ -124,31 +124,34 @@ pub(crate) fn new_call(
     if !has_parent {
         client.print_call_link(&id);
     }
-    let start = CallStart {
-        id,
-        trace_id,
-        parent_id,
-        attributes: CallAttributes {
-            user: user_attributes,
-            weave: client.weave_attributes(info.is_async),
-            kind: op.kind(),
+    let record = crate::export::boxed_record(CallRecord {
+        start: CallStart {
+            id,
+            trace_id,
+            parent_id,
+            attributes: CallAttributes {
+                user: user_attributes,
+                weave: client.weave_attributes(info.is_async),
+                kind: op.kind(),
+            },
+            op,
+            started_at,
+            inputs,
+            display_name,
+            thread_id,
+            turn_id,
+            wb_run_id: client.wb_run_id(),
         },
-        op,
-        started_at,
-        inputs,
-        display_name,
-        thread_id,
-        turn_id,
-        wb_run_id: client.wb_run_id(),
-    };
+        end: None,
+    });
     let Scope { parent, attributes, thread_id } = scope;
-    NewCall { start, parent, context: Scope { parent: ParentRef::None, attributes, thread_id }.into_context() }
+    NewCall { record, parent, context: Scope { parent: ParentRef::None, attributes, thread_id }.into_context() }
 }
 
 /// Writes the start at once when the op asks for it (a long-running call shows as running).
 fn export_eager_start(client: &ClientHandle, start: &CallStart) {
     if start.op.eager_call_start() {
-        client.exporter().export(ExportItem::CallStarted(CallRecord { start: start.clone(), end: None }));
+        client.exporter().export(ExportItem::CallStarted(Box::new(CallRecord { start: start.clone(), end: None })));
     }
 }
 
@@ -160,15 +163,15 @@ pub(crate) fn start_owning(
     options: StartOptions,
     capture: impl FnOnce(&CaptureConfig) -> RawJson,
 ) -> (Arc<CallNode>, CallContext) {
-    let NewCall { start, parent, context } = new_call(&client, scope, op, options, capture);
-    export_eager_start(&client, &start);
+    let NewCall { record, parent, context } = new_call(&client, scope, op, options, capture);
+    export_eager_start(&client, &record.start);
     // It may end on any thread: a parent on this thread's stack is held by handle.
     let parent = match parent {
         ParentRef::None => None,
         ParentRef::Local(local) => CallRef::Local(local).to_shared(),
         ParentRef::Shared(node) => Some(node),
     };
-    let node = Arc::new(CallNode::owning(start, client, parent));
+    let node = Arc::new(CallNode::owning(record, client, parent));
     node.client().register_open(&node);
     let context = CallContext { call: Some(CallRef::Shared(Arc::clone(&node))), ..context };
     (node, context)
@@ -293,8 +296,9 @@ impl SyncInner {
         let SyncInner { call, previous } = self;
         let ended_at = Timestamp::now();
         let popped = call.and_then(|call| {
-            let popped =
-                crate::call_stack::pop(&call.id, |start, state| end_record(start, state, ended_at, output, exception));
+            let popped = crate::call_stack::pop(&call.id, |record, state| {
+                end_record(record, state, ended_at, output, exception)
+            });
             popped.map(|popped| (popped, call.client))
         });
         // The context goes back first, whatever the exporter does below.
@@ -359,11 +363,12 @@ fn start_call_slow(
         Begin::Record(client, scope, op, info) => (client, scope, op, info),
     };
     let options = StartOptions { info, attributes: None, display_name: None };
-    let NewCall { start, parent, context } =
+    let NewCall { record, parent, context } =
         new_call(&client, scope, op, options, |config| capture_inputs(config, inputs));
-    export_eager_start(&client, &start);
+    export_eager_start(&client, &record.start);
+    let start = &record.start;
     let id = start.id;
-    let op_of_frame = start.op.clone();
+    let op = start.op.clone();
     let local = LocalCall { id, trace_id: start.trace_id, thread_id: start.thread_id.clone(), turn_id: start.turn_id };
     let parent = match parent {
         ParentRef::None => FrameParent::None,
@@ -371,12 +376,11 @@ fn start_call_slow(
         ParentRef::Shared(p) => FrameParent::Shared(p),
     };
     let client_key = client.key();
-    if !crate::call_stack::push(Frame { start, state: NodeState::default(), client_key, parent }) {
+    if !crate::call_stack::push(Frame { record, state: NodeState::default(), client_key, parent }) {
         // The thread is exiting: the op runs unrecorded.
         return SyncCall::disabled();
     }
     let context = CallContext { call: Some(CallRef::Local(local)), ..context };
-    let op = OpHandle::clone(&op_of_frame);
     SyncCall::entered(Some(Running { id, op, info, client }), replace_current(context))
 }
 

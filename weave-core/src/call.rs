@@ -72,6 +72,17 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
+    /// Drops what the record holds on the heap (its values, names and attributes), for its
+    /// box to be reused ([`crate::export::recycle_records`]).
+    pub(crate) fn clear(&mut self) {
+        self.end = None;
+        let start = &mut self.start;
+        start.inputs = crate::capture::RawJson::null();
+        start.display_name = None;
+        start.thread_id = None;
+        start.attributes.user = None;
+    }
+
     /// The display name: the one set during the call, else the one from its start.
     pub fn display_name(&self) -> Option<&str> {
         self.end.as_ref().and_then(|e| e.display_name.as_deref()).or(self.start.display_name.as_deref())

@@ -45,8 +45,8 @@ pub(crate) enum FrameParent {
 
 /// One running sync call.
 pub(crate) struct Frame {
-    /// The call's start, moved into its record when it ends.
-    pub(crate) start: CallStart,
+    /// The call's record: its start, and its end once it ends.
+    pub(crate) record: Box<CallRecord>,
     pub(crate) state: NodeState,
     /// Whose call it is ([`Client::key`]): the guard holds the client itself.
     pub(crate) client_key: usize,
@@ -82,22 +82,22 @@ pub(crate) fn push(frame: Frame) -> bool {
 
 /// A sync call taken off its thread's stack, ended.
 pub(crate) struct Popped {
-    pub(crate) record: CallRecord,
+    pub(crate) record: Box<CallRecord>,
     pub(crate) parent: FrameParent,
 }
 
 /// Pops the frame of call `id` from this thread's stack (the top one, but for guards
 /// dropped out of order), ends its record with `end`, and rolls the record's summary into
 /// the parent's frame when that is on this stack.
-pub(crate) fn pop(id: &Id, end: impl FnOnce(CallStart, NodeState) -> CallRecord) -> Option<Popped> {
+pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, NodeState)) -> Option<Popped> {
     THIS_THREAD
         .try_with(|stack| {
             let mut frames = stack.frames.lock();
-            let at = frames.iter().rposition(|f| f.start.id == *id)?;
-            let Frame { start, state, parent, .. } = frames.remove(at);
-            let record = end(start, state);
+            let at = frames.iter().rposition(|f| f.record.start.id == *id)?;
+            let Frame { mut record, state, parent, .. } = frames.remove(at);
+            end(&mut record, state);
             if let (FrameParent::Local(parent), Some(end)) = (&parent, &record.end) {
-                if let Some(parent) = frames.iter_mut().rev().find(|f| f.start.id == *parent) {
+                if let Some(parent) = frames.iter_mut().rev().find(|f| f.record.start.id == *parent) {
                     parent.state.add_child(&end.summary);
                 }
             }
@@ -116,7 +116,7 @@ impl ThreadCalls {
     /// `f` of the frame of call `id`, if it is still running.
     pub(crate) fn with_frame<R>(&self, id: &Id, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
         let mut frames = self.frames.lock();
-        frames.iter_mut().rev().find(|frame| frame.start.id == *id).map(f)
+        frames.iter_mut().rev().find(|frame| frame.record.start.id == *id).map(f)
     }
 }
 
@@ -131,7 +131,7 @@ pub(crate) fn running_starts(client: &Client) -> Vec<CallStart> {
     let mut starts = Vec::new();
     for stack in stacks {
         let frames = stack.frames.lock();
-        starts.extend(frames.iter().filter(|f| f.client_key == client.key()).map(|f| f.start.clone()));
+        starts.extend(frames.iter().filter(|f| f.client_key == client.key()).map(|f| f.record.start.clone()));
     }
     starts
 }

@@ -98,7 +98,7 @@ impl CallRef {
                 let client = crate::runtime::current_client_handle()?;
                 crate::call_stack::with_local_frame(&local.id, |frame| {
                     (frame.client_key == client.key())
-                        .then(|| Arc::new(CallNode::of_frame(&frame.start, client, thread)))
+                        .then(|| Arc::new(CallNode::of_frame(&frame.record.start, client, thread)))
                 })
                 .flatten()
             }

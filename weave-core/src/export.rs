@@ -3,20 +3,23 @@
 //! (queue, worker, sinks) and by the in-memory capture of [`crate::testing`].
 
 use crate::call::CallRecord;
+use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::time::Duration;
 
-/// One item for the exporter.
+/// One item for the exporter. A call's record is boxed: built once where the call starts,
+/// it then moves as a pointer (the record is a few hundred bytes, each move a copy).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ExportItem {
     /// A call has started and should be visible as running before it ends (eager start,
     /// for long-running calls). A `CallFinished` for the same call follows.
-    CallStarted(CallRecord),
+    CallStarted(Box<CallRecord>),
     /// A call has ended. The record holds the start too, so a sink that ignores
     /// `CallStarted` can write it as one complete call.
-    CallFinished(CallRecord),
+    CallFinished(Box<CallRecord>),
     /// A call still open at shutdown: written as unfinished rather than lost.
-    CallUnfinished(CallRecord),
+    CallUnfinished(Box<CallRecord>),
     /// A published object version (`weave::publish`).
     Object(Box<crate::object::ObjectItem>),
     /// Feedback on a call (a reaction, a note).
@@ -80,5 +83,58 @@ pub trait Exporter: Send + Sync + 'static {
     /// [`crate::refs::RefForm`]); the default keeps them as written.
     fn ref_form(&self) -> crate::store_ref_form::StoreRefForm {
         crate::store_ref_form::StoreRefForm::default()
+    }
+}
+
+/// Call records the exporter has written, on their way back to the threads that make
+/// calls: a record is boxed (it moves as a pointer), and a box allocated by an application
+/// thread and freed by the exporter's thread is glibc's slowest case (the two take turns
+/// at the allocator's lock). Recycled, the boxes are allocated once and go round.
+static SPARE_RECORDS: Mutex<Vec<Box<CallRecord>>> = Mutex::new(Vec::new());
+
+/// Spare records kept at most across the process (about 1.5 MB), and taken at once by a
+/// thread.
+const MAX_SPARE_RECORDS: usize = 4096;
+const SPARE_RECORDS_TAKEN: usize = 64;
+
+thread_local! {
+    /// This thread's spare records, refilled a few dozen at a time.
+    static THREAD_SPARES: RefCell<Vec<Box<CallRecord>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives call records back once they are written (the exporter calls this with the
+/// records of a batch). What they hold is dropped here; their boxes are kept for the
+/// calls to come, within a bound.
+pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
+    let mut spare = SPARE_RECORDS.lock();
+    for mut record in records {
+        if spare.len() >= MAX_SPARE_RECORDS {
+            break;
+        }
+        record.clear();
+        spare.push(record);
+    }
+}
+
+/// A box for `record`: a spare one, or a new one.
+pub(crate) fn boxed_record(record: CallRecord) -> Box<CallRecord> {
+    let spare = THREAD_SPARES
+        .try_with(|spares| {
+            let mut spares = spares.try_borrow_mut().ok()?;
+            if spares.is_empty() {
+                let mut spare = SPARE_RECORDS.lock();
+                let from = spare.len().saturating_sub(SPARE_RECORDS_TAKEN);
+                spares.extend(spare.drain(from..));
+            }
+            spares.pop()
+        })
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut boxed) => {
+            *boxed = record;
+            boxed
+        }
+        None => Box::new(record),
     }
 }

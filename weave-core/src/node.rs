@@ -61,7 +61,7 @@ enum Home {
 struct OwnCall {
     parent: Option<Arc<CallNode>>,
     /// The start (`None` once the call has ended: it ends once) and the state.
-    state: Mutex<(Option<CallStart>, NodeState)>,
+    state: Mutex<(Option<Box<CallRecord>>, NodeState)>,
 }
 
 impl std::fmt::Debug for CallNode {
@@ -77,11 +77,11 @@ impl CallNode {
     }
 
     /// A call that holds its own state (async and manual calls).
-    pub(crate) fn owning(start: CallStart, client: ClientHandle, parent: Option<Arc<CallNode>>) -> CallNode {
+    pub(crate) fn owning(record: Box<CallRecord>, client: ClientHandle, parent: Option<Arc<CallNode>>) -> CallNode {
         CallNode {
-            start: NodeStart::of(&start),
+            start: NodeStart::of(&record.start),
             client,
-            home: Home::Own(OwnCall { parent, state: Mutex::new((Some(start), NodeState::default())) }),
+            home: Home::Own(OwnCall { parent, state: Mutex::new((Some(record), NodeState::default())) }),
         }
     }
 
@@ -98,12 +98,12 @@ impl CallNode {
     fn with_state<R>(&self, f: impl FnOnce(&CallStart, &mut NodeState) -> R) -> Option<R> {
         match &self.home {
             Home::Frame(thread) => {
-                thread.upgrade()?.with_frame(&self.start.id, |frame| f(&frame.start, &mut frame.state))
+                thread.upgrade()?.with_frame(&self.start.id, |frame| f(&frame.record.start, &mut frame.state))
             }
             Home::Own(own) => {
                 let mut state = own.state.lock();
-                let (start, node_state) = &mut *state;
-                start.as_ref().map(|start| f(start, node_state))
+                let (record, node_state) = &mut *state;
+                record.as_ref().map(|record| f(&record.start, node_state))
             }
         }
     }
@@ -133,13 +133,13 @@ impl CallNode {
     pub(crate) fn finish(&self, output: Option<RawJson>, exception: Option<Exception>) {
         let Home::Own(own) = &self.home else { return };
         let ended_at = Timestamp::now();
-        let (start, state) = {
+        let (mut record, state) = {
             let mut state = own.state.lock();
-            let Some(start) = state.0.take() else { return };
-            (start, std::mem::take(&mut state.1))
+            let Some(record) = state.0.take() else { return };
+            (record, std::mem::take(&mut state.1))
         };
         self.client.unregister_open(&self.start.id);
-        let record = end_record(start, state, ended_at, output, exception);
+        end_record(&mut record, state, ended_at, output, exception);
         if let (Some(parent), Some(end)) = (&own.parent, &record.end) {
             parent.add_child_summary(&end.summary);
         }
@@ -147,25 +147,24 @@ impl CallNode {
     }
 }
 
-/// A call's record, ended: its output or exception, its summary, its display name.
+/// Ends a call's record: its output or exception, its summary, its display name.
 pub(crate) fn end_record(
-    start: CallStart,
+    record: &mut CallRecord,
     state: NodeState,
     ended_at: Timestamp,
     output: Option<RawJson>,
     exception: Option<Exception>,
-) -> CallRecord {
+) {
     let summary = summary_of(state.children, state.user_summary, &output, exception.is_some());
     // Clocks of two threads (an async call may end on another) can disagree by a few
     // microseconds: a call never ends before it started.
-    let ended_at = ended_at.max(start.started_at);
+    let ended_at = ended_at.max(record.start.started_at);
     let (output, exception) = match exception {
         // Encoded later, by the exporter (a panic's backtrace is resolved then).
         Some(e) => (None, Some(ExceptionJson::new(e))),
         None => (output, None),
     };
-    let end = CallEnd { ended_at, output, exception, summary, display_name: state.display_name };
-    CallRecord { start, end: Some(end) }
+    record.end = Some(CallEnd { ended_at, output, exception, summary, display_name: state.display_name });
 }
 
 /// The call's summary: its children's, its own status, the usage of an LLM-shaped output,

@@ -190,7 +190,7 @@ impl Client {
         let mut open = crate::call_stack::running_starts(self);
         open.extend(self.open_calls.drain());
         for start in open {
-            self.exporter.export(ExportItem::CallUnfinished(CallRecord { start, end: None }));
+            self.exporter.export(ExportItem::CallUnfinished(Box::new(CallRecord { start, end: None })));
         }
     }
 }

@@ -382,10 +382,10 @@ fn write_throughput_of_small_calls() {
             attributes: CallAttributes { user: None, weave: weave_attrs, kind: None },
             ..Arc::try_unwrap(start(&op, None, json!({"a": i, "b": "hello"}), started_at)).unwrap()
         };
-        ExportItem::CallFinished(CallRecord {
+        ExportItem::CallFinished(Box::new(CallRecord {
             start: call,
             end: Some(end(plus(started_at, 3), Some(json!(i + 5)), None, 0)),
-        })
+        }))
     };
     for batch_size in [1000usize, 10_000] {
         let mut store = LocalStore::create(dir.path().join(format!("bench{batch_size}.db")), PROJECT).unwrap();

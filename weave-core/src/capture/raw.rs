@@ -15,12 +15,8 @@ pub struct RawJson(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    /// `bytes[..len]` is the text (UTF-8, as written by `from_text`); the bytes after it
-    /// are zero.
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE_CAPACITY],
-    },
+    /// Short text, inline.
+    Inline(arrayvec::ArrayString<INLINE_CAPACITY>),
     Heap(Box<str>),
 }
 
@@ -34,23 +30,16 @@ impl Eq for RawJson {}
 
 impl RawJson {
     fn from_text(text: &str) -> RawJson {
-        if text.len() <= INLINE_CAPACITY {
-            let mut bytes = [0u8; INLINE_CAPACITY];
-            bytes[..text.len()].copy_from_slice(text.as_bytes());
-            RawJson(Repr::Inline { len: text.len() as u8, bytes })
-        } else {
-            RawJson(Repr::Heap(text.into()))
+        match arrayvec::ArrayString::from(text) {
+            Ok(inline) => RawJson(Repr::Inline(inline)),
+            Err(_) => RawJson(Repr::Heap(text.into())),
         }
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes } => {
-                let text = &bytes[..usize::from(*len).min(INLINE_CAPACITY)];
-                // Always valid: `from_text` copies a whole `&str`.
-                std::str::from_utf8(text).unwrap_or("null")
-            }
+            Repr::Inline(text) => text.as_str(),
             Repr::Heap(text) => text,
         }
     }

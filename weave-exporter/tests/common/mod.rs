@@ -58,15 +58,15 @@ pub fn end(ended_at: Timestamp, output: Option<Value>, exception: Option<&str>, 
 }
 
 pub fn finished(start: &Arc<CallStart>, end: CallEnd) -> ExportItem {
-    ExportItem::CallFinished(CallRecord { start: (**start).clone(), end: Some(end) })
+    ExportItem::CallFinished(Box::new(CallRecord { start: (**start).clone(), end: Some(end) }))
 }
 
 pub fn started(start: &Arc<CallStart>) -> ExportItem {
-    ExportItem::CallStarted(CallRecord { start: (**start).clone(), end: None })
+    ExportItem::CallStarted(Box::new(CallRecord { start: (**start).clone(), end: None }))
 }
 
 pub fn unfinished(start: &Arc<CallStart>) -> ExportItem {
-    ExportItem::CallUnfinished(CallRecord { start: (**start).clone(), end: None })
+    ExportItem::CallUnfinished(Box::new(CallRecord { start: (**start).clone(), end: None }))
 }
 
 /// A small finished root call of `op` with input `{"i": i}`.
