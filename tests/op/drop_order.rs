@@ -111,6 +111,38 @@ fn drop_order_is_unchanged_with_plain_parameter_names() {
     assert_eq!(cap.calls().len(), 1);
 }
 
+// A destructured parameter: the body runs in a closure that borrows what it only borrows
+// (not a `move` closure, which would take `first` and `last` and drop them at its end).
+#[op(skip_all)]
+fn drops_traced_borrowed(first: Noisy, (_x, _y): (Noisy, Noisy), last: Noisy) -> u8 {
+    let _local = Noisy("local");
+    let _ = (&first, &last);
+    1
+}
+
+fn drops_plain_borrowed(first: Noisy, (_x, _y): (Noisy, Noisy), last: Noisy) -> u8 {
+    let _local = Noisy("local");
+    let _ = (&first, &last);
+    1
+}
+
+fn borrowed_args() -> (Noisy, (Noisy, Noisy), Noisy) {
+    (Noisy("first"), (Noisy("x"), Noisy("y")), Noisy("last"))
+}
+
+#[test]
+fn drop_order_is_unchanged_when_the_body_only_borrows_its_parameters() {
+    let cap = capture();
+    take_drops();
+    let (a, b, c) = borrowed_args();
+    drops_plain_borrowed(a, b, c);
+    let plain = take_drops();
+    let (a, b, c) = borrowed_args();
+    drops_traced_borrowed(a, b, c);
+    assert_eq!(take_drops(), plain);
+    assert_eq!(cap.calls().len(), 1);
+}
+
 #[test]
 fn drop_order_is_unchanged_in_async_fns() {
     let cap = capture();
