@@ -38,15 +38,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn calls_the_function_with_the_arguments_as_written_and_adds_the_source() {
-        let out = expand("\"exact\", |input| async move { Ok(true) }".parse().unwrap(), "scorer_fn").to_string();
-        assert!(out.starts_with(":: weave :: eval :: scorer_fn (\"exact\" , | input | async move { Ok (true) })"));
-        assert!(out.contains(". source (\"scorer_fn!(\\\"exact\\\" , | input | async move"), "{out}");
-        let out = expand("\"m\", |row| async move { Ok(1) },".parse().unwrap(), "model_fn").to_string();
-        assert!(out.starts_with(":: weave :: eval :: model_fn (\"m\" , | row | async move { Ok (1) } ,)"), "{out}");
-    }
-
-    #[test]
     fn a_wrong_number_of_arguments_is_an_error() {
         for args in ["", "\"name\"", "\"a\", |i| i, 3"] {
             let out = expand(args.parse().unwrap(), "op_model").to_string();

@@ -132,20 +132,6 @@ mod tests {
     }
 
     #[test]
-    fn model_and_scorer_blocks_get_source_code_and_keep_their_methods() {
-        let item = "impl<T: Clone> weave::eval::Model for M<T> where T: Send { type Output = u8; \
-                    async fn predict(&self, input: &Row) -> Result<u8, BoxError> { Ok(1) } }";
-        let out = expand_str("", item);
-        assert!(out.contains("fn source_code (& self) -> :: core :: option :: Option < & 'static str >"), "{out}");
-        assert!(out.contains("Option :: Some (\"impl < T : Clone > weave :: eval :: Model"), "{out}");
-        assert!(out.contains("async fn predict (& self , input : & Row) -> Result < u8 , BoxError > { Ok (1) }"));
-        assert!(!out.contains("start_call") && !out.contains("compile_error"), "{out}");
-        let out = expand_str("crate = \"my::weave\"", "impl Scorer for S { type Output = bool; }");
-        assert!(out.contains("fn source_code"), "{out}");
-        assert!(!out.contains("compile_error"), "{out}");
-    }
-
-    #[test]
     fn other_blocks_options_and_a_second_source_code_are_errors() {
         let out = expand_str("", "impl S { fn f(&self) {} }");
         assert!(out.contains("compile_error") && out.contains("not to an inherent impl"), "{out}");

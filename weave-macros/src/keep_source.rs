@@ -48,14 +48,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_the_item_and_adds_the_constant() {
-        let out = keep_source("SRC".parse().unwrap(), "fn f() -> u8 { 1 }".parse().unwrap()).to_string();
-        assert_eq!(out, "fn f () -> u8 { 1 } # [allow (clippy :: redundant_static_lifetimes)] pub (crate) const SRC : & 'static str = \"fn f () -> u8 { 1 }\\n\" ;");
-        let out = keep_source("SRC".parse().unwrap(), "impl S { fn f() {} }".parse().unwrap()).to_string();
-        assert!(out.contains("pub (crate) const SRC : & 'static str = \"impl S"), "{out}");
-    }
-
-    #[test]
     fn errors_keep_the_item() {
         let out = keep_source("".parse().unwrap(), "fn f() {}".parse().unwrap()).to_string();
         assert!(out.starts_with("fn f () { }") && out.contains("takes the name of the constant"), "{out}");

@@ -39,6 +39,16 @@ fn pair<const N: usize, T: Copy + Default>(x: T) -> ([T; N], Vec<impl Display>) 
     ([x; N], vec![1u8])
 }
 
+#[op]
+fn first_word(text: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(text.split(' ').next().unwrap_or_default())
+}
+
+#[op]
+fn boxed(n: u8) -> Box<impl Display> {
+    Box::new(n)
+}
+
 struct Wrapper<T>(T);
 
 impl<T: Clone> Wrapper<T> {
@@ -55,5 +65,7 @@ fn main() {
     assert_eq!(words("a b").count(), 2);
     assert_eq!(chars("ab").count(), 2);
     assert_eq!(pair::<2, u8>(1).0, [1, 1]);
+    assert_eq!(first_word("a b"), "a");
+    assert_eq!(boxed(2).to_string(), "2");
     assert_eq!(Wrapper(3).get(), 3);
 }

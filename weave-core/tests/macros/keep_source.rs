@@ -1,6 +1,7 @@
 //! `#[weave_macros::keep_source(NAME)]`, as weave-core's built-in ops use it: the item is
 //! kept as written and `NAME` holds its source text, comments included, without the
-//! attribute's own line.
+//! attribute's own line; on a method, `NAME` is an associated constant of its impl block
+//! (lifetimes of the block included).
 
 /// Adds two numbers.
 #[weave_macros::keep_source(ADD_SOURCE)]
@@ -55,4 +56,19 @@ fn the_constant_holds_the_impl_blocks_text_dedented() {
              }\n\
          }\n"
     );
+}
+
+struct Borrowed<'a>(&'a str);
+
+impl<'a> Borrowed<'a> {
+    #[weave_macros::keep_source(LEN_SOURCE)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[test]
+fn on_a_method_the_constant_belongs_to_its_impl_block_lifetimes_included() {
+    assert_eq!(Borrowed("ab").len(), 2);
+    assert_eq!(Borrowed::LEN_SOURCE, "fn len(&self) -> usize {\n    self.0.len()\n}\n");
 }
