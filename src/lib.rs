@@ -156,10 +156,6 @@ pub use weave_core::context::{
 };
 #[cfg(feature = "tokio")]
 pub use weave_core::context::{spawn, spawn_blocking};
-/// Evaluations: [`Dataset`], [`Model`], [`Scorer`], [`Evaluation`], [`EvaluationLogger`],
-/// and [`eval::compare`] to put several models side by side.
-pub use weave_core::eval;
-pub use weave_core::eval::{Dataset, Evaluation, EvaluationLogger, Model, Scorer};
 pub use weave_core::exception::Exception;
 pub use weave_core::export::FlushReport;
 pub use weave_core::ids::Id;
@@ -168,6 +164,10 @@ pub use weave_core::object::{publish, ObjectRef, PublishError};
 pub use weave_core::op::CallView;
 pub use weave_core::settings::Settings;
 pub use weave_core::{current_call, CurrentCall};
+/// Evaluations: [`Dataset`], [`Model`], [`Scorer`], [`Evaluation`], [`EvaluationLogger`],
+/// and [`eval::compare`] to put several models side by side.
+pub use weave_eval as eval;
+pub use weave_eval::{Dataset, Evaluation, EvaluationLogger, Model, Scorer};
 
 /// Feedback on calls by id: reactions and notes (inside a call, use
 /// [`CurrentCall::add_reaction`] and [`CurrentCall::add_note`]).

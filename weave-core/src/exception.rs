@@ -353,9 +353,10 @@ impl RawFrame {
 /// own frames, oldest first, trimmed as a captured [`Traceback`] is: without the frames of
 /// the standard library (`std`, `core`, `alloc`), the panic and backtrace machinery
 /// (`rust_begin_unwind`, `__rust_*`), the async runtime (`tokio`, `futures*`), weave
-/// (`weave_core`, `weave_exporter`, and the code `#[op]` generates around a body), the test
-/// harness (`test`), and thread and process start (`clone3`, `start_thread`,
-/// `__libc_start_*`, `_start`, the C `main`). At most the newest 64 frames are kept.
+/// (`weave_core`, `weave_eval`, `weave_exporter`, and the code `#[op]` generates around a
+/// body), the test harness (`test`), and thread and process start (`clone3`,
+/// `start_thread`, `__libc_start_*`, `_start`, the C `main`). At most the newest 64 frames
+/// are kept.
 pub fn parse_backtrace(text: &str) -> Vec<Frame> {
     let mut raw: Vec<RawFrame> = Vec::new();
     for line in text.lines() {
@@ -436,7 +437,7 @@ fn is_dropped(function: &str) -> bool {
     const NAMES: [&str; 9] =
         ["", "<unknown>", "main", "_start", "clone", "clone3", "__clone", "__clone3", "start_thread"];
     const PREFIXES: [&str; 5] = ["__rust", "rust_begin_unwind", "rust_panic", "__libc_start", "__GI_"];
-    const CRATES: [&str; 14] = [
+    const CRATES: [&str; 15] = [
         "std",
         "core",
         "alloc",
@@ -445,6 +446,7 @@ fn is_dropped(function: &str) -> bool {
         "futures",
         "weave",
         "weave_core",
+        "weave_eval",
         "weave_exporter",
         "weave_macros",
         "panic_unwind",

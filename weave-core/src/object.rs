@@ -218,8 +218,11 @@ pub fn publish<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<ObjectRef
 }
 
 /// How long publishing a value that holds refs waits, at most, for the exporter to know
-/// how its store digests them (the server sink asks at start-up, in the background).
-pub(crate) const REF_FORM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// how its store digests them (the server sink asks at start-up, in the background):
+/// the timeout to give [`crate::store_ref_form::StoreRefForm::wait`] when publishing by
+/// hand (`client.exporter().ref_form().wait(REF_FORM_WAIT)`, then
+/// [`ObjectItem::in_form`] or [`crate::table::TableItem::new`] with that form).
+pub const REF_FORM_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// True when the value holds a `weave:///` ref somewhere.
 pub(crate) fn holds_ref(value: &Value) -> bool {

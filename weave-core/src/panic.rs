@@ -5,6 +5,11 @@
 //! The previous hook still runs (the panic prints as before), and the panic keeps
 //! unwinding. Panics inside a capture (a user's `Serialize` or `Debug` that panics) are
 //! caught there and kept quiet: without `#[op]` that code would not have run.
+//!
+//! For code that runs user code and records calls by hand (with
+//! [`crate::manual::CallBuilder`]): [`caught_panic`] is the exception to record for a
+//! panic caught with `catch_unwind`, and [`catch_quietly`] runs code whose panic is
+//! expected (a probe) without printing or recording it.
 
 use crate::exception::{Exception, Frame, Traceback};
 use std::cell::{Cell, RefCell};
@@ -75,6 +80,46 @@ pub(crate) fn current_panic() -> Exception {
             traceback: Traceback::default(),
         }
     })
+}
+
+/// The exception to record for a panic just caught on this thread (by
+/// `std::panic::catch_unwind`, or a future's `catch_unwind`) from code that ran inside a
+/// call: kind `"panic"`, the payload's message, and the location and backtrace the panic
+/// hook kept (an empty traceback when the hook kept none, e.g. before `init`).
+///
+/// ```
+/// use weave_core::manual::CallBuilder;
+/// # let calls = weave_core::testing::capture();
+/// let call = CallBuilder::new("run_user_code").start();
+/// let result = {
+///     let _inside = call.context().enter();
+///     std::panic::catch_unwind(|| panic!("boom"))
+/// };
+/// match result {
+///     Ok(()) => call.finish(&()),
+///     Err(payload) => {
+///         let exception = weave_core::panic::caught_panic(&*payload);
+///         assert_eq!((exception.kind.as_str(), exception.message.as_str()), ("panic", "boom"));
+///         call.fail(exception);
+///     }
+/// }
+/// ```
+pub fn caught_panic(payload: &(dyn std::any::Any + Send)) -> Exception {
+    let mut exception = current_panic();
+    exception.message = payload_message(payload);
+    exception
+}
+
+/// Runs `f`, catching its panic, with this thread's panics kept quiet meanwhile: nothing
+/// is printed by the panic hook, and nothing is recorded for the call being run. For
+/// probing user code whose panic is an answer, not an error of the program.
+///
+/// ```
+/// let probe = weave_core::panic::catch_quietly(|| -> u8 { panic!("not supported") });
+/// assert!(probe.is_err());
+/// ```
+pub fn catch_quietly<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
+    quietly(|| std::panic::catch_unwind(f))
 }
 
 /// The message of a panic payload (`&str` or `String`), else a placeholder.

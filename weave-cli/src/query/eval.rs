@@ -52,7 +52,7 @@ impl Expr {
 
 /// False, 0, "", null, [] and {} are falsy; everything else is truthy (Python's rules, as
 /// Weave's summaries use them).
-pub use weave_core::eval::truthy;
+pub use weave_eval::truthy;
 
 /// A number, or a string that reads as one (so `expected = 8` matches `"8"`).
 fn as_number(value: &Value) -> Option<f64> {

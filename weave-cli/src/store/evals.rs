@@ -113,7 +113,7 @@ pub fn describe(conn: &Connection, call: &StoredCall) -> rusqlite::Result<Value>
         Some(uri) => describe_ref(conn, uri)?,
         None => call.inputs.get("model").cloned().unwrap_or(Value::Null),
     };
-    let meta = call.attributes.get(weave_core::eval::EVAL_META_KEY).cloned().unwrap_or(Value::Null);
+    let meta = call.attributes.get(weave_eval::EVAL_META_KEY).cloned().unwrap_or(Value::Null);
     if let Value::Object(map) = &mut out {
         map.insert(
             "evaluation".into(),

@@ -1,5 +1,4 @@
 //! weave-macros as weave's own crates use it, where there is no `weave` crate to reach:
-//! `#[keep_source]`, and `#[op]` through `crate = "..."`. One test binary, a module each.
+//! `#[op]` through `crate = "..."` (`#[keep_source]` is tested in weave-eval, its user).
 
-mod keep_source;
 mod op_without_weave;

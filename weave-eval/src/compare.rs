@@ -2,7 +2,7 @@
 //! turn (its own `Evaluation.evaluate` trace), and the summaries are lined up metric by
 //! metric, the outputs row by row.
 
-use super::{AnyModel, EvalError, Evaluation, EvaluationOutcome};
+use crate::{AnyModel, EvalError, Evaluation, EvaluationOutcome};
 use serde_json::Value;
 use std::fmt;
 
@@ -10,8 +10,8 @@ use std::fmt;
 /// [`Comparison`] (print it to see the table).
 ///
 /// ```no_run
-/// # async fn run(evaluation: weave_core::eval::Evaluation, a: impl weave_core::eval::Model, b: impl weave_core::eval::Model) {
-/// let comparison = weave_core::eval::compare(&evaluation, &[&a, &b]).await.unwrap();
+/// # async fn run(evaluation: weave_eval::Evaluation, a: impl weave_eval::Model, b: impl weave_eval::Model) {
+/// let comparison = weave_eval::compare(&evaluation, &[&a, &b]).await.unwrap();
 /// println!("{comparison}");
 /// # }
 /// ```

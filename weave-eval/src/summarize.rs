@@ -10,15 +10,15 @@
 //! - at the top level, an empty object `{}` is a row that was not scored: it only counts
 //!   in the denominator of `true_fraction`.
 
-use crate::call::JsonObject;
 use serde_json::{Number, Value};
+use weave_core::call::JsonObject;
 
 /// Summarizes a column of scores (or outputs) as Weave does. Returns `None` when there is
 /// nothing to summarize, and an empty object for an empty column (as Python's `{}`).
 ///
 /// ```
 /// use serde_json::json;
-/// use weave_core::eval::auto_summarize;
+/// use weave_eval::auto_summarize;
 /// let scores = [json!({"match": true}), json!({"match": false}), json!({})];
 /// assert_eq!(
 ///     auto_summarize(&scores),

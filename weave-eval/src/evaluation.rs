@@ -2,18 +2,11 @@
 //! and summarizes, recording Weave's call tree (`Evaluation.evaluate` →
 //! `Evaluation.predict_and_score` → predict and score calls, then `Evaluation.summarize`).
 
-use super::model::{finish_call, publish_model, run_predict, unknown_source, ModelRun};
-use super::objects::{key_ref, object_value, with_methods, Published, Publisher};
-use super::progress::Progress;
-use super::scorer::{select_columns, source_column};
-use super::{
-    auto_summarize, AnyModel, AnyScorer, ColumnMap, Columns, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY,
-};
-use crate::call::JsonObject;
-use crate::context::{CallContext, FutureExt as _};
-use crate::ids::Id;
-use crate::manual::CallBuilder;
-use crate::op::OpDef;
+use crate::columns::{select_columns, source_column, ColumnMap, Columns};
+use crate::model::{finish_call, publish_model, run_predict, unknown_source, ModelRun};
+use crate::objects::{key_ref, object_value, with_methods, Published, Publisher};
+use crate::progress::Progress;
+use crate::{auto_summarize, AnyModel, AnyScorer, Dataset, IntoScorer, Row, ScorerInput, EVAL_META_KEY};
 use futures_util::stream::StreamExt as _;
 use futures_util::FutureExt as _;
 use serde_json::{json, Value};
@@ -21,6 +14,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use weave_core::call::JsonObject;
+use weave_core::context::{CallContext, FutureExt as _};
+use weave_core::ids::Id;
+use weave_core::manual::CallBuilder;
+use weave_core::op::OpDef;
 
 type Preprocess = Arc<dyn Fn(&Row) -> Row + Send + Sync>;
 
@@ -64,7 +62,7 @@ impl fmt::Debug for EvaluationBuilder {
 }
 
 impl EvaluationBuilder {
-    /// Adds a scorer (a [`Scorer`](super::Scorer) type or a [`scorer_fn`](super::scorer_fn)).
+    /// Adds a scorer (a [`Scorer`](crate::Scorer) type or a [`scorer_fn`](crate::scorer_fn)).
     pub fn scorer(mut self, scorer: impl IntoScorer) -> EvaluationBuilder {
         self.evaluation.scorers.push(scorer.into_scorer());
         self
@@ -276,7 +274,7 @@ impl Evaluation {
 
     fn parallelism(&self) -> usize {
         self.concurrency
-            .or_else(|| crate::runtime::current_client().map(|c| c.settings().parallelism))
+            .or_else(|| weave_core::runtime::current_client().map(|c| c.settings().parallelism))
             .unwrap_or(20)
             .max(1)
     }
@@ -336,7 +334,7 @@ impl Evaluation {
     ) -> Result<EvaluationOutcome, EvalError> {
         self.validate()?;
         let display_name =
-            display_name.or_else(|| self.display_name.clone()).unwrap_or_else(super::names::default_display_name);
+            display_name.or_else(|| self.display_name.clone()).unwrap_or_else(crate::names::default_display_name);
         let publisher = Publisher::current();
         let ops = SdkOps::new(&publisher);
         let (dataset, row_digests) = self.dataset.publish_with(&publisher);
@@ -458,7 +456,7 @@ impl ScorerRun {
         };
         let summarize_op = scorer.summarize_op_name().map(|op_name| {
             let source =
-                if op_name == "Scorer.summarize" { super::summarize::AUTO_SUMMARIZE_SOURCE } else { source.as_str() };
+                if op_name == "Scorer.summarize" { crate::summarize::AUTO_SUMMARIZE_SOURCE } else { source.as_str() };
             publisher.op(&op_name, source, None, false)
         });
         let mut methods = vec![("score", score_ref)];
@@ -535,7 +533,7 @@ impl Run<'_> {
                             if let (Some(predict_call), Some(score_call), Some(runnable_ref)) =
                                 (prediction.call_id, score_call, &run.runnable_ref)
                             {
-                                let _ = crate::feedback::add_runnable_feedback(
+                                let _ = weave_core::feedback::add_runnable_feedback(
                                     predict_call,
                                     runnable_ref,
                                     score_call,
@@ -582,7 +580,7 @@ impl Run<'_> {
             let result = match result {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(e)) => Err(e.to_string()),
-                Err(payload) => Err(format!("panic: {}", crate::payload_message(&*payload))),
+                Err(payload) => Err(format!("panic: {}", weave_core::panic::payload_message(&*payload))),
             };
             return (result, None);
         }
@@ -604,7 +602,7 @@ impl Run<'_> {
             Ok(columns) => columns,
             Err(error) => {
                 let message = error.to_string();
-                call.fail(crate::exception::Exception::new("ColumnError", message.clone()));
+                call.fail(weave_core::exception::Exception::new("ColumnError", message.clone()));
                 return (Err(message), call_id);
             }
         };
@@ -658,11 +656,7 @@ impl Run<'_> {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| scorer.summarize_json(&scores)));
             let (scorer_summary, failure) = match result {
                 Ok((value, _)) => (value, None),
-                Err(payload) => {
-                    let mut exception = crate::panic::current_panic();
-                    exception.message = crate::payload_message(&*payload);
-                    (None, Some(exception))
-                }
+                Err(payload) => (None, Some(weave_core::panic::caught_panic(&*payload))),
             };
             if let Some(op) = &run.summarize_op {
                 let mut builder = CallBuilder::for_op(Arc::clone(op)).parent(context.clone());

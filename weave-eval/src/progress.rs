@@ -174,7 +174,7 @@ mod tests {
     fn child_stderr(show: &str) -> String {
         let Ok(exe) = std::env::current_exe() else { panic!("no test binary") };
         let output = std::process::Command::new(exe)
-            .args(["--exact", "eval::progress::tests::child_draws_a_bar", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "progress::tests::child_draws_a_bar", "--nocapture", "--test-threads=1"])
             .env("WEAVE_TEST_PROGRESS_CHILD", show)
             .stdin(std::process::Stdio::null())
             .output()

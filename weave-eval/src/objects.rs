@@ -11,16 +11,16 @@
 //! Without a running client, or when the store cannot tell its ref form (a server without
 //! `/service/projects_info`, or one that does not answer), values are passed inline.
 
-use crate::call::JsonObject;
-use crate::export::{ExportItem, Exporter, OpItem};
-use crate::object::{ObjectItem, ObjectRef, PublishError, REF_FORM_WAIT};
-use crate::op::OpDef;
-use crate::refs::{quote_ref_part, RefForm};
-use crate::table::TableItem;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use weave_core::call::JsonObject;
+use weave_core::export::{ExportItem, Exporter, OpItem};
+use weave_core::object::{ObjectItem, ObjectRef, PublishError, REF_FORM_WAIT};
+use weave_core::op::{short_type_name, OpDef};
+use weave_core::refs::{quote_ref_part, RefForm};
+use weave_core::table::TableItem;
 
 /// `{"_type": class, "name", "description", <fields>, "_class_name": class, "_bases": [...]}`,
 /// the shape Weave gives a saved `weave.Object`. A `name` or `description` field of
@@ -73,18 +73,24 @@ pub(crate) fn fields_of(value: Value) -> JsonObject {
 /// An object's name: its `name` field when it serializes to an object with a non-empty
 /// string `name`, else its type's name (as Weave names a `weave.Object`).
 pub(crate) fn name_field_or_type<T: Serialize + ?Sized>(value: &T) -> String {
-    match crate::json::to_value(value) {
+    match weave_core::json::to_value(value) {
         Ok(Value::Object(fields)) => match fields.get("name") {
             Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            _ => super::model::type_name_of::<T>(),
+            _ => type_name_of::<T>(),
         },
-        _ => super::model::type_name_of::<T>(),
+        _ => type_name_of::<T>(),
     }
+}
+
+/// The short name of type `T` (`my_crate::Echo<u8>` is `Echo<u8>`), as Weave names a
+/// class: the class of a model's or scorer's object, and its ops' prefix.
+pub(crate) fn type_name_of<T: ?Sized>() -> String {
+    short_type_name(std::any::type_name::<T>()).to_string()
 }
 
 /// `sanitize_object_name`, as scorer names go through it.
 pub(crate) fn sanitize(name: &str) -> String {
-    crate::refs::sanitize_object_name(name)
+    weave_core::refs::sanitize_object_name(name)
 }
 
 /// An object as calls take it: its ref once published, else the value itself.
@@ -162,7 +168,7 @@ impl Publisher {
     /// The publisher of the running client, or why there is none: no client, or the
     /// store cannot say (within a bounded wait) how it digests refs.
     pub(crate) fn try_current() -> Result<Publisher, PublishError> {
-        let client = crate::runtime::current_client().ok_or(PublishError::NotInitialized)?;
+        let client = weave_core::runtime::current_client().ok_or(PublishError::NotInitialized)?;
         let form = client.exporter().ref_form().wait(REF_FORM_WAIT).map_err(PublishError::RefFormUnknown)?;
         Ok(Publisher {
             target: Some(Target {

@@ -1,8 +1,8 @@
 //! Default display names: `eval-YYYY-MM-DD-<adjective>-<noun>`, with Weave's word lists
 //! (`flow/util.py: make_memorable_name`).
 
-use crate::ids::next_random_u128;
-use crate::time::Timestamp;
+use weave_core::ids::next_random_u128;
+use weave_core::time::Timestamp;
 
 const ADJECTIVES: [&str; 36] = [
     "brave",

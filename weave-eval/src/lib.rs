@@ -16,8 +16,15 @@
 //! yourself), and [`compare`] runs several models over one evaluation and prints their
 //! summaries side by side.
 //!
+//! This crate is built on weave-core's public API only: calls started by hand
+//! ([`weave_core::manual::CallBuilder`]), objects, tables and ops handed to the running
+//! client's exporter ([`weave_core::object::ObjectItem`], [`weave_core::table::TableItem`],
+//! [`weave_core::export::ExportItem`]), scores as runnable feedback
+//! ([`weave_core::feedback::add_runnable_feedback`]) and panics as exceptions
+//! ([`weave_core::panic::caught_panic`]). Users reach it as `weave::eval`.
+//!
 //! ```
-//! use weave_core::eval::{scorer_fn, Dataset, Evaluation, Model, Row, BoxError};
+//! use weave_eval::{scorer_fn, Dataset, Evaluation, Model, Row, BoxError};
 //! use serde::Serialize;
 //!
 //! #[derive(Serialize)]
@@ -43,6 +50,9 @@
 //! # });
 //! ```
 
+#![deny(missing_docs)]
+
+mod columns;
 mod compare;
 mod dataset;
 mod evaluation;
@@ -54,6 +64,7 @@ mod progress;
 mod scorer;
 mod summarize;
 
+pub use columns::{ColumnMap, Columns};
 pub use compare::{compare, Comparison};
 pub use dataset::{ColumnError, Dataset, DatasetError, Row};
 pub use evaluation::{EvalError, Evaluation, EvaluationBuilder, EvaluationOutcome, RowResult};
@@ -61,8 +72,7 @@ pub use logger::{EvaluationLogger, EvaluationLoggerBuilder, LoggerError, Pending
 pub use model::{model_fn, op_model, predict, AnyModel, FnModel, Model};
 pub use names::{default_display_name, memorable_name};
 pub use scorer::{
-    scorer_fn, sync_scorer_fn, AnyScorer, ColumnMap, Columns, FnScorer, IntoScorer, Pairwise, Preference, Scorer,
-    ScorerInput,
+    scorer_fn, sync_scorer_fn, AnyScorer, FnScorer, IntoScorer, Pairwise, Preference, Scorer, ScorerInput,
 };
 pub use summarize::{auto_summarize, auto_summarize_with_unscored, truthy};
 

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use weave_core::eval::EvaluationLogger;
+//! use weave_eval::EvaluationLogger;
 //! # let calls = weave_core::testing::capture();
 //! let ev = EvaluationLogger::builder().model_name("my-model").dataset_name("my-dataset").start();
 //! let pred = ev.log_prediction(&json!({"q": "2+2?"}), &json!("4"));
@@ -16,22 +16,22 @@
 //! assert_eq!(summary["correct"]["true_fraction"], 1.0);
 //! ```
 
-use super::model::unknown_source;
-use super::names::{default_display_name, memorable_name, today};
-use super::objects::{fields_of, object_value, with_methods, Publisher};
-use super::{auto_summarize_with_unscored, Dataset, Model, Row, EVAL_META_KEY};
-use crate::call::JsonObject;
-use crate::context::CallContext;
-use crate::exception::Exception;
-use crate::ids::Id;
-use crate::manual::{CallBuilder, StartedCall};
-use crate::op::OpDef;
+use crate::model::unknown_source;
+use crate::names::{default_display_name, memorable_name, today};
+use crate::objects::{fields_of, object_value, with_methods, Publisher};
+use crate::{auto_summarize_with_unscored, Dataset, Model, Row, EVAL_META_KEY};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use weave_core::call::JsonObject;
+use weave_core::context::CallContext;
+use weave_core::exception::Exception;
+use weave_core::ids::Id;
+use weave_core::manual::{CallBuilder, StartedCall};
+use weave_core::op::OpDef;
 
 /// Why a score could not be logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +86,8 @@ impl EvaluationLoggerBuilder {
 
     /// The model, as a [`Model`] value (its name and fields).
     pub fn model<M: Model>(mut self, model: &M) -> Self {
-        let class = super::model::type_name_of::<M>();
-        let fields = fields_of(crate::json::to_value(model).unwrap_or(Value::Null));
+        let class = crate::objects::type_name_of::<M>();
+        let fields = fields_of(weave_core::json::to_value(model).unwrap_or(Value::Null));
         let source = model.source_code().map_or_else(
             || unknown_source(&model.op_name(), "put #[weave::op] on its `impl Model` block"),
             str::to_string,
@@ -240,7 +240,7 @@ impl Shared {
         }
         let publisher = &self.publisher;
         let op = publisher.op(name, ScoreLogger::START_SCORE_SOURCE, None, false);
-        let summarize = publisher.op("Scorer.summarize", super::summarize::AUTO_SUMMARIZE_SOURCE, None, false);
+        let summarize = publisher.op("Scorer.summarize", crate::summarize::AUTO_SUMMARIZE_SOURCE, None, false);
         let object = with_methods(
             object_value(
                 name,
@@ -291,7 +291,7 @@ fn meta(score: bool) -> JsonObject {
 }
 
 fn to_value(value: &(impl Serialize + ?Sized)) -> Value {
-    crate::json::to_value(value).unwrap_or(Value::Null)
+    weave_core::json::to_value(value).unwrap_or(Value::Null)
 }
 
 impl EvaluationLogger {
@@ -570,7 +570,7 @@ impl PendingScore {
         if let (Some(predict_call), Some(score_call), Some(runnable_ref)) =
             (self.prediction.predict_context.call_id(), score_call, &self.runnable_ref)
         {
-            let _ = crate::feedback::add_runnable_feedback(predict_call, runnable_ref, score_call, value.clone());
+            let _ = weave_core::feedback::add_runnable_feedback(predict_call, runnable_ref, score_call, value.clone());
         }
         self.prediction.state.lock().scores.insert(self.name, value);
     }

@@ -6,44 +6,22 @@
 //! map of them. An LLM judge is a scorer that calls a model; [`Pairwise`] compares the
 //! output with a second model's.
 
-use super::model::{publish_model, run_predict, type_name_of, BoxFuture, ModelRun};
-use super::objects::{fields_of, name_field_or_type, object_value, sanitize, Publisher};
-use super::{auto_summarize, AnyModel, BoxError, ColumnError, Row};
-use crate::call::JsonObject;
-use crate::context::CallContext;
+use crate::columns::{ColumnMap, Columns};
+use crate::model::{publish_model, run_predict, BoxFuture, ModelRun};
+use crate::objects::{fields_of, name_field_or_type, object_value, sanitize, type_name_of, Publisher};
+use crate::{auto_summarize, AnyModel, BoxError, ColumnError, Row};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::OnceLock;
+use weave_core::context::CallContext;
 
 thread_local! {
     /// Set by the default [`Scorer::summarize`]: the scorer has no summarize of its own.
     static DEFAULT_SUMMARIZE: Cell<bool> = const { Cell::new(false) };
 }
-
-/// Which columns of the row a scorer receives.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Columns {
-    /// Every column (Python's `**kwargs` scorer).
-    #[default]
-    All,
-    /// Only these (a missing one is an error on that score).
-    Only(Vec<String>),
-}
-
-impl Columns {
-    /// Only the given columns.
-    pub fn only<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Columns {
-        Columns::Only(names.into_iter().map(Into::into).collect())
-    }
-}
-
-/// Renames columns for a scorer: `{scorer's column name: dataset column name}` (Weave's
-/// `Scorer.column_map`). A column the row has under the scorer's own name is used as is.
-pub type ColumnMap = BTreeMap<String, String>;
 
 /// What a scorer receives: the model output, the columns it asked for (under its own
 /// names), and the raw row.
@@ -103,7 +81,7 @@ impl ScorerInput {
 /// ```
 /// use serde::Serialize;
 /// use serde_json::{json, Value};
-/// use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};
+/// use weave_eval::{BoxError, Columns, Scorer, ScorerInput};
 ///
 /// #[derive(Serialize)]
 /// struct LengthScorer { max: usize }
@@ -165,7 +143,7 @@ pub trait Scorer: Serialize + Send + Sync {
     }
 }
 
-/// Any scorer behind a trait object, as an [`Evaluation`](super::Evaluation) holds it.
+/// Any scorer behind a trait object, as an [`Evaluation`](crate::Evaluation) holds it.
 pub trait AnyScorer: Send + Sync {
     /// The name its scores are stored under (sanitized like Weave's object names).
     fn scorer_name(&self) -> String;
@@ -196,7 +174,7 @@ pub trait AnyScorer: Send + Sync {
     fn summarize_op_name(&self) -> Option<String>;
 }
 
-/// What [`EvaluationBuilder::scorer`](super::EvaluationBuilder::scorer) accepts: a
+/// What [`EvaluationBuilder::scorer`](crate::EvaluationBuilder::scorer) accepts: a
 /// [`Scorer`] type or a [`FnScorer`].
 pub trait IntoScorer {
     /// Boxes the scorer.
@@ -227,7 +205,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
     }
 
     fn scorer_object(&self) -> Option<Value> {
-        let mut fields = fields_of(crate::json::to_value(&self.0).unwrap_or(Value::Null));
+        let mut fields = fields_of(weave_core::json::to_value(&self.0).unwrap_or(Value::Null));
         let map = self.0.column_map();
         fields.entry("column_map").or_insert_with(|| {
             if map.is_empty() {
@@ -251,7 +229,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
     fn score_json(&self, input: ScorerInput) -> BoxFuture<'_, Result<Value, BoxError>> {
         Box::pin(async move {
             let score = self.0.score(input).await?;
-            crate::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
+            weave_core::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
         })
     }
 
@@ -266,9 +244,7 @@ impl<S: Scorer> AnyScorer for TypeScorer<S> {
     fn summarize_op_name(&self) -> Option<String> {
         // A summarize that panics on no scores is not the default (which does not): the
         // panic is kept quiet, as it comes from this probe, not from the program.
-        let probe = crate::panic::quietly(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.summarize_json(&[]).1))
-        });
+        let probe = weave_core::panic::catch_quietly(std::panic::AssertUnwindSafe(|| self.summarize_json(&[]).1));
         let fallback = || Some(format!("{}.summarize", type_name_of::<S>()));
         probe.unwrap_or_else(|_| fallback())
     }
@@ -327,7 +303,7 @@ impl<F> FnScorer<F> {
 /// `name`. Its scores are summarized with [`auto_summarize`].
 ///
 /// ```
-/// use weave_core::eval::{scorer_fn, BoxError};
+/// use weave_eval::{scorer_fn, BoxError};
 /// let exact = scorer_fn("exact_match", |input| async move {
 ///     let expected: String = input.column("expected")?;
 ///     Ok::<_, BoxError>(input.output().as_str() == Some(expected.as_str()))
@@ -347,7 +323,7 @@ where
 /// [`scorer_fn`] for a plain (not async) function.
 ///
 /// ```
-/// use weave_core::eval::{sync_scorer_fn, BoxError};
+/// use weave_eval::{sync_scorer_fn, BoxError};
 /// let long = sync_scorer_fn("long_answer", |input| Ok::<_, BoxError>(input.output().to_string().len() > 20));
 /// ```
 pub fn sync_scorer_fn<F, T, E>(
@@ -405,7 +381,7 @@ where
         let future = (self.f)(input);
         Box::pin(async move {
             let score = future.await.map_err(Into::into)?;
-            crate::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
+            weave_core::json::to_value(&score).map_err(|e| format!("the score could not be serialized: {e}").into())
         })
     }
 
@@ -428,41 +404,6 @@ where
     fn into_scorer(self) -> Box<dyn AnyScorer> {
         Box::new(self)
     }
-}
-
-/// The dataset column a scorer's column `name` is read from: `name` itself when the row
-/// has it, else the one `map` renames it from, else `name` (missing).
-pub(crate) fn source_column<'a>(name: &'a str, map: &'a ColumnMap, row: &Row) -> &'a str {
-    if row.value(name).is_some() {
-        return name;
-    }
-    map.get(name).map_or(name, String::as_str)
-}
-
-/// The columns a scorer receives from `row`, under its own names (Weave's
-/// `prepare_scorer_op_args`: a column under the scorer's name wins over the map).
-pub(crate) fn select_columns(columns: &Columns, map: &ColumnMap, row: &Row) -> Result<Row, ColumnError> {
-    let lookup = |name: &str| -> Result<Value, ColumnError> {
-        let column = source_column(name, map, row);
-        row.value(column).cloned().ok_or_else(|| ColumnError::missing(column, row))
-    };
-    let mut selected = JsonObject::new();
-    match columns {
-        Columns::All => {
-            selected = row.as_object().clone();
-            for name in map.keys() {
-                if !selected.contains_key(name) {
-                    selected.insert(name.clone(), lookup(name)?);
-                }
-            }
-        }
-        Columns::Only(names) => {
-            for name in names {
-                selected.insert(name.clone(), lookup(name)?);
-            }
-        }
-    }
-    Ok(Row::from_object(selected))
 }
 
 /// Which output a pairwise judge prefers.
@@ -494,7 +435,7 @@ impl Serialize for Preference {
 /// [`Preference`]; the summary gives the win rates.
 ///
 /// ```
-/// use weave_core::eval::{model_fn, BoxError, Pairwise, Preference, Row};
+/// use weave_eval::{model_fn, BoxError, Pairwise, Preference, Row};
 /// let baseline = model_fn("baseline", |_row: Row| async { Ok::<_, BoxError>("I don't know") });
 /// let preference = Pairwise::new("preference", baseline, |input, baseline_output| async move {
 ///     let longer = input.output().to_string().len() > baseline_output.to_string().len();
@@ -561,21 +502,6 @@ where
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn row() -> Row {
-        Row::new().with("question", "q").with("answer", "a")
-    }
-
-    #[test]
-    fn columns_are_selected_and_renamed_like_weave() {
-        let map: ColumnMap = [("expected".to_string(), "answer".to_string())].into_iter().collect();
-        let only = select_columns(&Columns::only(["expected"]), &map, &row()).unwrap();
-        assert_eq!(only.as_object(), json!({"expected": "a"}).as_object().unwrap());
-        let all = select_columns(&Columns::All, &map, &row()).unwrap();
-        assert_eq!(all.len(), 3);
-        let missing = select_columns(&Columns::only(["context"]), &ColumnMap::new(), &row());
-        assert!(matches!(missing, Err(ColumnError::Missing { column, .. }) if column == "context"));
-    }
 
     #[test]
     fn preferences_serialize_as_win_flags() {

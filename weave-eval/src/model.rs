@@ -2,14 +2,9 @@
 //! whose fields (its `Serialize` form) are its attributes, so two configurations of one
 //! model are two versions; a plain function is a model too ([`model_fn`], [`op_model`]).
 
-use super::objects::{fields_of, name_field_or_type, object_value, with_methods, Publisher};
-use super::{BoxError, ColumnError, Columns, Row};
-use crate::context::{CallContext, FutureExt as _};
-use crate::exception::Exception;
-use crate::ids::Id;
-use crate::manual::CallBuilder;
-use crate::object::ObjectRef;
-use crate::op::{short_type_name, OpDef};
+use crate::columns::Columns;
+use crate::objects::{fields_of, name_field_or_type, object_value, type_name_of, with_methods, Publisher};
+use crate::{BoxError, ColumnError, Row};
 use futures_util::FutureExt as _;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -18,6 +13,12 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
+use weave_core::context::{CallContext, FutureExt as _};
+use weave_core::exception::Exception;
+use weave_core::ids::Id;
+use weave_core::manual::CallBuilder;
+use weave_core::object::ObjectRef;
+use weave_core::op::OpDef;
 
 /// A boxed, `Send` future.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -31,7 +32,7 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// ```
 /// use serde::Serialize;
-/// use weave_core::eval::{BoxError, Model, Row};
+/// use weave_eval::{BoxError, Model, Row};
 ///
 /// #[derive(Serialize)]
 /// struct Shouter { exclamations: usize }
@@ -67,7 +68,7 @@ pub trait Model: Serialize + Send + Sync {
     /// field, else `null`, as Python's), or `None` for a plain function (no `self`
     /// input). The evaluation adds the `predict` op ref when it saves it.
     fn object(&self) -> Option<Value> {
-        let fields = fields_of(crate::json::to_value(self).unwrap_or(Value::Null));
+        let fields = fields_of(weave_core::json::to_value(self).unwrap_or(Value::Null));
         let class = type_name_of::<Self>();
         Some(object_value(&class, None, None, fields, &["Model", "Object", "BaseModel"]))
     }
@@ -92,16 +93,12 @@ pub trait Model: Serialize + Send + Sync {
     }
 }
 
-pub(crate) fn type_name_of<T: ?Sized>() -> String {
-    short_type_name(std::any::type_name::<T>()).to_string()
-}
-
 /// Any [`Model`], behind a trait object: what [`Evaluation::evaluate`] and [`compare`]
 /// take (`&[&model_a, &model_b]` coerces to `&[&dyn AnyModel]`). Implemented for every
 /// `Model`.
 ///
-/// [`Evaluation::evaluate`]: super::Evaluation::evaluate
-/// [`compare`]: super::compare
+/// [`Evaluation::evaluate`]: crate::Evaluation::evaluate
+/// [`compare`]: crate::compare
 pub trait AnyModel: Send + Sync {
     /// [`Model::name`].
     fn model_name(&self) -> String;
@@ -151,7 +148,8 @@ impl<M: Model> AnyModel for M {
     ) -> Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>> {
         Box::pin(async move {
             let output = Model::predict(self, input).await?;
-            crate::json::to_value(&output).map_err(|e| format!("the model output could not be serialized: {e}").into())
+            weave_core::json::to_value(&output)
+                .map_err(|e| format!("the model output could not be serialized: {e}").into())
         })
     }
 }
@@ -189,7 +187,7 @@ impl<F> Serialize for FnModel<F> {
 /// the op `name` (as Weave records a plain op model).
 ///
 /// ```
-/// use weave_core::eval::{model_fn, BoxError, Row};
+/// use weave_eval::{model_fn, BoxError, Row};
 /// let model = model_fn("echo", |row: Row| async move { Ok::<_, BoxError>(row.get::<String>("q")?) });
 /// ```
 pub fn model_fn<F, Fut, O, E>(name: impl Into<String>, f: F) -> FnModel<F>
@@ -206,7 +204,7 @@ where
 /// prediction's call (no call is recorded around it).
 ///
 /// ```
-/// use weave_core::eval::{op_model, BoxError, Row};
+/// use weave_eval::{op_model, BoxError, Row};
 /// # async fn answer(q: String) -> String { q }  // an #[op] in real code
 /// let model = op_model("answer", |row: Row| async move {
 ///     Ok::<_, BoxError>(answer(row.get("question")?).await)
@@ -331,7 +329,7 @@ pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
         let output = match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(e.to_string()),
-            Err(payload) => Err(format!("panic: {}", crate::payload_message(&*payload))),
+            Err(payload) => Err(format!("panic: {}", weave_core::panic::payload_message(&*payload))),
         };
         return Prediction { output, latency, call_id: None };
     }
@@ -363,7 +361,7 @@ pub(crate) async fn run_predict<M: AnyModel + ?Sized>(
 
 /// Ends a call with what its future gave: the value, the error, or the panic.
 pub(crate) fn finish_call(
-    call: crate::manual::StartedCall,
+    call: weave_core::manual::StartedCall,
     result: Result<Result<Value, BoxError>, Box<dyn std::any::Any + Send>>,
 ) -> Result<Value, String> {
     match result {
@@ -378,8 +376,7 @@ pub(crate) fn finish_call(
             Err(message)
         }
         Err(payload) => {
-            let mut exception = crate::panic::current_panic();
-            exception.message = crate::payload_message(&*payload);
+            let exception = weave_core::panic::caught_panic(&*payload);
             let message = format!("panic: {}", exception.message);
             call.fail(exception);
             Err(message)
@@ -390,7 +387,7 @@ pub(crate) fn finish_call(
 /// The exception recorded for a model's or scorer's error: its type (see [`error_type`])
 /// and its message followed by its `source()` chain, as an op records an `Err`.
 pub(crate) fn error_exception(error: &(dyn std::error::Error + Send + Sync + 'static)) -> Exception {
-    use crate::capture::{ErrorMessage, ErrorViaError as _};
+    use weave_core::capture::{ErrorMessage, ErrorViaError as _};
     let message = (&&&ErrorMessage(error)).weave_error_message();
     Exception::new(error_type(error), message)
 }
@@ -406,7 +403,7 @@ pub(crate) fn error_type(error: &(dyn std::error::Error + Send + Sync + 'static)
     }
     known!(
         ColumnError => "ColumnError",
-        super::DatasetError => "DatasetError",
+        crate::DatasetError => "DatasetError",
         serde_json::Error => "serde_json::Error",
         std::io::Error => "io::Error",
         std::fmt::Error => "fmt::Error",

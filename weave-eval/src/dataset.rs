@@ -1,18 +1,18 @@
 //! Datasets: a name and rows. A row is a JSON object ([`Row`]) whose columns are read by
 //! name; rows come from any `Serialize` values, a JSONL file or a CSV file.
 
-use crate::call::JsonObject;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use weave_core::call::JsonObject;
 
 /// One row of a dataset: a JSON object of columns.
 ///
 /// ```
-/// use weave_core::eval::Row;
+/// use weave_eval::Row;
 /// let row = Row::new().with("question", "2+2?").with("expected", 4);
 /// assert_eq!(row.get::<u32>("expected").unwrap(), 4);
 /// assert_eq!(row.str("question"), Some("2+2?"));
@@ -35,7 +35,7 @@ impl Row {
 
     /// A row from any value that serializes to a JSON object.
     pub fn from_serialize(value: &(impl Serialize + ?Sized)) -> Result<Row, DatasetError> {
-        match crate::json::to_value(value) {
+        match weave_core::json::to_value(value) {
             Ok(Value::Object(map)) => Ok(Row(map)),
             Ok(other) => Err(DatasetError::NotAnObject { index: 0, found: kind_of(&other) }),
             Err(e) => Err(DatasetError::Serialize(e.to_string())),
@@ -50,7 +50,7 @@ impl Row {
 
     /// Sets a column (a value that cannot be serialized becomes `null`).
     pub fn insert(&mut self, column: impl Into<String>, value: impl Serialize) {
-        self.0.insert(column.into(), crate::json::to_value(&value).unwrap_or(Value::Null));
+        self.0.insert(column.into(), weave_core::json::to_value(&value).unwrap_or(Value::Null));
     }
 
     /// A column, deserialized into `T`.
@@ -200,7 +200,7 @@ fn kind_of(value: &Value) -> &'static str {
 /// A named collection of rows (Weave's `Dataset`).
 ///
 /// ```
-/// use weave_core::eval::Dataset;
+/// use weave_eval::Dataset;
 /// #[derive(serde::Serialize)]
 /// struct Qa { question: &'static str, expected: &'static str }
 /// let dataset = Dataset::from_rows("qa", vec![Qa { question: "2+2?", expected: "4" }]).unwrap();
@@ -223,7 +223,7 @@ impl Dataset {
         let rows = rows
             .into_iter()
             .enumerate()
-            .map(|(index, row)| match crate::json::to_value(&row) {
+            .map(|(index, row)| match weave_core::json::to_value(&row) {
                 Ok(Value::Object(map)) => Ok(Row(map)),
                 Ok(other) => Err(DatasetError::NotAnObject { index, found: kind_of(&other) }),
                 Err(e) => Err(DatasetError::Serialize(e.to_string())),
@@ -332,7 +332,7 @@ impl Dataset {
     fn object_with_rows(&self, rows: Value) -> Value {
         let mut fields = JsonObject::new();
         fields.insert("rows".into(), rows);
-        super::objects::object_value(
+        crate::objects::object_value(
             "Dataset",
             self.name.as_deref(),
             self.description.as_deref(),
@@ -344,18 +344,18 @@ impl Dataset {
     /// Publishes the dataset as Weave does: its rows as a table, and the dataset object
     /// (named after the dataset, else `Dataset`) with that table's ref as `rows`. The same
     /// rows give the same version.
-    pub fn publish(&self) -> Result<crate::object::ObjectRef, crate::object::PublishError> {
-        let (published, _) = self.publish_with(&super::objects::Publisher::try_current()?);
+    pub fn publish(&self) -> Result<weave_core::object::ObjectRef, weave_core::object::PublishError> {
+        let (published, _) = self.publish_with(&crate::objects::Publisher::try_current()?);
         let name = self.name.as_deref().unwrap_or("Dataset");
-        published.object_ref.ok_or_else(|| crate::object::PublishError::InvalidName(name.to_string()))
+        published.object_ref.ok_or_else(|| weave_core::object::PublishError::InvalidName(name.to_string()))
     }
 
     /// Saves the dataset with `publisher`: the object (or its inline value) and each
     /// row's digest in its table.
     pub(crate) fn publish_with(
         &self,
-        publisher: &super::objects::Publisher,
-    ) -> (super::objects::Published, Vec<String>) {
+        publisher: &crate::objects::Publisher,
+    ) -> (crate::objects::Published, Vec<String>) {
         let table = publisher.table(self.rows.iter().map(|r| Value::Object(r.0.clone())).collect());
         let object = self.object_with_rows(table.value);
         (publisher.object(self.name.as_deref().unwrap_or("Dataset"), object), table.row_digests)

@@ -1,4 +1,4 @@
-//! `#[weave_macros::keep_source(NAME)]`, as weave-core's built-in ops use it: the item is
+//! `#[weave_macros::keep_source(NAME)]`, as weave-eval's built-in ops use it: the item is
 //! kept as written and `NAME` holds its source text, comments included, without the
 //! attribute's own line; on a method, `NAME` is an associated constant of its impl block
 //! (lifetimes of the block included).
