@@ -165,7 +165,11 @@ impl InitBuilder {
         let project = ProjectId::parse(&project_name, &default_entity).map_err(InitError::InvalidProject)?;
         let (sink, destination, call_link) = match route {
             Route::Off => {
-                return Ok(Weave { client: None, project_id: project.to_string(), destination: Destination::disabled() })
+                return Ok(Weave {
+                    client: None,
+                    project_id: project.to_string(),
+                    destination: Destination::disabled(),
+                })
             }
             Route::Given(sink) => {
                 let description = sink.describe();

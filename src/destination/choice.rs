@@ -95,8 +95,12 @@ pub(crate) fn choose<S, L>(
                 Choice::LocalStore(_) => format!("the local store {DEFAULT_LOCAL_STORE_PATH}"),
                 _ => format!("JSON lines in {DEFAULT_JSONL_PATH}"),
             };
-            let missing =
-                MissingFeature { feature: "server", asked_by: "WANDB_API_KEY", sink: "the Weave trace server", instead };
+            let missing = MissingFeature {
+                feature: "server",
+                asked_by: "WANDB_API_KEY",
+                sink: "the Weave trace server",
+                instead,
+            };
             (choice, Some(missing))
         }
     }
@@ -175,7 +179,10 @@ mod tests {
 
     #[test]
     fn without_the_local_store_the_default_is_json_lines_quietly() {
-        assert_eq!(choice(false, true, &Settings::default(), false), (Choice::Jsonl(".weave/calls.jsonl".into()), None));
+        assert_eq!(
+            choice(false, true, &Settings::default(), false),
+            (Choice::Jsonl(".weave/calls.jsonl".into()), None)
+        );
         assert_eq!(choice(false, true, &Settings::default(), true), (Choice::Server("server"), None));
     }
 }

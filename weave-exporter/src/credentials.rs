@@ -167,8 +167,7 @@ mod tests {
         std::fs::write(dir.path().join(".netrc"), "machine api.wandb.ai login user password from-netrc\n").unwrap();
         let home = Some(dir.path().to_path_buf());
         let settings = |get: &dyn Fn(&str) -> Option<String>| ServerSettings::from_env_with(get, home.clone()).0;
-        let env_key =
-            find_api_key("https://api.wandb.ai", &settings(&|v| (v == "WANDB_API_KEY").then(|| "k".into())));
+        let env_key = find_api_key("https://api.wandb.ai", &settings(&|v| (v == "WANDB_API_KEY").then(|| "k".into())));
         assert_eq!(env_key, Some((Secret::new("k"), KeySource::Env)));
         let netrc_key = find_api_key("https://api.wandb.ai", &settings(&|_| None));
         assert_eq!(netrc_key.map(|(k, _)| k), Some(Secret::new("from-netrc")));
