@@ -25,6 +25,7 @@ pub use weave_core::settings::DEFAULT_HTTP_TIMEOUT;
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 /// The trace server of the public W&B API.
 pub const PUBLIC_TRACE_URL: &str = "https://trace.wandb.ai";
+
 /// How to reach and talk to a Weave trace server. `Debug` never shows the key or the
 /// values of custom headers.
 #[derive(Clone)]
