@@ -5,22 +5,20 @@
 //! to the builder; a JSONL file (`WEAVE_JSONL_PATH`) or an explicitly chosen local store
 //! (`WEAVE_LOCAL_STORE_PATH`); the Weave trace server when an API key is found
 //! (`WANDB_API_KEY`, or `~/.netrc` for the host of `WANDB_BASE_URL`); else the local
-//! store `.weave/weave.db`.
+//! store `.weave/weave.db` (the choice is `crate::destination`'s, which also says what
+//! happens when a sink's cargo feature is off).
 
-use std::path::{Path, PathBuf};
+use crate::destination::{self, Choice, Destination, Target};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weave_core::export::FlushReport;
 use weave_core::project::{InvalidProject, ProjectId, LOCAL_ENTITY};
 use weave_core::runtime::{self, Client};
-use weave_core::settings::Settings;
-use weave_exporter::http::{default_entity, ServerConfig, WeaveServerSink};
-use weave_exporter::local_store::LocalStore;
-use weave_exporter::{ExporterConfig, JsonlSink, QueueExporter, Sink};
-
-/// The default location of the embedded local store, under the working directory (one
-/// definition, the local store's).
-pub(crate) const DEFAULT_LOCAL_STORE: &str = weave_exporter::local_store::DEFAULT_PATH;
+use weave_core::settings::{entity_from_env, project_from_env, Settings};
+#[cfg(feature = "server")]
+use weave_exporter::http::ServerConfig;
+use weave_exporter::{ExporterConfig, QueueExporter, Sink};
 
 /// Why `init` failed.
 #[derive(Debug)]
@@ -79,6 +77,7 @@ pub struct InitBuilder {
     project: Option<String>,
     settings: Option<Settings>,
     sink: Option<Box<dyn Sink>>,
+    #[cfg(feature = "server")]
     server: Option<ServerConfig>,
     exporter: Option<ExporterConfig>,
     finish_at_exit: bool,
@@ -86,12 +85,11 @@ pub struct InitBuilder {
 
 impl std::fmt::Debug for InitBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InitBuilder")
-            .field("project", &self.project)
-            .field("settings", &self.settings)
-            .field("custom_sink", &self.sink.is_some())
-            .field("server", &self.server)
-            .finish()
+        let mut f = f.debug_struct("InitBuilder");
+        f.field("project", &self.project).field("settings", &self.settings).field("custom_sink", &self.sink.is_some());
+        #[cfg(feature = "server")]
+        f.field("server", &self.server);
+        f.finish()
     }
 }
 
@@ -108,14 +106,16 @@ impl InitBuilder {
         self
     }
 
-    /// Writes into this sink instead of the local store.
+    /// Writes into this sink instead of the one chosen from the environment.
     pub fn sink(mut self, sink: impl Sink) -> Self {
         self.sink = Some(Box::new(sink));
         self
     }
 
     /// Sends calls to this Weave trace server (instead of the one found from the
-    /// environment, or the local store).
+    /// environment, or the local store). With the `server` feature (on by default).
+    #[cfg(feature = "server")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
     pub fn server(mut self, config: ServerConfig) -> Self {
         self.server = Some(config);
         self
@@ -143,74 +143,58 @@ impl InitBuilder {
         settings.apply_env();
         let project_name = match self.project.filter(|p| !p.trim().is_empty()) {
             Some(p) => p,
-            None => std::env::var("WEAVE_PROJECT").ok().filter(|p| !p.trim().is_empty()).ok_or(InitError::NoProject)?,
+            None => project_from_env().ok_or(InitError::NoProject)?,
         };
-        let server = match (&self.sink, self.server) {
-            (Some(_), _) => None,
-            (None, Some(server)) => Some(server),
-            (None, None) if settings.jsonl_path.is_some() || settings.local_store_path.is_some() => None,
-            (None, None) if settings.disabled => None,
-            (None, None) => ServerConfig::from_env(),
+        #[cfg(feature = "server")]
+        let given_server: Option<Target> = self.server.map(Choice::Server);
+        #[cfg(not(feature = "server"))]
+        let given_server: Option<Target> = None;
+        let route = match (self.sink, given_server) {
+            _ if settings.disabled => Route::Off,
+            (Some(sink), _) => Route::Given(sink),
+            (None, Some(server)) => Route::To(server),
+            (None, None) => Route::To(destination::from_env(&settings)),
         };
-        let env_entity = std::env::var("WANDB_ENTITY").ok().filter(|e| !e.trim().is_empty());
-        let default_entity = match (&server, env_entity) {
+        let default_entity = match (&route, entity_from_env()) {
             (_, Some(entity)) => entity,
-            (Some(server), None) if !project_name.contains('/') && !settings.disabled => {
-                find_default_entity(server).map_err(InitError::DefaultEntity)?
+            (Route::To(Choice::Server(server)), None) if !project_name.contains('/') => {
+                destination::default_entity(server).map_err(InitError::DefaultEntity)?
             }
             _ => LOCAL_ENTITY.to_string(),
         };
         let project = ProjectId::parse(&project_name, &default_entity).map_err(InitError::InvalidProject)?;
-        if settings.disabled {
-            return Ok(Weave { client: None, project_id: project.to_string(), destination: Destination::Disabled });
-        }
-        let mut server_link: Option<ServerConfig> = None;
-        let (sink, destination): (Box<dyn Sink>, Destination) = match (self.sink, server, &settings.jsonl_path) {
-            (Some(sink), _, _) => {
+        let (sink, destination, call_link) = match route {
+            Route::Off => {
+                return Ok(Weave {
+                    client: None,
+                    project_id: project.to_string(),
+                    destination: Destination::disabled(),
+                })
+            }
+            Route::Given(sink) => {
                 let description = sink.describe();
-                (sink, Destination::Custom(description))
+                (sink, Destination::other(description), None)
             }
-            (None, Some(server), _) => {
-                server_link = Some(server.clone());
-                let description = format!("the Weave trace server at {}", server.trace_url);
-                (Box::new(WeaveServerSink::new(server, project.to_string())), Destination::Server(description))
-            }
-            (None, None, Some(path)) => {
-                let sink = if path.as_os_str() == "-" {
-                    JsonlSink::stdout(project.to_string())
-                } else {
-                    JsonlSink::file(path, project.to_string()).map_err(|e| InitError::Sink {
-                        what: format!("the JSONL file {}", path.display()),
-                        reason: e.to_string(),
-                    })?
-                };
-                (Box::new(sink), Destination::Jsonl(path.clone()))
-            }
-            (None, None, None) => {
-                let path = settings.local_store_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOCAL_STORE));
-                let store = LocalStore::create(&path, project.to_string()).map_err(|e| InitError::Sink {
-                    what: format!("the local store {}", path.display()),
-                    reason: e.to_string(),
-                })?;
-                (Box::new(store), Destination::LocalStore(path))
+            Route::To(target) => {
+                let call_link = destination::call_link(&target, &project);
+                let (sink, destination) = destination::open(target, &project.to_string())?;
+                (sink, destination, call_link)
             }
         };
         let mut config = self.exporter.unwrap_or_default();
         config.max_queue_size = settings.max_calls_queue_size;
         config.flush_timeout = settings.flush_timeout;
         config.enable_disk_fallback = settings.enable_disk_fallback;
-        if matches!(destination, Destination::Server(_)) {
+        if destination.server {
             // A server that is down keeps its batch waiting (retried with backoff) rather
             // than spilling it: the calls are sent when it answers, or go to the fallback
             // file at shutdown.
             config.max_retries = u32::MAX;
         }
-        let call_link = server_link.clone();
         let exporter = QueueExporter::start(sink, config);
         let mut client = Client::new(project.clone(), settings, Arc::new(exporter));
         if let Some(link) = call_link {
-            let (entity, name) = (project.entity().to_string(), project.project().to_string());
-            client = client.with_call_link(move |id| Some(link.call_link(&entity, &name, &id.to_string())));
+            client = client.with_call_link(link);
         }
         let client = runtime::install(client);
         if self.finish_at_exit {
@@ -220,14 +204,14 @@ impl InitBuilder {
     }
 }
 
-/// Where calls are written.
-#[derive(Debug, Clone)]
-enum Destination {
-    Disabled,
-    LocalStore(PathBuf),
-    Jsonl(PathBuf),
-    Server(String),
-    Custom(String),
+/// Where `init` sends calls.
+enum Route {
+    /// Nowhere: `WEAVE_DISABLED`.
+    Off,
+    /// Into the sink given to the builder.
+    Given(Box<dyn Sink>),
+    /// Where the builder's server settings, or the settings and the environment, say.
+    To(Target),
 }
 
 /// The running client. Dropping it (or calling [`Weave::finish`]) flushes everything
@@ -266,21 +250,12 @@ impl Weave {
 
     /// The local store's database file, when calls go there.
     pub fn local_store_path(&self) -> Option<&Path> {
-        match &self.destination {
-            Destination::LocalStore(path) => Some(path),
-            _ => None,
-        }
+        self.destination.local_store.as_deref()
     }
 
     /// Where calls are written, in words.
     pub fn destination(&self) -> String {
-        match &self.destination {
-            Destination::Disabled => "nowhere (WEAVE_DISABLED is set)".to_string(),
-            Destination::LocalStore(path) => format!("the local store {}", path.display()),
-            Destination::Jsonl(path) => format!("JSON lines in {}", path.display()),
-            Destination::Server(description) => format!("{description} (project {})", self.project_id),
-            Destination::Custom(description) => description.clone(),
-        }
+        self.destination.description.clone()
     }
 
     /// Waits until everything recorded so far is written (bounded by the flush timeout).
@@ -324,16 +299,4 @@ pub fn flush() -> Option<FlushReport> {
 pub fn finish() -> Option<FlushReport> {
     let timeout = runtime::current_client().map(|c| c.settings().flush_timeout).unwrap_or(Duration::from_secs(30));
     runtime::uninstall(timeout)
-}
-
-/// Asks W&B for the API key's default entity, on a thread of its own (the blocking HTTP
-/// client must not run on an async runtime's thread).
-fn find_default_entity(server: &ServerConfig) -> Result<String, String> {
-    let server = server.clone();
-    std::thread::Builder::new()
-        .name("weave-init".to_string())
-        .spawn(move || default_entity(&server))
-        .map_err(|e| format!("could not start a thread: {e}"))?
-        .join()
-        .unwrap_or_else(|_| Err("the look-up panicked".to_string()))
 }

@@ -30,9 +30,24 @@
 //!
 //! Before [`init`], and when `WEAVE_DISABLED=true`, ops are plain function calls that
 //! cost one atomic load.
+//!
+//! ## Cargo features
+//!
+//! - `local-store` (default): the embedded local store, `weave::store` (SQLite, bundled).
+//! - `server` (default): the Weave trace server sink, found from `WANDB_API_KEY` or given
+//!   to `InitBuilder::server`, and the server parts of [`export`] (reqwest, rustls).
+//! - `tokio` (default): `weave::spawn` and `weave::spawn_blocking`.
+//!
+//! Without `local-store`, calls go to JSON lines in `.weave/calls.jsonl` unless something
+//! else is chosen. When the environment asks for a sink that is not compiled in (an API
+//! key without `server`, `WEAVE_LOCAL_STORE_PATH` without `local-store`), `init` prints a
+//! warning naming the feature and writes to a sink that is (JSON lines beside the store's
+//! file; the local store, else JSON lines, for the server).
 
 #![deny(missing_docs, unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod destination;
 mod exit;
 mod init;
 mod replay;
@@ -180,17 +195,26 @@ pub mod testing {
     pub use weave_core::testing::{capture, capture_with, CaptureGuard, CapturedCall, CapturedKind, TEST_PROJECT};
 }
 
-/// The embedded local store: open it and query the calls it holds.
+/// The embedded local store: open it and query the calls it holds. With the `local-store`
+/// feature (on by default).
+#[cfg(feature = "local-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local-store")))]
 pub mod store {
     pub use weave_exporter::local_store::*;
 }
 
-/// Sinks and the exporter, for custom set-ups.
+/// Sinks and the exporter, for custom set-ups. [`ServerConfig`](export::ServerConfig),
+/// [`WeaveServerSink`](export::WeaveServerSink) and [`Secret`](export::Secret) come with the
+/// `server` feature (on by default).
 pub mod export {
     pub use weave_core::export::{ExportItem, Exporter, FlushReport};
-    pub use weave_exporter::credentials::Secret;
     pub use weave_exporter::fallback::ReplayReport;
-    pub use weave_exporter::http::{ServerConfig, WeaveServerSink};
+    #[cfg(feature = "server")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+    pub use weave_exporter::{
+        credentials::Secret,
+        http::{ServerConfig, WeaveServerSink},
+    };
     pub use weave_exporter::{record_of, DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
 }
 

@@ -1,13 +1,14 @@
 //! Replaying the fallback file: items that could not be delivered (queue full, server
 //! unreachable until shutdown, refused) are kept in `./.weave_client_dropped_items_log.jsonl`;
-//! [`replay_fallback`] sends them where `weave::init` would send calls now (the trace server
-//! when an API key is found, else the local store). Run it from a program, or with
+//! [`replay_fallback`] sends them where `weave::init` would send calls now (the same choice:
+//! `WEAVE_JSONL_PATH`, an explicit `WEAVE_LOCAL_STORE_PATH`, the trace server when an API
+//! key is found, else the local store). Run it from a program, or with
 //! `cargo run --example replay_fallback -- [PATH]`.
 
-use std::path::{Path, PathBuf};
+use crate::destination;
+use std::path::Path;
+use weave_core::settings::Settings;
 use weave_exporter::fallback::{replay, FallbackEntry, ReplayReport};
-use weave_exporter::http::{ServerConfig, WeaveServerSink};
-use weave_exporter::local_store::LocalStore;
 use weave_exporter::Sink;
 
 pub use weave_exporter::DEFAULT_FALLBACK_PATH;
@@ -33,9 +34,11 @@ impl std::fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
-/// Sends the items of the fallback file at `path` to the trace server (when an API key is
-/// found in the environment, as `weave::init` finds it) or else to the local store
-/// (`WEAVE_LOCAL_STORE_PATH`, default `.weave/weave.db`). The file is left in place:
+/// Sends the items of the fallback file at `path` where `weave::init` would send calls,
+/// given the environment: JSON lines to `WEAVE_JSONL_PATH`; the local store named by
+/// `WEAVE_LOCAL_STORE_PATH`; the trace server when an API key is found; else the local
+/// store `.weave/weave.db` (JSON lines in `.weave/calls.jsonl` without the `local-store`
+/// feature). The file is left in place:
 /// remove it once the report shows every item replayed. A missing file replays nothing.
 ///
 /// Runs on a thread of its own, so it can be called from async code too.
@@ -59,16 +62,9 @@ pub fn replay_fallback_into(path: impl AsRef<Path>, sink: &mut dyn Sink) -> Resu
 }
 
 fn destination(project_id: &str) -> Result<Box<dyn Sink>, ReplayError> {
-    if let Some(config) = ServerConfig::from_env() {
-        return Ok(Box::new(WeaveServerSink::new(config, project_id)));
-    }
-    let path = std::env::var("WEAVE_LOCAL_STORE_PATH")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(crate::init::DEFAULT_LOCAL_STORE));
-    let store = LocalStore::create(&path, project_id).map_err(|e| ReplayError::Sink(e.to_string()))?;
-    Ok(Box::new(store))
+    let target = destination::from_env(&Settings::from_env());
+    let (sink, _) = destination::open(target, project_id).map_err(|e| ReplayError::Sink(e.to_string()))?;
+    Ok(sink)
 }
 
 /// The project of the first readable entry (`None` for a missing or empty file).

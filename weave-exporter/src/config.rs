@@ -7,8 +7,9 @@ use std::time::Duration;
 /// Weave's request size limit (32 MiB minus 1 MiB), used as the default batch size limit.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 31 * 1024 * 1024;
 
-/// Where items that could not be exported are written, as in Weave's Python client.
-pub const DEFAULT_FALLBACK_PATH: &str = "./.weave_client_dropped_items_log.jsonl";
+/// Where items that could not be exported are written, as in Weave's Python client
+/// (defined with the other default paths in `weave_core::settings`).
+pub use weave_core::settings::DEFAULT_FALLBACK_PATH;
 
 /// The fallback file is rotated when it would grow past this size (512 MiB, as in Weave).
 pub const DEFAULT_FALLBACK_MAX_BYTES: u64 = 512 * 1024 * 1024;

@@ -1,43 +1,12 @@
-//! The W&B API key: [`Secret`] (a string that never prints), and where the key comes
-//! from, as in the Python SDK: `WANDB_API_KEY`, else the `password` of the `machine` entry
-//! for the W&B host in `~/.netrc` (or `~/_netrc`, or the file named by `NETRC`).
+//! The W&B API key: where it comes from, as in the Python SDK: `WANDB_API_KEY`, else the
+//! `password` of the `machine` entry for the W&B host in `~/.netrc` (or `~/_netrc`, or the
+//! file named by `NETRC`). The variables are read by `weave_core::settings`
+//! ([`ServerSettings`]); the key is kept as a [`Secret`].
 
-use std::fmt;
 use std::path::PathBuf;
+use weave_core::settings::ServerSettings;
 
-/// A secret string (an API key). `Debug` and `Display` print `***`; read it with
-/// [`Secret::expose`] only where it is sent.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use weave_core::settings::Secret;
 
 /// Where an API key was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,46 +20,29 @@ pub enum KeySource {
 }
 
 /// The API key from `WANDB_API_KEY`, else from the netrc entry for the host of
-/// `base_url` (the W&B API URL, e.g. `https://api.wandb.ai`).
-pub fn find_api_key(base_url: &str) -> Option<(Secret, KeySource)> {
-    find_api_key_with(base_url, |var| std::env::var(var).ok(), home_dir())
-}
-
-/// [`find_api_key`] with the environment read through `get` and the home directory given.
-pub fn find_api_key_with(
-    base_url: &str,
-    get: impl Fn(&str) -> Option<String>,
-    home: Option<PathBuf>,
-) -> Option<(Secret, KeySource)> {
-    if let Some(key) = get("WANDB_API_KEY").map(|k| k.trim().to_string()).filter(|k| !k.is_empty()) {
-        return Some((Secret::new(key), KeySource::Env));
+/// `base_url` (the W&B API URL, e.g. `https://api.wandb.ai`) in the settings' netrc files.
+pub fn find_api_key(base_url: &str, settings: &ServerSettings) -> Option<(Secret, KeySource)> {
+    if let Some(key) = settings.api_key.clone().filter(|k| !k.is_empty()) {
+        return Some((key, KeySource::Env));
     }
-    let candidates: Vec<PathBuf> = match get("NETRC").filter(|p| !p.trim().is_empty()) {
-        Some(path) => vec![PathBuf::from(path)],
-        None => match home {
-            Some(home) => vec![home.join(".netrc"), home.join("_netrc")],
-            None => Vec::new(),
-        },
-    };
     let (host, netloc) = url_host(base_url)?;
-    for path in candidates {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+    for path in &settings.netrc_files {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
         // The Python SDK looks the entry up by netloc (`host:port` when a port is given);
         // plain `host` entries are accepted too.
         let found = netrc_password(&text, &netloc).or_else(|| netrc_password(&text, &host));
         if let Some(key) = found.filter(|k| !k.is_empty()) {
-            return Some((Secret::new(key), KeySource::Netrc(path)));
+            return Some((Secret::new(key), KeySource::Netrc(path.clone())));
         }
     }
     None
 }
 
-fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from)
-}
-
 /// `(host, netloc)` of a URL: `https://api.wandb.ai` → `("api.wandb.ai", "api.wandb.ai")`,
-/// `http://127.0.0.1:8080/x` → `("127.0.0.1", "127.0.0.1:8080")`.
+/// `http://127.0.0.1:8080/x` → `("127.0.0.1", "127.0.0.1:8080")`. Split by hand rather
+/// than with `url::Url`, which drops a port equal to the scheme's default: the netloc
+/// keeps the port as written, as Python's `urlparse` does, and netrc entries are looked up
+/// by it.
 pub fn url_host(url: &str) -> Option<(String, String)> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -193,13 +145,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_never_print() {
-        let s = Secret::new("abc123");
-        assert_eq!(format!("{s} {s:?}"), "*** ***");
-        assert_eq!(s.expose(), "abc123");
-    }
-
-    #[test]
     fn netrc_entries_are_found_by_host() {
         let text = "# comment\nmachine other.host login x password nope\n\
                     machine api.wandb.ai\n  login user\n  password secret-key\ndefault login d password fallback\n";
@@ -221,11 +166,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".netrc"), "machine api.wandb.ai login user password from-netrc\n").unwrap();
         let home = Some(dir.path().to_path_buf());
-        let env_key =
-            find_api_key_with("https://api.wandb.ai", |v| (v == "WANDB_API_KEY").then(|| "k".into()), home.clone());
+        let settings = |get: &dyn Fn(&str) -> Option<String>| ServerSettings::from_env_with(get, home.clone()).0;
+        let env_key = find_api_key("https://api.wandb.ai", &settings(&|v| (v == "WANDB_API_KEY").then(|| "k".into())));
         assert_eq!(env_key, Some((Secret::new("k"), KeySource::Env)));
-        let netrc_key = find_api_key_with("https://api.wandb.ai", |_| None, home.clone());
+        let netrc_key = find_api_key("https://api.wandb.ai", &settings(&|_| None));
         assert_eq!(netrc_key.map(|(k, _)| k), Some(Secret::new("from-netrc")));
-        assert_eq!(find_api_key_with("https://other.host", |_| None, home), None);
+        assert_eq!(find_api_key("https://other.host", &settings(&|_| None)), None);
     }
 }

@@ -4,11 +4,16 @@
 //! - [`QueueExporter`] implements the runtime's [`Exporter`](weave_core::export::Exporter):
 //!   `export` never blocks (a full queue drops the item, counts it and writes it to the
 //!   [fallback file](fallback)); `flush` and `shutdown` wait with a timeout.
-//! - Sinks: the embedded [`local_store::LocalStore`] (SQLite, the default),
-//!   [`JsonlSink`] (one wire call per line), [`MemorySink`] (tests) and [`DiscardSink`]
-//!   (benchmarks).
-//!   [`http::WeaveServerSink`] writes to a Weave trace server.
+//! - Sinks: [`JsonlSink`] (one wire call per line), [`MemorySink`] (tests) and
+//!   [`DiscardSink`] (benchmarks), always; behind cargo features (both on by default):
+//!   - `local-store`: the embedded SQLite store, `local_store::LocalStore` (rusqlite,
+//!     SQLite bundled);
+//!   - `server`: `http::WeaveServerSink`, which writes to a Weave trace server, and
+//!     `credentials` (reqwest with rustls).
 //! - [`fallback::replay`] writes what the fallback file holds into a sink.
+//!
+//! The queue, the worker, the fallback file and the always-present sinks need neither
+//! feature. Settings and default paths come from `weave_core::settings`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -25,16 +30,24 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
+#[cfg(feature = "server")]
 #[path = "fuzz_entry.rs"]
 pub mod __fuzz;
 mod config;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod credentials;
 pub mod fallback;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod http;
 mod item;
 mod jsonl;
+#[cfg(feature = "local-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local-store")))]
 pub mod local_store;
 mod queue;
 mod sink;

@@ -24,10 +24,10 @@ use std::time::Duration;
 use weave_exporter::local_store::{IndexBacklog, IndexBudget, LocalStore, StoreErrorKind};
 
 /// The store's default path, relative to the working directory (as the SDK's).
-pub const DEFAULT_PATH: &str = weave_exporter::local_store::DEFAULT_PATH;
+pub const DEFAULT_PATH: &str = weave_core::settings::DEFAULT_LOCAL_STORE_PATH;
 
 /// The variable the SDK reads the store's path from.
-pub const PATH_VAR: &str = "WEAVE_LOCAL_STORE_PATH";
+pub const PATH_VAR: &str = weave_core::settings::LOCAL_STORE_PATH_VAR;
 
 /// How long a read waits for a writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,15 +35,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections kept open for reuse.
 const POOL_SIZE: usize = 4;
 
-/// The store path to use: the one given, else `WEAVE_LOCAL_STORE_PATH`, else
-/// [`DEFAULT_PATH`].
+/// The store path to use: the one given, else `WEAVE_LOCAL_STORE_PATH` (read as the SDK
+/// reads it), else [`DEFAULT_PATH`].
 pub fn resolve_path(given: Option<&Path>) -> PathBuf {
-    if let Some(path) = given {
-        return path.to_path_buf();
-    }
-    match std::env::var_os(PATH_VAR).filter(|v| !v.is_empty()) {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(DEFAULT_PATH),
+    match given {
+        Some(path) => path.to_path_buf(),
+        None => weave_core::settings::local_store_path_from_env().unwrap_or_else(|| PathBuf::from(DEFAULT_PATH)),
     }
 }
 

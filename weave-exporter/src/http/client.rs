@@ -9,7 +9,7 @@
 //! Errors never hold the API key: messages name the route, the status and an excerpt
 //! of the response body.
 
-use super::config::ServerConfig;
+use super::config::{is_loopback, ServerConfig};
 use base64::Engine as _;
 use reqwest::blocking::{multipart, Client, RequestBuilder};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
@@ -335,12 +335,6 @@ fn backoff(attempt: u32) -> Duration {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u32(attempt);
     base.mul_f64(0.75 + 0.25 * (hasher.finish() % 1024) as f64 / 1023.0)
-}
-
-/// True for URLs of 127.0.0.1, ::1 or localhost.
-fn is_loopback(url: &str) -> bool {
-    crate::credentials::url_host(url)
-        .is_some_and(|(host, _)| host == "localhost" || host == "::1" || host.starts_with("127."))
 }
 
 /// The path of a URL, for messages (`http://h:1/v2/e/p/calls/complete` →

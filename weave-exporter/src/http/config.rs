@@ -1,6 +1,6 @@
 //! [`ServerConfig`]: where the Weave trace server and the W&B API are, the API key, and
-//! the transport options, read from the environment with the Python SDK's names and
-//! rules:
+//! the transport options, from the server's settings (`weave_core::settings::ServerSettings`,
+//! which reads the environment) with the Python SDK's rules:
 //!
 //! - W&B API: `WANDB_BASE_URL` (default `https://api.wandb.ai`), GraphQL at `/graphql`.
 //! - Trace server: `WF_TRACE_SERVER_URL`; else `https://trace.wandb.ai` for
@@ -11,18 +11,20 @@
 //!   default 30), `WEAVE_INSECURE_DISABLE_SSL`, `WEAVE_USE_CALLS_COMPLETE` (default true).
 //! - Links: `WANDB_APP_URL`, else the app host derived from the API host.
 
-use crate::credentials::{find_api_key_with, KeySource, Secret};
+use crate::credentials::{find_api_key, KeySource, Secret};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
-use weave_core::settings::parse_bool;
+use url::{Host, Url};
+use weave_core::settings::{EnvWarning, ServerSettings};
+
+pub use weave_core::settings::DEFAULT_HTTP_TIMEOUT;
 
 /// The public W&B API.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 /// The trace server of the public W&B API.
 pub const PUBLIC_TRACE_URL: &str = "https://trace.wandb.ai";
-/// `WEAVE_HTTP_TIMEOUT`'s default.
-pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to reach and talk to a Weave trace server. `Debug` never shows the key or the
 /// values of custom headers.
@@ -106,64 +108,53 @@ impl ServerConfig {
     /// The configuration from the process environment: `None` when no API key is found
     /// (then calls stay local). Warnings about invalid values are printed.
     pub fn from_env() -> Option<ServerConfig> {
-        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from);
-        let (config, warnings) = ServerConfig::from_env_with(|var| std::env::var(var).ok(), home);
+        let (settings, warnings) = ServerSettings::from_env();
+        let config = ServerConfig::from_settings(&settings)?;
         for warning in warnings {
-            eprintln!("weave: {warning}");
+            eprintln!("{warning}");
         }
-        config
+        Some(config)
     }
 
     /// [`ServerConfig::from_env`] with the environment read through `get` and the home
-    /// directory (for netrc files) given; returns the warnings instead of printing them.
+    /// directory (for netrc files) given; returns the warnings instead of printing them
+    /// (none when no key is found).
     pub fn from_env_with(
         get: impl Fn(&str) -> Option<String>,
         home: Option<PathBuf>,
-    ) -> (Option<ServerConfig>, Vec<String>) {
-        let get = |var: &str| get(var).filter(|v| !v.trim().is_empty());
-        let base_url = get("WANDB_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let base_url = base_url.trim().trim_end_matches('/').to_string();
-        let Some((api_key, source)) = find_api_key_with(&base_url, get, home) else { return (None, Vec::new()) };
-        let mut warnings = Vec::new();
-        let trace_url = match get("WF_TRACE_SERVER_URL") {
+    ) -> (Option<ServerConfig>, Vec<EnvWarning>) {
+        let (settings, warnings) = ServerSettings::from_env_with(get, home);
+        match ServerConfig::from_settings(&settings) {
+            Some(config) => (Some(config), warnings),
+            None => (None, Vec::new()),
+        }
+    }
+
+    /// The configuration the server's settings describe: `None` when they give no API key
+    /// (neither `WANDB_API_KEY` nor a netrc entry for the W&B API's host).
+    pub fn from_settings(settings: &ServerSettings) -> Option<ServerConfig> {
+        let base_url = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base_url = base_url.trim().trim_end_matches('/');
+        let (api_key, source) = find_api_key(base_url, settings)?;
+        let trace_url = match &settings.trace_server_url {
             Some(url) => url.trim().trim_end_matches('/').to_string(),
             None => {
-                let public = get("WANDB_PUBLIC_BASE_URL").map(|u| u.trim().trim_end_matches('/').to_string());
-                default_trace_url(public.as_deref().unwrap_or(&base_url))
+                let public = settings.public_base_url.as_deref().map(|u| u.trim().trim_end_matches('/'));
+                default_trace_url(public.unwrap_or(base_url))
             }
         };
-        let mut config = ServerConfig::for_urls(api_key, &base_url, Some(&trace_url));
+        let mut config = ServerConfig::for_urls(api_key, base_url, Some(&trace_url));
         config.key_source = source;
-        if let Some(app) = get("WANDB_APP_URL") {
+        if let Some(app) = &settings.app_url {
             config.app_url = app.trim().trim_end_matches('/').to_string();
         }
-        if let Some(headers) = get("WEAVE_TRACE_CUSTOM_HEADERS") {
-            config.headers = parse_custom_headers(&headers);
+        if let Some(headers) = &settings.custom_headers {
+            config.headers = parse_custom_headers(headers);
         }
-        if let Some(value) = get("WEAVE_HTTP_TIMEOUT") {
-            // `try_from`: "1e300" seconds does not fit a Duration (found by fuzzing).
-            let timeout = value.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok());
-            match timeout.filter(|t| !t.is_zero()) {
-                Some(timeout) => config.timeout = timeout,
-                None => warnings.push(format!(
-                    "ignoring WEAVE_HTTP_TIMEOUT={value:?}: expected a positive number of seconds; using 30"
-                )),
-            }
-        }
-        for (var, field) in [
-            ("WEAVE_INSECURE_DISABLE_SSL", &mut config.insecure_disable_ssl),
-            ("WEAVE_USE_CALLS_COMPLETE", &mut config.use_calls_complete),
-        ] {
-            if let Some(value) = get(var) {
-                match parse_bool(&value) {
-                    Some(b) => *field = b,
-                    None => warnings.push(format!(
-                        "ignoring {var}={value:?}: expected one of yes|true|1|on|no|false|0|off; using {field}"
-                    )),
-                }
-            }
-        }
-        (Some(config), warnings)
+        config.timeout = settings.http_timeout;
+        config.insecure_disable_ssl = settings.insecure_disable_ssl;
+        config.use_calls_complete = settings.use_calls_complete;
+        Some(config)
     }
 
     /// A warning when the key would travel without encryption: an `http://` base or trace
@@ -233,34 +224,31 @@ pub fn parse_custom_headers(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// What a path segment keeps unencoded: letters, digits and `-_.~` (RFC 3986's
+/// unreserved characters).
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 fn percent_encode_path(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
+}
+
+/// True for a URL of `localhost` or a loopback address (`127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(url: &str) -> bool {
+    Url::parse(url.trim()).is_ok_and(|url| has_loopback_host(&url))
+}
+
+fn has_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
-    out
 }
 
 /// True for an `http://` URL whose host is not `localhost` or a loopback address.
 fn is_plain_http_to_remote_host(url: &str) -> bool {
-    let Some(rest) =
-        url.trim().get(..7).filter(|scheme| scheme.eq_ignore_ascii_case("http://")).map(|_| &url.trim()[7..])
-    else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    !loopback
+    Url::parse(url.trim()).is_ok_and(|url| url.scheme() == "http" && !has_loopback_host(&url))
 }
 
 #[cfg(test)]

@@ -58,8 +58,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use weave_core::export::ExportItem;
 
-/// The default location of the local store, relative to the working directory.
-pub const DEFAULT_PATH: &str = ".weave/weave.db";
+/// The default location of the local store, relative to the working directory
+/// (`weave_core::settings::DEFAULT_LOCAL_STORE_PATH`).
+pub const DEFAULT_PATH: &str = weave_core::settings::DEFAULT_LOCAL_STORE_PATH;
 
 /// Blobs of the call log the worker indexes per [`Sink::idle`] call, in one transaction:
 /// one blob is one batch (`max_batch_items`, 1,000 calls by default: a few

@@ -1,8 +1,10 @@
-//! Settings: what `init` is given, overridden by environment variables with the Python
+//! [`Settings`]: what `init` is given, overridden by environment variables with the Python
 //! SDK's names and semantics (booleans are `yes|true|1|on`, case-insensitive; the
 //! environment wins over code). An invalid value prints one warning naming the variable,
 //! the value and the default used instead.
 
+use super::env::{process_var, EnvReader, EnvWarning};
+use super::paths::{DEFAULT_LOCAL_STORE_PATH, LOCAL_STORE_PATH_VAR};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,8 +37,9 @@ pub struct Settings {
     /// `WEAVE_REDACT_KEYS` (comma-separated, added to the defaults): keys whose values are
     /// stored as `"REDACTED"`, case-insensitive.
     pub redact_keys: Vec<String>,
-    /// `WEAVE_LOCAL_STORE_PATH`: the embedded store's database file
-    /// (default `.weave/weave.db` in the working directory).
+    /// `WEAVE_LOCAL_STORE_PATH`: the embedded store's database file (`None`: the default,
+    /// [`DEFAULT_LOCAL_STORE_PATH`] in the working directory; see
+    /// [`Settings::local_store_file`]).
     pub local_store_path: Option<PathBuf>,
     /// `WEAVE_JSONL_PATH`: write calls as JSON lines to this file (`-` for stdout)
     /// instead of the local store.
@@ -69,108 +72,44 @@ impl Default for Settings {
     }
 }
 
-/// A problem with one environment variable's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvWarning {
-    /// The variable's name.
-    pub var: &'static str,
-    /// The value found.
-    pub value: String,
-    /// What is used instead, in words.
-    pub default: String,
-    /// What the variable accepts.
-    pub expected: &'static str,
-}
-
-impl std::fmt::Display for EnvWarning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "weave: ignoring {}={:?}: expected {}; using {}", self.var, self.value, self.expected, self.default)
-    }
-}
-
-/// Parses a Weave boolean: `yes|true|1|on` are true, `no|false|0|off` false.
-pub fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" | "on" => Some(true),
-        "no" | "false" | "0" | "off" | "" => Some(false),
-        _ => None,
-    }
-}
-
 impl Settings {
     /// Applies the environment (read through `get`) on top of these settings and returns
     /// the warnings for invalid values. The environment wins over code.
     pub fn apply_env_from(&mut self, get: impl Fn(&str) -> Option<String>) -> Vec<EnvWarning> {
-        let mut warnings = Vec::new();
-        let mut set_bool = |var: &'static str, field: &mut bool| {
-            if let Some(value) = get(var) {
-                match parse_bool(&value) {
-                    Some(b) => *field = b,
-                    None => warnings.push(EnvWarning {
-                        var,
-                        value,
-                        default: field.to_string(),
-                        expected: "one of yes|true|1|on|no|false|0|off",
-                    }),
-                }
-            }
-        };
-        set_bool("WEAVE_DISABLED", &mut self.disabled);
-        set_bool("WEAVE_CAPTURE_CODE", &mut self.capture_code);
-        set_bool("WEAVE_CAPTURE_CLIENT_INFO", &mut self.capture_client_info);
-        set_bool("WEAVE_CAPTURE_SYSTEM_INFO", &mut self.capture_system_info);
-        set_bool("WEAVE_PRINT_CALL_LINK", &mut self.print_call_link);
-        set_bool("WEAVE_ENABLE_DISK_FALLBACK", &mut self.enable_disk_fallback);
-        let mut set_usize = |var: &'static str, field: &mut usize, min: usize| {
-            if let Some(value) = get(var) {
-                match value.trim().parse::<usize>() {
-                    Ok(n) if n >= min => *field = n,
-                    _ => warnings.push(EnvWarning {
-                        var,
-                        value,
-                        default: field.to_string(),
-                        expected: if min == 0 { "a whole number" } else { "a whole number of at least 1" },
-                    }),
-                }
-            }
-        };
-        set_usize("WEAVE_MAX_CALLS_QUEUE_SIZE", &mut self.max_calls_queue_size, 0);
-        set_usize("WEAVE_PARALLELISM", &mut self.parallelism, 1);
-        set_usize("WEAVE_MAX_VALUE_BYTES", &mut self.max_value_bytes, 64);
-        if let Some(value) = get("WEAVE_FLUSH_TIMEOUT") {
-            // `try_from`: "1e300" seconds does not fit a Duration (found by fuzzing).
-            match value.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok()) {
-                Some(timeout) => self.flush_timeout = timeout,
-                None => warnings.push(EnvWarning {
-                    var: "WEAVE_FLUSH_TIMEOUT",
-                    value,
-                    default: format!("{} s", self.flush_timeout.as_secs_f64()),
-                    expected: "a number of seconds",
-                }),
-            }
-        }
-        if let Some(value) = get("WEAVE_REDACT_KEYS") {
+        let mut env = EnvReader::new(get);
+        env.bool("WEAVE_DISABLED", &mut self.disabled);
+        env.bool("WEAVE_CAPTURE_CODE", &mut self.capture_code);
+        env.bool("WEAVE_CAPTURE_CLIENT_INFO", &mut self.capture_client_info);
+        env.bool("WEAVE_CAPTURE_SYSTEM_INFO", &mut self.capture_system_info);
+        env.bool("WEAVE_PRINT_CALL_LINK", &mut self.print_call_link);
+        env.bool("WEAVE_ENABLE_DISK_FALLBACK", &mut self.enable_disk_fallback);
+        env.usize("WEAVE_MAX_CALLS_QUEUE_SIZE", &mut self.max_calls_queue_size, 0);
+        env.usize("WEAVE_PARALLELISM", &mut self.parallelism, 1);
+        env.usize("WEAVE_MAX_VALUE_BYTES", &mut self.max_value_bytes, 64);
+        let flush_default = format!("{} s", self.flush_timeout.as_secs_f64());
+        env.seconds("WEAVE_FLUSH_TIMEOUT", &mut self.flush_timeout, true, flush_default);
+        if let Some(value) = env.raw("WEAVE_REDACT_KEYS") {
             for key in value.split(',').map(|k| k.trim().to_ascii_lowercase()).filter(|k| !k.is_empty()) {
                 if !self.redact_keys.contains(&key) {
                     self.redact_keys.push(key);
                 }
             }
         }
-        if let Some(value) = get("WEAVE_LOCAL_STORE_PATH").filter(|v| !v.trim().is_empty()) {
-            self.local_store_path = Some(PathBuf::from(value));
+        if let Some(path) = env.path(LOCAL_STORE_PATH_VAR) {
+            self.local_store_path = Some(path);
         }
-        if let Some(value) = get("WEAVE_JSONL_PATH").filter(|v| !v.trim().is_empty()) {
-            self.jsonl_path = Some(PathBuf::from(value));
+        if let Some(path) = env.path("WEAVE_JSONL_PATH") {
+            self.jsonl_path = Some(path);
         }
-        if let Some(value) = get("WANDB_RUN_ID").filter(|v| !v.trim().is_empty()) {
-            self.wandb_run_id = Some(value);
+        if let Some(run_id) = env.text("WANDB_RUN_ID") {
+            self.wandb_run_id = Some(run_id);
         }
-        warnings
+        env.into_warnings()
     }
 
     /// Applies the process environment and prints a one-line warning per invalid value.
     pub fn apply_env(&mut self) {
-        for warning in self.apply_env_from(|var| std::env::var(var).ok()) {
+        for warning in self.apply_env_from(process_var) {
             eprintln!("{warning}");
         }
     }
@@ -180,6 +119,12 @@ impl Settings {
         let mut settings = Settings::default();
         settings.apply_env();
         settings
+    }
+
+    /// The local store's database file: [`Settings::local_store_path`], else
+    /// [`DEFAULT_LOCAL_STORE_PATH`] (relative to the working directory).
+    pub fn local_store_file(&self) -> PathBuf {
+        self.local_store_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LOCAL_STORE_PATH))
     }
 }
 
