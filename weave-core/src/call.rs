@@ -73,14 +73,32 @@ pub struct CallRecord {
 
 impl CallRecord {
     /// Drops what the record holds on the heap (its values, names and attributes), for its
-    /// box to be reused ([`crate::export::recycle_records`]).
+    /// box to be reused ([`crate::export::recycle_records`]). A record that holds nothing
+    /// there (most: short values, no names) is left as it is: written by the exporter's
+    /// thread, its memory would have to come back from that core before the application
+    /// thread reuses it; the next call's record replaces it anyway.
     pub(crate) fn clear(&mut self) {
-        self.end = None;
-        let start = &mut self.start;
-        start.inputs = crate::capture::RawJson::null();
-        start.display_name = None;
-        start.thread_id = None;
-        start.attributes.user = None;
+        let start = &self.start;
+        let end_holds = self.end.as_ref().is_some_and(|end| {
+            end.output.as_ref().is_some_and(RawJson::is_on_heap)
+                || end.exception.is_some()
+                || end.summary.rest.is_some()
+                || end.display_name.is_some()
+        });
+        let start_holds = start.inputs.is_on_heap()
+            || start.display_name.is_some()
+            || start.thread_id.is_some()
+            || start.attributes.user.is_some();
+        if end_holds {
+            self.end = None;
+        }
+        if start_holds {
+            let start = &mut self.start;
+            start.inputs = RawJson::null();
+            start.display_name = None;
+            start.thread_id = None;
+            start.attributes.user = None;
+        }
     }
 
     /// The display name: the one set during the call, else the one from its start.

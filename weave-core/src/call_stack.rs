@@ -16,6 +16,7 @@ use crate::runtime::Client;
 use crate::summary::Summary;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// What a running call gathers besides its start: its children's summaries, and what the
 /// code inside it set (a display name, summary keys).
@@ -125,12 +126,19 @@ pub(crate) fn with_local_frame<R>(id: &Id, f: impl FnOnce(&mut Frame) -> R) -> O
     THIS_THREAD.try_with(|stack| stack.with_frame(id, f)).ok().flatten()
 }
 
+/// How long a shutdown waits for a thread's stack (held for a few microseconds at a
+/// time): only a lock that will never be released (a forked child, whose parent's thread
+/// held it at the fork) makes it wait that long, and that stack is then skipped.
+const LOCK_WAIT: Duration = Duration::from_millis(100);
+
 /// The starts of the calls of `client` running on any thread.
 pub(crate) fn running_starts(client: &Client) -> Vec<CallStart> {
-    let stacks: Vec<Arc<ThreadCalls>> = THREADS.lock().clone();
+    let Some(stacks) = THREADS.try_lock_for(LOCK_WAIT).map(|threads| threads.clone()) else {
+        return Vec::new();
+    };
     let mut starts = Vec::new();
     for stack in stacks {
-        let frames = stack.frames.lock();
+        let Some(frames) = stack.frames.try_lock_for(LOCK_WAIT) else { continue };
         starts.extend(frames.iter().filter(|f| f.client_key == client.key()).map(|f| f.record.start.clone()));
     }
     starts

@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use weave_core::export::ExportItem;
 
 /// Items a thread buffers at most, with a large enough queue.
@@ -183,11 +184,11 @@ impl ThreadBuffers {
     /// forgets the buffers of threads that are gone (or now write to another exporter).
     pub(crate) fn sweep(&self, mut out: impl FnMut(Vec<ExportItem>)) {
         let readers: Vec<Reader> = {
-            let mut registry = self.registry.lock();
+            let Some(mut registry) = self.registry.try_lock_for(LOCK_WAIT) else { return };
             // A buffer whose writer is gone gets no new items: after this sweep empties
             // it, it is done.
             let all = registry.clone();
-            registry.retain(|reader| !reader.lock().is_abandoned());
+            registry.retain(|reader| reader.try_lock_for(LOCK_WAIT).is_none_or(|reader| !reader.is_abandoned()));
             all
         };
         for reader in readers {
@@ -208,9 +209,14 @@ impl ThreadBuffers {
     }
 }
 
-/// Moves every item of a ring into `items`.
+/// How long a thread waits for a ring's reading end (held for a few microseconds at a
+/// time): only a lock that will never be released (a forked child, whose parent's thread
+/// held it at the fork) makes it wait that long, and then the ring is left as it is.
+const LOCK_WAIT: Duration = Duration::from_millis(100);
+
+/// Moves every item of a ring into `items` (none when its reading end cannot be taken).
 fn drain_into(reader: &Mutex<rtrb::Consumer<ExportItem>>, items: &mut Vec<ExportItem>) {
-    let mut reader = reader.lock();
+    let Some(mut reader) = reader.try_lock_for(LOCK_WAIT) else { return };
     let n = reader.slots();
     if let Ok(chunk) = reader.read_chunk(n) {
         items.extend(chunk);

@@ -36,6 +36,11 @@ impl RawJson {
         }
     }
 
+    /// True when the text is on the heap (longer than a few dozen bytes).
+    pub(crate) fn is_on_heap(&self) -> bool {
+        matches!(self.0, Repr::Heap(_))
+    }
+
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
