@@ -61,6 +61,11 @@ impl LlmCallBuilder {
         LlmCallBuilder { builder }
     }
 
+    /// True when the call will be recorded (a Weave client is installed).
+    pub fn is_recording(&self) -> bool {
+        self.builder.is_some()
+    }
+
     /// The request: each field of its JSON object is an input (a request that is not an
     /// object is the input `request`).
     pub fn request(self, request: &(impl Serialize + ?Sized)) -> LlmCallBuilder {
