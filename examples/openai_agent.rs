@@ -128,8 +128,6 @@ fn offline_fake() -> Result<FakeOpenAi, std::io::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    // https endpoints: async-openai's TLS without a built-in crypto provider, given ring's.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let weave = weave::init(&std::env::var("WEAVE_PROJECT").unwrap_or_else(|_| "weave-rs-openai-agent".into()))?;
 
     let (config, fake, model) = match std::env::var("OPENAI_API_KEY") {

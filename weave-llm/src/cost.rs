@@ -64,7 +64,8 @@ impl Cost {
     /// cached input tokens are billed at their own price, not the input price.
     pub fn compute(usage: &Usage, requests: u64, entry: &PriceEntry, table: &PriceTable) -> Cost {
         let price = &entry.price;
-        let uncached = usage.prompt_tokens.saturating_sub(usage.cache_read_input_tokens + usage.cache_creation_input_tokens);
+        let uncached =
+            usage.prompt_tokens.saturating_sub(usage.cache_read_input_tokens + usage.cache_creation_input_tokens);
         let (level_id, created_by) = match entry.level {
             PricingLevel::Default => ("default", "system"),
             PricingLevel::Project => ("weave-rs", "user"),
@@ -131,10 +132,7 @@ pub fn costs(summary: &Value) -> BTreeMap<String, Cost> {
         .pointer("/weave/costs")
         .and_then(Value::as_object)
         .map(|costs| {
-            costs
-                .iter()
-                .filter_map(|(model, cost)| Some((model.clone(), Cost::deserialize(cost).ok()?)))
-                .collect()
+            costs.iter().filter_map(|(model, cost)| Some((model.clone(), Cost::deserialize(cost).ok()?))).collect()
         })
         .unwrap_or_default()
 }

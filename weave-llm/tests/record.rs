@@ -15,7 +15,8 @@ fn anthropic_response(input: u64, output: u64) -> Value {
 #[test]
 fn a_hand_recorded_call_has_the_integrations_shape() {
     let calls = capture();
-    let request = json!({"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "prime?"}]});
+    let request =
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "prime?"}]});
     let call = LlmCall::start("anthropic.Messages.create", &request);
     assert!(call.is_recording());
     call.finish(&anthropic_response(12, 3));
@@ -49,7 +50,11 @@ fn usage_and_cost_roll_up_to_every_ancestor() {
         .request(&json!({"model": "local-llama"}))
         .parent(root.context())
         .start()
-        .finish_with_usage(&json!({"message": {"content": "hi"}, "prompt_eval_count": 7}), "local-llama", &Usage::new(7, 5));
+        .finish_with_usage(
+            &json!({"message": {"content": "hi"}, "prompt_eval_count": 7}),
+            "local-llama",
+            &Usage::new(7, 5),
+        );
     step.finish(&json!("done"));
     root.finish(&json!("done"));
 
@@ -57,7 +62,10 @@ fn usage_and_cost_roll_up_to_every_ancestor() {
     let summary = root.summary();
     assert_eq!(summary["usage"]["claude-sonnet-4-5"]["requests"], 2);
     assert_eq!(summary["usage"]["claude-sonnet-4-5"]["input_tokens"], 200);
-    assert_eq!(summary["usage"]["local-llama"], json!({"requests": 1, "prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}));
+    assert_eq!(
+        summary["usage"]["local-llama"],
+        json!({"requests": 1, "prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12})
+    );
     let costs = costs(summary);
     let claude = &costs["claude-sonnet-4-5"];
     assert_eq!((claude.requests, claude.prompt_tokens, claude.completion_tokens), (2, 200, 20));

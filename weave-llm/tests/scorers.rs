@@ -118,8 +118,7 @@ async fn an_evaluation_with_judges_records_their_calls_and_counts_their_cost() {
     let op_of = |id: Option<&str>| {
         recorded.iter().find(|c| Some(c.id()) == id).map(|c| c.op_name().to_string()).unwrap_or_default()
     };
-    let mut parents: Vec<String> =
-        calls.calls_of(CHAT_COMPLETIONS_OP).iter().map(|c| op_of(c.parent_id())).collect();
+    let mut parents: Vec<String> = calls.calls_of(CHAT_COMPLETIONS_OP).iter().map(|c| op_of(c.parent_id())).collect();
     parents.sort();
     parents.dedup();
     assert_eq!(

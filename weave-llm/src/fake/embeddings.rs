@@ -11,7 +11,9 @@ pub const DIMENSIONS: usize = 26;
 pub(crate) fn embeddings(request: &Value) -> Value {
     let inputs: Vec<String> = match request.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).collect(),
+        Some(Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).collect()
+        }
         _ => Vec::new(),
     };
     let tokens: u64 = inputs.iter().map(|s| words(s)).sum();

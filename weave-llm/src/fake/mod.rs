@@ -2,7 +2,8 @@
 //! tests, benchmarks and offline examples: `POST /v1/chat/completions` (plain and
 //! streamed, text or tool calls, usage, errors), `/v1/embeddings` and `/v1/responses`.
 //! Replies are scripted with [`FakeOpenAi::push`]; with none scripted, the assistant
-//! echoes the last user message. Token counts are words, so a request gets the same
+//! calls the first tool the request offers (with `{"query": <last user message>}`) until
+//! a tool's result comes back, and otherwise echoes the last user message. Token counts are words, so a request gets the same
 //! usage whichever client sends it.
 //!
 //! ```
@@ -69,8 +70,8 @@ impl Shared {
                 reply.times -= 1;
                 reply.clone()
             }
-            Some(_) => script.pop_front().unwrap_or_else(|| reply::default_reply("")),
-            None => reply::default_reply(&tokens::last_user_text(body)),
+            Some(_) => script.pop_front().unwrap_or_else(|| reply::default_reply(body)),
+            None => reply::default_reply(body),
         }
     }
 }

@@ -109,7 +109,17 @@ impl Reply {
     }
 }
 
-/// The reply when nothing is scripted: the assistant echoes the last user message.
-pub(crate) fn default_reply(last_user_text: &str) -> Reply {
-    Reply::text(format!("You said: {last_user_text}"))
+/// The reply when nothing is scripted: for a request offering tools whose last message is
+/// not a tool's result, a call of the first tool with `{"query": <last user message>}`;
+/// otherwise the assistant echoes the last user message.
+pub(crate) fn default_reply(request: &serde_json::Value) -> Reply {
+    let last_user_text = super::tokens::last_user_text(request);
+    let first_tool = request.pointer("/tools/0/function/name").or_else(|| request.pointer("/tools/0/name"));
+    let answered =
+        request.pointer("/messages").and_then(|m| m.as_array()).and_then(|m| m.last()).and_then(|m| m.get("role"))
+            == Some(&serde_json::Value::from("tool"));
+    match first_tool.and_then(|t| t.as_str()) {
+        Some(tool) if !answered => Reply::tool_call(tool, serde_json::json!({"query": last_user_text}).to_string()),
+        _ => Reply::text(format!("You said: {last_user_text}")),
+    }
 }

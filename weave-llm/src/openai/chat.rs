@@ -11,7 +11,7 @@ use async_openai::types::chat::{
     CreateChatCompletionStreamResponse,
 };
 use async_openai::Client;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// A streamed chat completion whose call is recorded.
 pub type TracedChatStream = TracedStream<CreateChatCompletionStreamResponse, ChatAccumulator>;
@@ -32,7 +32,7 @@ impl<'c, C: Config> TracedChat<'c, C> {
         &self,
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
-        let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request);
+        let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request, None);
         let result = self.client.chat().create(request).await;
         end_call(call, &result);
         result
@@ -51,10 +51,11 @@ impl<'c, C: Config> TracedChat<'c, C> {
             return Err(OpenAIError::InvalidArgument("When stream is false, use Chat::create".into()));
         }
         request.stream = Some(true);
-        let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request);
+        let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request, Some(SystemTime::now()));
         let ask_for_usage = call.is_recording() && request.stream_options.is_none();
         if ask_for_usage {
-            request.stream_options = Some(ChatCompletionStreamOptions { include_usage: Some(true), ..Default::default() });
+            request.stream_options =
+                Some(ChatCompletionStreamOptions { include_usage: Some(true), ..Default::default() });
         }
         match self.client.chat().create_stream(request).await {
             Ok(stream) => Ok(TracedStream::new(stream, call, ChatAccumulator::new(ask_for_usage), started)),

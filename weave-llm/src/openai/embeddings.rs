@@ -19,7 +19,7 @@ impl<'c, C: Config> TracedEmbeddings<'c, C> {
 
     /// `client.embeddings().create(request)`, recorded.
     pub async fn create(&self, request: CreateEmbeddingRequest) -> Result<CreateEmbeddingResponse, OpenAIError> {
-        let call = start_call(EMBEDDINGS_OP, self.client, &request);
+        let call = start_call(EMBEDDINGS_OP, self.client, &request, None);
         let result = self.client.embeddings().create(request).await;
         end_call(call, &result);
         result

@@ -54,6 +54,7 @@ use async_openai::config::{Config, OpenAIConfig};
 use async_openai::Client;
 use serde::Serialize;
 use serde_json::json;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Op name of chat completions.
 pub const CHAT_COMPLETIONS_OP: &str = "openai.chat.completions.create";
@@ -110,14 +111,29 @@ impl<C: Config> TracedClient<C> {
     }
 }
 
-/// Starts the call of `op` on `client` for `request` (already in the form sent).
-fn start_call<C: Config>(op: &'static str, client: &Client<C>, request: &impl Serialize) -> LlmCall {
+/// The input Weave's integration gives streamed calls: when the stream was asked for, in
+/// seconds since the Unix epoch.
+const STREAM_START_INPUT: &str = "_weave_stream_start_time";
+
+/// Starts the call of `op` on `client` for `request` (as the caller gave it); for a
+/// stream, with the time it was asked for.
+fn start_call<C: Config>(
+    op: &'static str,
+    client: &Client<C>,
+    request: &impl Serialize,
+    stream_started: Option<SystemTime>,
+) -> LlmCall {
     let builder = LlmCallBuilder::new(op);
     if !builder.is_recording() {
         return builder.start();
     }
     let this = json!({"client": {"base_url": client.config().api_base(), "version": CLIENT_VERSION}});
-    builder.input("self", &this).request_json(json::to_json_without_nulls(request)).start()
+    let mut builder = builder.input("self", &this).request_json(json::to_json_without_nulls(request));
+    if let Some(started) = stream_started {
+        let seconds = started.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        builder = builder.input(STREAM_START_INPUT, &seconds);
+    }
+    builder.start()
 }
 
 /// Ends `call` with the outcome of a request.

@@ -8,7 +8,7 @@ use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 use async_openai::Client;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// A streamed response whose call is recorded.
 pub type TracedResponseStream = TracedStream<ResponseStreamEvent, ResponseAccumulator>;
@@ -26,7 +26,7 @@ impl<'c, C: Config> TracedResponses<'c, C> {
 
     /// `client.responses().create(request)`, recorded.
     pub async fn create(&self, request: CreateResponse) -> Result<Response, OpenAIError> {
-        let call = start_call(RESPONSES_OP, self.client, &request);
+        let call = start_call(RESPONSES_OP, self.client, &request, None);
         let result = self.client.responses().create(request).await;
         end_call(call, &result);
         result
@@ -40,7 +40,7 @@ impl<'c, C: Config> TracedResponses<'c, C> {
             return Err(OpenAIError::InvalidArgument("When stream is false, use Responses::create".into()));
         }
         request.stream = Some(true);
-        let call = start_call(RESPONSES_OP, self.client, &request);
+        let call = start_call(RESPONSES_OP, self.client, &request, Some(SystemTime::now()));
         match self.client.responses().create_stream(request).await {
             Ok(stream) => Ok(TracedStream::new(stream, call, ResponseAccumulator::default(), started)),
             Err(error) => {

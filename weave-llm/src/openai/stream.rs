@@ -51,12 +51,8 @@ impl<T, A: Accumulate<T>> std::fmt::Debug for TracedStream<T, A> {
 impl<T, A: Accumulate<T>> TracedStream<T, A> {
     /// Wraps `inner`, recording into `call` (a call not recording passes items through).
     pub(crate) fn new(inner: StreamResponse<T>, call: LlmCall, accumulator: A, started: Instant) -> Self {
-        let recording = call.is_recording().then_some(Recording {
-            call,
-            accumulator,
-            started,
-            time_to_first_token: None,
-        });
+        let recording =
+            call.is_recording().then_some(Recording { call, accumulator, started, time_to_first_token: None });
         TracedStream { inner, recording }
     }
 }

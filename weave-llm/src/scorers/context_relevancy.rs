@@ -60,11 +60,10 @@ impl<M: JudgeModel> Scorer for ContextRelevancyScorer<M> {
 
     async fn score(&self, input: ScorerInput) -> Result<Value, BoxError> {
         let mut verdict = ask_judge(&self.model, &self.system_prompt, &self.user_prompt, &input).await?;
-        let score = verdict
-            .get("relevancy_score")
-            .or_else(|| verdict.get("score"))
-            .and_then(Value::as_f64)
-            .ok_or_else(|| format!("the judge's verdict has no `relevancy_score`: {}", Value::Object(verdict.clone())))?;
+        let score =
+            verdict.get("relevancy_score").or_else(|| verdict.get("score")).and_then(Value::as_f64).ok_or_else(
+                || format!("the judge's verdict has no `relevancy_score`: {}", Value::Object(verdict.clone())),
+            )?;
         verdict.insert("relevancy_score".into(), score.into());
         verdict.remove("score");
         verdict.insert("is_relevant".into(), (score >= self.threshold).into());

@@ -15,7 +15,9 @@ pub enum TemplateError {
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TemplateError::Missing(name) => write!(f, "the prompt template uses {{{name}}}, which the row does not have"),
+            TemplateError::Missing(name) => {
+                write!(f, "the prompt template uses {{{name}}}, which the row does not have")
+            }
             TemplateError::Unclosed => write!(f, "the prompt template has a `{{` without its `}}`"),
         }
     }
