@@ -105,7 +105,8 @@ async fn run_agent(client: &TracedClient, model: &str, question: String) -> Resu
         messages.push(json!({"role": "assistant", "tool_calls": requested}));
         for ToolCall(id, name, arguments) in &calls {
             println!("[tool] {name}({arguments})");
-            messages.push(json!({"role": "tool", "tool_call_id": id, "content": run_tool(name, arguments).to_string()}));
+            messages
+                .push(json!({"role": "tool", "tool_call_id": id, "content": run_tool(name, arguments).to_string()}));
         }
     }
     Err("no answer after 5 turns".into())
@@ -128,7 +129,7 @@ fn offline_fake() -> Result<FakeOpenAi, std::io::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let weave = weave::init(&std::env::var("WEAVE_PROJECT").unwrap_or_else(|_| "weave-rs-openai-agent".into()))?;
+    let weave = weave::init(std::env::var("WEAVE_PROJECT").unwrap_or_else(|_| "weave-rs-openai-agent".into()))?;
 
     let (config, fake, model) = match std::env::var("OPENAI_API_KEY") {
         Ok(_) => (OpenAIConfig::new(), None, std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into())),
@@ -140,7 +141,8 @@ async fn main() -> Result<(), BoxError> {
         }
     };
     let client = TracedClient::new(Client::with_config(config));
-    let answer = run_agent(&client, &model, "What is the weather like in Paris, and what time is it there?".into()).await?;
+    let answer =
+        run_agent(&client, &model, "What is the weather like in Paris, and what time is it there?".into()).await?;
     drop(fake);
 
     let store_path = weave.local_store_path().map(|p| p.to_path_buf());
@@ -171,7 +173,11 @@ async fn main() -> Result<(), BoxError> {
             cost.prompt_token_cost_unit
         );
     }
-    println!("total: {:.6} USD (prices of {})", weave::llm::total_cost(&root.summary), weave::llm::prices::current().date());
+    println!(
+        "total: {:.6} USD (prices of {})",
+        weave::llm::total_cost(&root.summary),
+        weave::llm::prices::current().date()
+    );
     println!("\nstored in {}", path.display());
     Ok(())
 }

@@ -39,9 +39,9 @@ fn pieces(template: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
         if tail.starts_with("{{") || tail.starts_with("}}") {
             out.push(Piece::Text(&tail[..1]));
             rest = &tail[2..];
-        } else if tail.starts_with('}') {
+        } else if let Some(after) = tail.strip_prefix('}') {
             out.push(Piece::Text("}"));
-            rest = &tail[1..];
+            rest = after;
         } else {
             let end = tail.find('}').ok_or(TemplateError::Unclosed)?;
             out.push(Piece::Name(tail[1..end].trim()));
