@@ -29,6 +29,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -106,6 +107,10 @@ impl FakeOpenAi {
         std::thread::Builder::new().name("fake-openai".into()).spawn(move || {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                // Each event is written at once (no Nagle delay waiting for the client's ACK).
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 let stop = async {
                     let _ = stopped.await;
                 };

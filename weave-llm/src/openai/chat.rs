@@ -1,9 +1,9 @@
 //! `client.chat()`: chat completions, plain and streamed, recorded as
 //! `openai.chat.completions.create`.
 
+use super::call::{end_call, fail_call, start_call, CHAT_COMPLETIONS_OP};
 use super::chat_accumulator::ChatAccumulator;
 use super::stream::TracedStream;
-use super::{end_call, fail_call, start_call, CHAT_COMPLETIONS_OP};
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{

@@ -1,6 +1,6 @@
 //! `client.embeddings()`: recorded as `openai.embeddings.create`.
 
-use super::{end_call, start_call, EMBEDDINGS_OP};
+use super::call::{end_call, start_call, EMBEDDINGS_OP};
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};

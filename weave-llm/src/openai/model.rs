@@ -2,7 +2,7 @@
 //! [`Embedder`] (embeddings), through the traced client, so that the scorers' LLM calls
 //! are recorded, under their score calls, with their usage and cost.
 
-use super::TracedClient;
+use super::client::TracedClient;
 use crate::scorers::{Embedder, JudgeModel};
 use async_openai::config::{Config, OpenAIConfig};
 use async_openai::types::chat::CreateChatCompletionRequest;

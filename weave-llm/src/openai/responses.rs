@@ -1,9 +1,9 @@
 //! `client.responses()`: the responses API, plain and streamed, recorded as
 //! `openai.responses.create`.
 
+use super::call::{end_call, fail_call, start_call, RESPONSES_OP};
 use super::responses_accumulator::ResponseAccumulator;
 use super::stream::TracedStream;
-use super::{end_call, fail_call, start_call, RESPONSES_OP};
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};

@@ -1,7 +1,7 @@
 //! A judge of retrieval: is the context relevant to the query?
 
 use super::judge::{ask_judge, template_columns};
-use super::JudgeModel;
+use super::traits::JudgeModel;
 use serde::Serialize;
 use serde_json::Value;
 use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};

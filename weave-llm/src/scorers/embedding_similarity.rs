@@ -1,6 +1,7 @@
 //! How close the output is to the target, by the cosine of their embeddings.
 
-use super::{output_text, Embedder};
+use super::output::output_text;
+use super::traits::Embedder;
 use serde::Serialize;
 use serde_json::{json, Value};
 use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};

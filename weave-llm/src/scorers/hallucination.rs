@@ -1,7 +1,7 @@
 //! A judge of hallucinations: does the output claim what its context does not support?
 
 use super::judge::{ask_judge, template_columns};
-use super::JudgeModel;
+use super::traits::JudgeModel;
 use serde::Serialize;
 use serde_json::Value;
 use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};

@@ -1,9 +1,10 @@
 //! The LLM-as-judge scorer: a prompt template filled with the row's columns and the
 //! output, sent to a [`JudgeModel`], its reply parsed into a verdict.
 
+use super::output::output_text;
 use super::parse::parse_judgement;
 use super::template::{fill, placeholders};
-use super::{output_text, JudgeModel};
+use super::traits::JudgeModel;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};

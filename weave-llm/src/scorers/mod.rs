@@ -13,9 +13,11 @@ mod embedding_similarity;
 mod hallucination;
 mod judge;
 mod levenshtein;
+mod output;
 mod parse;
 mod string_match;
 mod template;
+mod traits;
 mod valid_json;
 
 pub use context_relevancy::ContextRelevancyScorer;
@@ -26,33 +28,5 @@ pub use levenshtein::{levenshtein, LevenshteinScorer};
 pub use parse::parse_judgement;
 pub use string_match::StringMatchScorer;
 pub use template::{fill, placeholders, TemplateError};
+pub use traits::{Embedder, JudgeModel};
 pub use valid_json::ValidJSONScorer;
-
-use std::future::Future;
-use weave_core::eval::BoxError;
-
-/// A model a judge asks: a system prompt and a user prompt in, the reply's text out.
-pub trait JudgeModel: Send + Sync {
-    /// The model's name (stored with the scorer as `model_id`).
-    fn model_id(&self) -> String;
-
-    /// The model's reply.
-    fn complete(&self, system: String, user: String) -> impl Future<Output = Result<String, BoxError>> + Send;
-}
-
-/// Turns texts into vectors.
-pub trait Embedder: Send + Sync {
-    /// The model's name (stored with the scorer as `model_id`).
-    fn model_id(&self) -> String;
-
-    /// One vector per text, in order.
-    fn embed(&self, texts: Vec<String>) -> impl Future<Output = Result<Vec<Vec<f32>>, BoxError>> + Send;
-}
-
-/// The model output as text: a string as is, anything else as JSON.
-pub(crate) fn output_text(output: &serde_json::Value) -> String {
-    match output {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}

@@ -1,6 +1,6 @@
 //! Is the output found in the target?
 
-use super::output_text;
+use super::output::output_text;
 use serde::Serialize;
 use serde_json::{json, Value};
 use weave_core::eval::{BoxError, Columns, Scorer, ScorerInput};
