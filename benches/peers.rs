@@ -245,7 +245,6 @@ fn main() {
         throughput(&temp);
         queryable(&temp);
         stalled_sink(&temp);
-        #[cfg(feature = "openai")]
         llm_stream(&temp);
     }
     let _ = std::fs::remove_dir_all(&temp);
@@ -507,15 +506,14 @@ fn rounds_median_ns() -> f64 {
 
 /// A streamed chat completion of 500 content chunks from the fake OpenAI server (real
 /// HTTP, SSE), read to its end through async-openai's bare client and through weave-rs's
-/// traced client, in alternating rounds of the same run (with `--features openai`): the
+/// traced client, in alternating rounds of the same run: the
 /// wrapper's cost per chunk (accumulating it, plus the call's start and end spread over
 /// the chunks), as `RATIO llm_stream_per_chunk` (traced / bare) and
 /// `MEASURE llm_stream_overhead_us_per_chunk`.
-#[cfg(feature = "openai")]
 fn llm_stream(temp: &std::path::Path) {
-    use weave::llm::fake::{FakeOpenAi, Reply};
-    use weave::llm::openai::async_openai::{config::OpenAIConfig, types::chat::CreateChatCompletionRequest, Client};
-    use weave::llm::openai::TracedClient;
+    use weave_llm::fake::{FakeOpenAi, Reply};
+    use weave_llm::openai::async_openai::{config::OpenAIConfig, types::chat::CreateChatCompletionRequest, Client};
+    use weave_llm::openai::TracedClient;
 
     const CHUNKS: usize = 500;
     const ROUNDS: usize = 41;

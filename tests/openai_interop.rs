@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use weave::export::ExporterConfig;
-use weave::llm::fake::FakeOpenAi;
-use weave::llm::openai::async_openai::config::OpenAIConfig;
-use weave::llm::openai::async_openai::Client;
-use weave::llm::openai::TracedClient;
 use weave::Settings;
+use weave_llm::fake::FakeOpenAi;
+use weave_llm::openai::async_openai::config::OpenAIConfig;
+use weave_llm::openai::async_openai::Client;
+use weave_llm::openai::TracedClient;
 
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/llm_interop")
