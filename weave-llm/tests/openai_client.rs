@@ -287,3 +287,12 @@ async fn the_api_key_is_never_recorded_or_printed() {
     assert!(sent.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {API_KEY}")[..])));
     assert!(sent.iter().all(|r| !r.body.to_string().contains(API_KEY)));
 }
+
+#[test]
+fn traced_streams_and_clients_go_to_other_tasks() {
+    fn send<T: Send + 'static>() {}
+    send::<weave_llm::openai::TracedChatStream>();
+    send::<weave_llm::openai::TracedResponseStream>();
+    send::<TracedClient>();
+    send::<weave_llm::LlmCall>();
+}
