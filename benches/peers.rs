@@ -245,6 +245,7 @@ fn main() {
         throughput(&temp);
         queryable(&temp);
         stalled_sink(&temp);
+        llm_stream(&temp);
     }
     let _ = std::fs::remove_dir_all(&temp);
 
@@ -501,4 +502,75 @@ fn rounds_median_ns() -> f64 {
         .collect();
     per_call.sort_by(|a, b| a.total_cmp(b));
     per_call[ROUNDS / 2]
+}
+
+/// A streamed chat completion of 500 content chunks from the fake OpenAI server (real
+/// HTTP, SSE), read to its end through async-openai's bare client and through weave-rs's
+/// traced client, in alternating rounds of the same run: the
+/// wrapper's cost per chunk (accumulating it, plus the call's start and end spread over
+/// the chunks), as `RATIO llm_stream_per_chunk` (traced / bare) and
+/// `MEASURE llm_stream_overhead_us_per_chunk`.
+fn llm_stream(temp: &std::path::Path) {
+    use weave_llm::fake::{FakeOpenAi, Reply};
+    use weave_llm::openai::async_openai::{config::OpenAIConfig, types::chat::CreateChatCompletionRequest, Client};
+    use weave_llm::openai::TracedClient;
+
+    const CHUNKS: usize = 500;
+    const ROUNDS: usize = 41;
+    let weave = weave::builder()
+        .project("bench/llm")
+        .settings(settings())
+        .sink(DiscardSink::encoding("bench/llm"))
+        .exporter_config(exporter(temp))
+        .init()
+        .expect("init");
+    let fake = FakeOpenAi::start().expect("fake OpenAI server");
+    fake.push(Reply::text(vec!["token"; CHUNKS].join(" ")).times(usize::MAX));
+    let bare = Client::with_config(OpenAIConfig::new().with_api_base(fake.base_url()).with_api_key("sk-bench"));
+    let traced = TracedClient::new(bare.clone());
+    let request: CreateChatCompletionRequest = serde_json::from_value(serde_json::json!({
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say token 500 times."}]
+    }))
+    .expect("request");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let (mut bare_ns, mut traced_ns) = (Vec::new(), Vec::new());
+    runtime.block_on(async {
+        use futures_util::StreamExt;
+        for round in 0..ROUNDS + 1 {
+            let start = Instant::now();
+            let mut stream = bare.chat().create_stream(request.clone()).await.expect("bare stream");
+            let mut n = 0;
+            while let Some(chunk) = stream.next().await {
+                black_box(chunk.expect("chunk"));
+                n += 1;
+            }
+            let bare_round = start.elapsed().as_nanos() as f64;
+            let start = Instant::now();
+            let mut stream = traced.chat().create_stream(request.clone()).await.expect("traced stream");
+            let mut m = 0;
+            while let Some(chunk) = stream.next().await {
+                black_box(chunk.expect("chunk"));
+                m += 1;
+            }
+            let traced_round = start.elapsed().as_nanos() as f64;
+            assert_eq!(n, m, "the caller sees the same chunks");
+            if round > 0 {
+                // The first round warms the connection pool up.
+                bare_ns.push(bare_round / CHUNKS as f64);
+                traced_ns.push(traced_round / CHUNKS as f64);
+            }
+        }
+    });
+    drop(fake);
+    weave.finish();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (bare_chunk, traced_chunk) = (median(bare_ns), median(traced_ns));
+    report_line(format!(
+        "MEASURE llm_stream ns_per_chunk_bare={bare_chunk:.0} ns_per_chunk_traced={traced_chunk:.0} chunks={CHUNKS} rounds={ROUNDS}"
+    ));
+    report_line(format!("MEASURE llm_stream_overhead_us_per_chunk {:.3}", (traced_chunk - bare_chunk) / 1000.0));
+    report_line(format!("RATIO llm_stream_per_chunk {:.3}", traced_chunk / bare_chunk));
 }

@@ -218,6 +218,12 @@ pub mod export {
     pub use weave_exporter::{record_of, DiscardSink, ExporterConfig, JsonlSink, QueueExporter, Sink, SinkError};
 }
 
+/// LLM calls (feature `llm`; `openai` adds the traced async-openai client,
+/// `weave::llm::openai`): recording any client's calls, prices and costs per model, LLM
+/// scorers. See `docs/llm.md`.
+#[cfg(feature = "llm")]
+pub use weave_llm as llm;
+
 /// Low-level runtime types (the call model, digests, refs).
 pub mod core {
     pub use weave_core::{call, exception, feedback, ids, object, op, project, refs, summary, system_info, time};

@@ -5,7 +5,8 @@
 
 * ``server`` venv: weave==0.52.42 (the last release shipping the trace server logic)
   plus the imports it needs, from ``requirements-server.txt``.
-* ``client`` venv: the real Python SDK weave==0.54.0, from ``requirements-client.txt``.
+* ``client`` venv: the real Python SDK weave==0.54.0 and ``openai`` (for its OpenAI
+  integration), from ``requirements-client.txt``.
 
 Each requirements file may have a ``constraints-<name>.txt`` next to it (the full,
 tested ``pip freeze``), applied with ``pip -c``. A marker file in each venv holds the hash
@@ -138,14 +139,15 @@ WARM_UP = {
                     "http.server", "email.parser"],
     },
     "client": {
-        "compile": ["weave"],
+        "compile": ["weave", "openai"],
         "imports": ["weave", "weave.trace.weave_client", "weave.trace.vals", "weave.trace.refs",
                     "weave.trace.op_protocol", "weave.trace.serialization.op_type",
                     "weave.trace.init_message", "weave.utils.pypi_version_check",
                     "weave.trace_server_bindings.remote_http_trace_server",
                     "weave.compat.wandb.wandb_thin.internal_api",
                     "weave.wandb_interface.project_creator", "gql.transport.httpx",
-                    "sentry_sdk", "httpx", "pydantic"],
+                    "sentry_sdk", "httpx", "pydantic", "openai",
+                    "weave.integrations.openai.openai_sdk"],
     },
 }
 

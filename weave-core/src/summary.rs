@@ -7,6 +7,8 @@
 //!   concatenated, objects recursively); its own output's `usage` is then ignored.
 //! - `status_counts.{success,error}` is incremented for the call itself.
 //! - User values are deep-merged in; computed values win.
+//! - Costs (`weave.costs.<model>`, as Weave's server shows them and as weave-llm records
+//!   them) roll up like the rest, except the unit prices (`*_token_cost`), which are kept.
 
 use crate::call::JsonObject;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -137,21 +139,49 @@ fn leaf_usage(output: &Value) -> Option<JsonObject> {
 }
 
 /// Weave's `sum_dict_leaves` of two summaries: numbers summed, lists concatenated,
-/// objects merged recursively; otherwise the newer value wins.
+/// objects merged recursively; otherwise the newer value wins. The unit prices of
+/// `weave.costs.<model>` (keys ending in `_token_cost`) are not summed: the newer wins.
 pub fn sum_into(acc: &mut JsonObject, add: JsonObject) {
+    sum_into_at(acc, add, Level::Top);
+}
+
+/// Where an object sits in a summary, to tell `weave.costs.<model>` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Weave,
+    Costs,
+    ModelCost,
+    Other,
+}
+
+impl Level {
+    fn child(self, key: &str) -> Level {
+        match (self, key) {
+            (Level::Top, "weave") => Level::Weave,
+            (Level::Weave, "costs") => Level::Costs,
+            (Level::Costs, _) => Level::ModelCost,
+            _ => Level::Other,
+        }
+    }
+}
+
+fn sum_into_at(acc: &mut JsonObject, add: JsonObject, level: Level) {
     for (k, v) in add {
         match acc.get_mut(&k) {
             None => {
                 acc.insert(k, v);
             }
-            Some(existing) => sum_value(existing, v),
+            // A price per token, not an amount.
+            Some(existing) if level == Level::ModelCost && k.ends_with("_token_cost") => *existing = v,
+            Some(existing) => sum_value(existing, v, level.child(&k)),
         }
     }
 }
 
-fn sum_value(existing: &mut Value, add: Value) {
+fn sum_value(existing: &mut Value, add: Value, level: Level) {
     match (existing, add) {
-        (Value::Object(a), Value::Object(b)) => sum_into(a, b),
+        (Value::Object(a), Value::Object(b)) => sum_into_at(a, b, level),
         (Value::Array(a), Value::Array(b)) => a.extend(b),
         (e @ Value::Number(_), Value::Number(b)) => {
             let Value::Number(a) = &*e else { return };
@@ -228,6 +258,27 @@ mod tests {
             Value::Object(s.to_json()),
             json!({"usage": {"m": {"requests": 2, "prompt_tokens": 7}}, "status_counts": {"success": 3, "error": 1}})
         );
+    }
+
+    #[test]
+    fn costs_sum_amounts_and_keep_unit_prices() {
+        let cost = |tokens: i64| {
+            obj(json!({"weave": {"costs": {"gpt-4o": {
+                "prompt_tokens": tokens, "prompt_tokens_total_cost": tokens as f64 * 0.5,
+                "prompt_token_cost": 0.5, "prompt_token_cost_unit": "USD"}}}}))
+        };
+        let mut acc = cost(2);
+        sum_into(&mut acc, cost(4));
+        assert_eq!(
+            Value::Object(acc),
+            json!({"weave": {"costs": {"gpt-4o": {
+                "prompt_tokens": 6, "prompt_tokens_total_cost": 3.0,
+                "prompt_token_cost": 0.5, "prompt_token_cost_unit": "USD"}}}})
+        );
+        // Elsewhere, a key of that name is an amount like any other.
+        let mut other = obj(json!({"my_token_cost": 1}));
+        sum_into(&mut other, obj(json!({"my_token_cost": 2})));
+        assert_eq!(Value::Object(other), json!({"my_token_cost": 3}));
     }
 
     #[test]
