@@ -90,6 +90,8 @@ pub trait Exporter: Send + Sync + 'static {
 /// calls: a record is boxed (it moves as a pointer), and a box allocated by an application
 /// thread and freed by the exporter's thread is glibc's slowest case (the two take turns
 /// at the allocator's lock). Recycled, the boxes are allocated once and go round.
+// The boxes themselves are what is kept (they go round as `ExportItem`s).
+#[allow(clippy::vec_box)]
 static SPARE_RECORDS: Mutex<Vec<Box<CallRecord>>> = Mutex::new(Vec::new());
 
 /// Spare records kept at most across the process (about 1.5 MB), and taken at once by a
@@ -99,6 +101,7 @@ const SPARE_RECORDS_TAKEN: usize = 64;
 
 thread_local! {
     /// This thread's spare records, refilled a few dozen at a time.
+    #[allow(clippy::vec_box)]
     static THREAD_SPARES: RefCell<Vec<Box<CallRecord>>> = const { RefCell::new(Vec::new()) };
 }
 

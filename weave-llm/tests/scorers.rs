@@ -3,8 +3,8 @@
 //! the whole evaluation on its `Evaluation.evaluate` call.
 
 use serde_json::{json, Value};
-use weave_eval::{model_fn, BoxError, Dataset, Evaluation, Row, Scorer, ScorerInput};
 use weave_core::testing::capture;
+use weave_eval::{model_fn, BoxError, Dataset, Evaluation, Row, Scorer, ScorerInput};
 use weave_llm::fake::{FakeOpenAi, Reply};
 use weave_llm::openai::async_openai::config::OpenAIConfig;
 use weave_llm::openai::async_openai::types::chat::CreateChatCompletionRequest;
