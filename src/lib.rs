@@ -203,11 +203,18 @@ pub mod store {
     pub use weave_exporter::local_store::*;
 }
 
-/// Sinks and the exporter, for custom set-ups. [`ServerConfig`](export::ServerConfig),
+/// Sinks and the exporter, for custom set-ups, with the call model a sink receives. [`ServerConfig`](export::ServerConfig),
 /// [`WeaveServerSink`](export::WeaveServerSink) and [`Secret`](export::Secret) come with the
 /// `server` feature (on by default).
 pub mod export {
-    pub use weave_core::export::{ExportItem, Exporter, FlushReport};
+    pub use weave_core::call::{CallAttributes, CallEnd, CallRecord, CallStart};
+    pub use weave_core::exception::ExceptionJson;
+    pub use weave_core::export::{ExportItem, Exporter, FlushReport, OpItem};
+    pub use weave_core::feedback::FeedbackItem;
+    pub use weave_core::object::ObjectItem;
+    pub use weave_core::summary::Summary;
+    pub use weave_core::table::TableItem;
+    pub use weave_core::time::Timestamp;
     pub use weave_exporter::fallback::ReplayReport;
     #[cfg(feature = "server")]
     #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
@@ -224,10 +231,9 @@ pub mod export {
 #[cfg(feature = "llm")]
 pub use weave_llm as llm;
 
-/// Low-level runtime types (the call model, digests, refs).
-pub mod core {
-    pub use weave_core::{call, exception, feedback, ids, object, op, project, refs, summary, system_info, time};
-}
+/// Weave's digests and `weave:///` refs, computed as Weave computes them (for tests and
+/// tools that check what was stored).
+pub use weave_core::refs;
 
 #[doc(hidden)]
 pub use weave_core::__private;

@@ -20,7 +20,7 @@ fn publish_returns_a_ref_computed_locally_and_a_ref_input_is_stored_as_its_uri()
     let value = json!({"model": "gpt-4o", "temperature": 0.5});
     let r = weave::publish("My Config!", &value).unwrap();
     assert_eq!(r.name(), "My-Config");
-    assert_eq!(r.digest(), weave::core::refs::object_digest(&value));
+    assert_eq!(r.digest(), weave::refs::object_digest(&value));
     assert_eq!(r.uri(), format!("weave:///{}/object/My-Config:{}", weave::testing::TEST_PROJECT, r.digest()));
     assert_eq!(weave::publish("My Config!", &value).unwrap(), r, "same value, same version");
     let objects = calls.objects();
