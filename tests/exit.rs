@@ -57,8 +57,76 @@ fn exit_scenario_entry() {
             make_calls();
             std::process::exit(5);
         }
+        #[cfg(unix)]
+        Some("fork") => fork_while_threads_make_calls(),
         _ => {}
     }
+}
+
+/// Forks 20 times while two threads make calls as fast as they can (so that, at some fork,
+/// one of them holds a lock of the exporter or of its call stack: a lock that no thread of
+/// the child will ever release). Each child flushes and ends; the parent waits at most 20 s
+/// for it. Exits 0 when every child ended in time, else 1.
+#[cfg(unix)]
+fn fork_while_threads_make_calls() {
+    let weave = weave::builder().project("fork-tests").init().expect("init");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    step(i);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let mut hung = 0;
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // SAFETY (test only): the child calls weave and then `_exit`, never returning
+        // into the test harness.
+        #[allow(unsafe_code)]
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let _ = weave::flush();
+            step(1);
+            // SAFETY: ends the child without running the parent's exit handlers.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::_exit(0)
+            };
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for the child just forked, without blocking.
+            #[allow(unsafe_code)]
+            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if done == pid {
+                break;
+            }
+            if std::time::Instant::now() > until {
+                hung += 1;
+                // SAFETY: kills the child just forked.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL)
+                };
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    drop(weave);
+    eprintln!("forked children that did not end within 20 s: {hung} of 20");
+    std::process::exit(if hung == 0 { 0 } else { 1 });
 }
 
 fn run(scenario: &str, code: i32) -> (u64, tempfile::TempDir) {
@@ -111,4 +179,23 @@ fn std_process_exit_alone_skips_the_flush() {
     // process ends: this is what `weave::exit` and `finish_at_exit` are for.
     let (stored, _dir) = run("process_exit", 5);
     assert!(stored < CALLS, "all {CALLS} calls were written without a flush");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_flushes_and_ends_within_its_flush_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("weave.db");
+    let store_var = store.to_string_lossy().into_owned();
+    let output = support::run_scenario(
+        "exit_scenario_entry",
+        "fork",
+        dir.path(),
+        &[
+            ("WEAVE_LOCAL_STORE_PATH", store_var.as_str()),
+            ("WEAVE_PRINT_CALL_LINK", "false"),
+            ("WEAVE_FLUSH_TIMEOUT", "1"),
+        ],
+    );
+    support::assert_exit_code(&output, 0, "fork");
 }

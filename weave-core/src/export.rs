@@ -109,7 +109,9 @@ thread_local! {
 /// records of a batch). What they hold is dropped here; their boxes are kept for the
 /// calls to come, within a bound.
 pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
-    let mut spare = SPARE_RECORDS.lock();
+    // Never waits: a lock held forever (in a forked child, by a thread of its parent) or
+    // held by a thread taking spares only means these boxes are freed.
+    let Some(mut spare) = SPARE_RECORDS.try_lock() else { return };
     for mut record in records {
         if spare.len() >= MAX_SPARE_RECORDS {
             break;
@@ -125,7 +127,8 @@ pub(crate) fn boxed_record(record: CallRecord) -> Box<CallRecord> {
         .try_with(|spares| {
             let mut spares = spares.try_borrow_mut().ok()?;
             if spares.is_empty() {
-                let mut spare = SPARE_RECORDS.lock();
+                // Never waits (see `recycle_records`): without spares, a box is allocated.
+                let mut spare = SPARE_RECORDS.try_lock()?;
                 let from = spare.len().saturating_sub(SPARE_RECORDS_TAKEN);
                 spares.extend(spare.drain(from..));
             }

@@ -160,7 +160,12 @@ impl Spill {
     /// Waits until the spill thread has written everything handed to it (or `deadline`),
     /// then flushes the file. Returns false if the deadline came first.
     pub(crate) fn drain(&self, deadline: Option<Instant>) -> bool {
-        let tx = self.thread.lock().as_ref().map(|t| t.tx.clone());
+        let Some(thread) = self.thread.try_lock_for(LOCK_WAIT) else {
+            // Held and never released (a forked child): nothing to wait for that can end.
+            return false;
+        };
+        let tx = thread.as_ref().map(|t| t.tx.clone());
+        drop(thread);
         let done = match tx {
             None => true,
             Some(tx) => {
@@ -179,7 +184,7 @@ impl Spill {
     /// Drains the spill thread (until `deadline`) and stops it.
     pub(crate) fn stop(&self, deadline: Option<Instant>) -> bool {
         let done = self.drain(deadline);
-        if let Some(thread) = self.thread.lock().take() {
+        if let Some(thread) = self.thread.try_lock_for(LOCK_WAIT).and_then(|mut thread| thread.take()) {
             drop(thread.tx);
             if done {
                 // The thread has written everything and sees its queue closed: it returns.
@@ -190,7 +195,7 @@ impl Spill {
     }
 
     fn send(&self, job: Job) -> Result<(), Job> {
-        let mut thread = self.thread.lock();
+        let Some(mut thread) = self.thread.try_lock_for(LOCK_WAIT) else { return Err(job) };
         if thread.is_none() {
             *thread = self.start_thread();
         }
@@ -242,6 +247,12 @@ fn run(inner: &Inner, rx: &Receiver<Job>, backlog: &AtomicUsize) {
     inner.flush();
 }
 
+/// How long the fallback file's locks are waited for at most: a batch's write takes
+/// milliseconds, so only a lock that is never released (a forked child, whose parent's
+/// spill thread held it at the fork) or a stuck disk makes a caller wait that long; what it
+/// was to write is then counted as lost.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Inner {
     fn write(&self, reason: &str, items: &[ExportItem]) {
         let Some(file) = &self.file else {
@@ -250,12 +261,19 @@ impl Inner {
         };
         let mut lines = Vec::with_capacity(items.len() * 1024);
         {
-            let mut encoder = self.encoder.lock();
+            let Some(mut encoder) = self.encoder.try_lock_for(LOCK_WAIT) else {
+                self.count_lost(items.len());
+                return;
+            };
             for item in items {
                 encoder.encode(&mut lines, reason, item);
             }
         }
-        let result = file.lock().append(&lines);
+        let Some(mut file) = file.try_lock_for(LOCK_WAIT) else {
+            self.count_lost(items.len());
+            return;
+        };
+        let result = file.append(&lines);
         if result.is_err() {
             self.count_lost(items.len());
         }
@@ -269,8 +287,12 @@ impl Inner {
 
     fn flush(&self) {
         if let Some(file) = &self.file {
-            let result = file.lock().flush();
-            self.report(result);
+            // Skipped when the file is held that long (by the spill thread, which flushes
+            // after its own writes, or forever in a forked child).
+            if let Some(mut file) = file.try_lock_for(LOCK_WAIT) {
+                let result = file.flush();
+                self.report(result);
+            }
         }
     }
 
