@@ -9,53 +9,17 @@
 //! happens when a sink's cargo feature is off).
 
 use crate::destination::{self, Choice, Destination, Target};
+use crate::init_error::InitError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weave_core::export::FlushReport;
-use weave_core::project::{InvalidProject, ProjectId, LOCAL_ENTITY};
+use weave_core::project::{ProjectId, LOCAL_ENTITY};
 use weave_core::runtime::{self, Client};
 use weave_core::settings::{entity_from_env, project_from_env, Settings};
 #[cfg(feature = "server")]
 use weave_exporter::http::ServerConfig;
 use weave_exporter::{ExporterConfig, QueueExporter, Sink};
-
-/// Why `init` failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InitError {
-    /// The project name is not `entity/project` or `project`.
-    InvalidProject(InvalidProject),
-    /// No project was given and `WEAVE_PROJECT` is not set.
-    NoProject,
-    /// The sink could not be opened (e.g. the local store's file).
-    Sink {
-        /// What was being opened.
-        what: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// The project has no entity and the W&B server could not say the default one.
-    DefaultEntity(String),
-}
-
-impl std::fmt::Display for InitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InitError::InvalidProject(e) => e.fmt(f),
-            InitError::NoProject => {
-                f.write_str("no Weave project: pass one to weave::init(\"entity/project\") or set WEAVE_PROJECT")
-            }
-            InitError::Sink { what, reason } => write!(f, "could not open {what}: {reason}"),
-            InitError::DefaultEntity(reason) => write!(
-                f,
-                "could not find the default W&B entity ({reason}); name the project \"entity/project\" or set WANDB_ENTITY"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for InitError {}
 
 /// Starts tracing into `project` (`entity/project`, or `project` for the local store)
 /// with settings from the environment. Keep the returned guard alive: dropping it

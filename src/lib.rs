@@ -50,10 +50,12 @@
 mod destination;
 mod exit;
 mod init;
+mod init_error;
 mod replay;
 
 pub use exit::exit;
-pub use init::{builder, finish, flush, init, InitBuilder, InitError, Weave};
+pub use init::{builder, finish, flush, init, InitBuilder, Weave};
+pub use init_error::InitError;
 pub use replay::{replay_fallback, replay_fallback_into, ReplayError, DEFAULT_FALLBACK_PATH};
 
 /// Marks a function as a Weave op: each call is recorded (inputs by parameter name,

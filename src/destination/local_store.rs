@@ -5,8 +5,8 @@ pub(crate) use imp::{open, target, StoreTarget};
 
 #[cfg(feature = "local-store")]
 mod imp {
-    use super::super::Destination;
-    use crate::init::InitError;
+    use super::super::opened::Destination;
+    use crate::init_error::InitError;
     use std::path::PathBuf;
     use weave_exporter::local_store::LocalStore;
     use weave_exporter::Sink;
@@ -32,8 +32,8 @@ mod imp {
 
 #[cfg(not(feature = "local-store"))]
 mod imp {
-    use super::super::Destination;
-    use crate::init::InitError;
+    use super::super::opened::Destination;
+    use crate::init_error::InitError;
     use std::convert::Infallible;
     use std::path::PathBuf;
     use weave_exporter::Sink;

@@ -1,50 +1,25 @@
 //! Where calls go when code gives no sink: the choice (`choice`, pure), and the sink opened
-//! for it. The trace server (`server`) and the local store (`local_store`) are compiled in
-//! with their cargo features; without one, its target type is `Infallible`, so the code
-//! here has no feature switches of its own.
+//! for it, with what `init` keeps of it (`opened`). The trace server (`server`) and the
+//! local store (`local_store`) are compiled in with their cargo features; without one, its
+//! target type is `Infallible`, so the code here has no feature switches of its own.
 
 mod choice;
 mod local_store;
+mod opened;
 mod server;
 
-use crate::init::InitError;
-use std::path::{Path, PathBuf};
-use weave_core::ids::Id;
+use crate::init_error::InitError;
+use std::path::Path;
 use weave_core::settings::Settings;
 use weave_exporter::{JsonlSink, Sink};
 
 pub(crate) use choice::Choice;
+pub(crate) use opened::{CallLink, Destination};
 pub(crate) use server::default_entity;
 
 /// Where calls go in this build: the trace server's configuration (`server` feature), the
 /// local store's file (`local-store` feature), or a JSON lines file.
 pub(crate) type Target = Choice<server::ServerTarget, local_store::StoreTarget>;
-
-/// A root call's link, printed as `🍩 <link>` (server sinks).
-pub(crate) type CallLink = Box<dyn Fn(&Id) -> Option<String> + Send + Sync>;
-
-/// Where calls are written, as the `Weave` guard reports it.
-#[derive(Debug, Clone)]
-pub(crate) struct Destination {
-    /// In words.
-    pub(crate) description: String,
-    /// The local store's file, when calls go there.
-    pub(crate) local_store: Option<PathBuf>,
-    /// True for the trace server.
-    pub(crate) server: bool,
-}
-
-impl Destination {
-    /// Calls are not recorded.
-    pub(crate) fn disabled() -> Destination {
-        Destination::other("nowhere (WEAVE_DISABLED is set)".to_string())
-    }
-
-    /// A sink described by `description`.
-    pub(crate) fn other(description: String) -> Destination {
-        Destination { description, local_store: None, server: false }
-    }
-}
 
 /// Where the settings (the environment applied) and the environment send calls. A sink
 /// asked for whose feature is off is reported on stderr, naming the feature.

@@ -7,7 +7,7 @@ pub(crate) use imp::{call_link, default_entity, lookup, open, ServerTarget};
 #[cfg(feature = "server")]
 mod imp {
     use super::super::choice::ServerLookup;
-    use super::super::{CallLink, Destination};
+    use super::super::opened::{CallLink, Destination};
     use weave_core::project::ProjectId;
     use weave_exporter::http::{ServerConfig, WeaveServerSink};
     use weave_exporter::Sink;
@@ -51,7 +51,7 @@ mod imp {
 #[cfg(not(feature = "server"))]
 mod imp {
     use super::super::choice::ServerLookup;
-    use super::super::{CallLink, Destination};
+    use super::super::opened::{CallLink, Destination};
     use std::convert::Infallible;
     use weave_core::project::ProjectId;
     use weave_core::settings::ServerSettings;

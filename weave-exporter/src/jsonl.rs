@@ -4,7 +4,8 @@
 //! Only finished calls and calls left unfinished at shutdown are written (eager starts
 //! are not), so each call is one line.
 
-use crate::fallback::{open_private_append, FallbackEntry};
+use crate::fallback::entry::FallbackEntry;
+use crate::fallback::file::open_private_append;
 use crate::item::{record_of, ItemKind};
 use crate::sink::{Sink, SinkError};
 use std::io::{self, BufWriter, Write};

@@ -53,6 +53,7 @@ mod queue;
 mod sink;
 mod spill;
 mod thread_buffer;
+mod warnings;
 mod worker;
 
 pub use config::{ExporterConfig, DEFAULT_FALLBACK_MAX_BYTES, DEFAULT_FALLBACK_PATH, DEFAULT_MAX_BATCH_BYTES};

@@ -14,6 +14,7 @@ use crate::config::ExporterConfig;
 use crate::fallback::reason;
 use crate::sink::Sink;
 use crate::thread_buffer::Pushed;
+use crate::warnings::worth_a_warning;
 use crate::worker::{Msg, Shared, Worker};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -156,7 +157,7 @@ impl QueueExporter {
         } else {
             self.shared.spill.write_in_background(why, items);
         }
-        if before == 0 || crosses_a_power_of_ten(before, n) {
+        if worth_a_warning(before, n) {
             let cause = if why == reason::QUEUE_FULL {
                 format!("the export queue is full ({} items)", self.shared.config.max_queue_size)
             } else {
@@ -353,30 +354,5 @@ impl Drop for QueueExporter {
     fn drop(&mut self) {
         let timeout = self.shared.config.flush_timeout;
         self.shutdown(timeout);
-    }
-}
-
-/// True when a power of ten lies in `(before, after]`.
-pub(crate) fn crosses_a_power_of_ten(before: u64, after: u64) -> bool {
-    let mut power: u64 = 10;
-    while power <= after {
-        if power > before {
-            return true;
-        }
-        match power.checked_mul(10) {
-            Some(next) => power = next,
-            None => break,
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn drop_warnings_come_at_powers_of_ten() {
-        use super::crosses_a_power_of_ten as crosses;
-        assert!(crosses(9, 10) && crosses(5, 64) && crosses(990, 1054));
-        assert!(!crosses(10, 99) && !crosses(1001, 9999) && !crosses(0, 9));
     }
 }

@@ -2,7 +2,7 @@
 //! two small sinks: [`DiscardSink`] (counts and drops, for benchmarks) and
 //! [`MemorySink`] (keeps wire JSON in memory, for tests).
 
-use crate::fallback::FallbackEntry;
+use crate::fallback::entry::FallbackEntry;
 use crate::item::{record_of, ItemKind};
 use parking_lot::Mutex;
 use serde_json::Value;

@@ -20,7 +20,9 @@
 //! `write`.
 
 use crate::config::ExporterConfig;
-use crate::fallback::{FallbackEncoder, FallbackFile};
+use crate::fallback::entry::FallbackEncoder;
+use crate::fallback::file::FallbackFile;
+use crate::warnings::worth_a_warning;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -140,7 +142,7 @@ impl Spill {
             return;
         }
         let before = self.inner.count_lost(n);
-        if before == 0 || crate::queue::crosses_a_power_of_ten(before, before + n as u64) {
+        if worth_a_warning(before, before + n as u64) {
             eprintln!(
                 "weave: the fallback file {} cannot keep up with the dropped calls: {} calls were lost so far \
                  (counted in the exporter's report; set write_inline_when_fallback_behind to make the \

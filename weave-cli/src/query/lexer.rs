@@ -1,6 +1,6 @@
 //! Tokens of the query language.
 
-use super::parser::ParseError;
+use super::error::ParseError;
 
 /// A token and where it starts (a character offset).
 #[derive(Debug, Clone, PartialEq)]

@@ -13,10 +13,12 @@
 //! true when its value is truthy. How a path finds its value is up to the caller (see
 //! [`Lookup`]). Grouping with aggregates is in [`group`].
 
+mod error;
 mod eval;
 pub mod group;
 mod lexer;
 mod parser;
 
+pub use error::ParseError;
 pub use eval::{compare_values, truthy, Lookup};
-pub use parser::{parse, CmpOp, Expr, ParseError};
+pub use parser::{parse, CmpOp, Expr};

@@ -1,9 +1,9 @@
 //! Parsing the query language into an [`Expr`] (recursive descent: OR binds loosest,
 //! then AND, then NOT, then comparisons).
 
+use super::error::ParseError;
 use super::lexer::{tokenize, Token};
 use serde_json::Value;
-use std::fmt;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,29 +74,6 @@ impl Expr {
         }
     }
 }
-
-/// Why a query does not parse, and where (a character offset).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// What is wrong.
-    pub message: String,
-    /// The character offset it was found at.
-    pub position: usize,
-}
-
-impl ParseError {
-    pub(crate) fn new(message: impl Into<String>, position: usize) -> ParseError {
-        ParseError { message: message.into(), position }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at character {})", self.message, self.position + 1)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// Parses a query. An empty (or blank) query is `None`: every row matches.
 pub fn parse(text: &str) -> Result<Option<Expr>, ParseError> {

@@ -27,7 +27,7 @@ use super::objects::{save_object, save_op, save_table};
 use super::routes::{self, wrap, CallSource};
 use super::startup;
 use crate::config::DEFAULT_MAX_BATCH_BYTES;
-use crate::fallback::FallbackEntry;
+use crate::fallback::entry::FallbackEntry;
 use crate::item::{record_of, ItemKind};
 use crate::sink::{Sink, SinkError};
 use serde_json::Value;

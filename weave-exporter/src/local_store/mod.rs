@@ -50,7 +50,7 @@ pub use index::{IndexBacklog, IndexBudget};
 pub use query::{CallQuery, Status, StoredCall, StoredOp, CALL_COLUMNS, CALL_COLUMNS_BRIEF};
 pub use tree::{TraceTree, TreeLine};
 
-use crate::fallback::FallbackEntry;
+use crate::fallback::entry::FallbackEntry;
 use crate::sink::{Sink, SinkError};
 use rusqlite::Connection;
 use std::cell::Cell;

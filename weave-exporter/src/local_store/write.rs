@@ -11,7 +11,7 @@
 use super::error::{is_busy, StoreError};
 use super::index::{self, CallStatements, Row};
 use super::log::{Encoder, LoggedCall, LoggedEnd};
-use crate::fallback::FallbackEntry;
+use crate::fallback::entry::FallbackEntry;
 use crate::item::{record_of, ItemKind};
 use crate::sink::SinkError;
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
@@ -382,7 +382,7 @@ fn replay_object(tx: &Transaction<'_>, entry: &FallbackEntry) -> rusqlite::Resul
     save_object(tx, project_id, name, digest, item.get("val").unwrap_or(&Value::Null))
 }
 
-fn replay_op(tx: &Transaction<'_>, project_id: &str, op: &crate::fallback::FallbackOp) -> rusqlite::Result<()> {
+fn replay_op(tx: &Transaction<'_>, project_id: &str, op: &crate::fallback::entry::FallbackOp) -> rusqlite::Result<()> {
     let file_digest = weave_core::refs::bytes_digest(op.source.as_bytes());
     tx.prepare_cached(INSERT_FILE)?.execute(params![project_id, file_digest, OP_SOURCE_FILE, op.source.as_bytes()])?;
     let val = serde_json::json!({"_type": "CustomWeaveType", "weave_type": {"type": "Op"}, "files": {OP_SOURCE_FILE: file_digest}});
