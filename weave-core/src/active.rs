@@ -5,7 +5,8 @@
 //! current through a [`CallRef::Local`]; an async op's call (and a manual one) is a
 //! [`CallNode`] of its own, as it may end on another thread.
 
-use crate::call::{CallAttributes, CallRecord, CallStart, JsonObject};
+use crate::call::{CallAttributes, CallRecord, CallStart};
+use crate::json::JsonObject;
 use crate::call_stack::{Frame, FrameParent, NodeState, Popped};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, with_current, CallContext, CallRef, LocalCall, Suppressed};

@@ -9,7 +9,8 @@
 //! its summary up, `current_call()` setting a name) and at shutdown, to write the calls
 //! still running as unfinished. Every thread's stack is listed here for that shutdown.
 
-use crate::call::{CallRecord, CallStart, JsonObject};
+use crate::call::{CallRecord, CallStart};
+use crate::json::JsonObject;
 use crate::ids::Id;
 use crate::node::CallNode;
 use crate::runtime::Client;

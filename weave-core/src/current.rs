@@ -1,6 +1,6 @@
 //! The running call, seen from inside it: `weave::current_call()`.
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::context::{with_current, CallContext, CallRef};
 use crate::ids::Id;
 use crate::node::CallNode;

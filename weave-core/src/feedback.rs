@@ -3,7 +3,7 @@
 //! [`crate::CurrentCall::add_note`]) or by call id ([`add_reaction`], [`add_note`]).
 //! Feedback goes out through the exporter, like calls (`/feedback/batch/create`).
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::export::ExportItem;
 use crate::ids::Id;
 use crate::refs::call_ref_uri;

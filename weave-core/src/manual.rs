@@ -11,7 +11,7 @@
 //! ```
 
 use crate::active::{start_owning, Scope, StartOptions, MANUAL_OP};
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::capture::{capture_value, RawJson};
 use crate::context::CallContext;
 use crate::exception::Exception;

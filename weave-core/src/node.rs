@@ -2,7 +2,8 @@
 //! (their state is in the handle, as they may end on any thread), or a sync call's that
 //! was handed out (its state stays in its thread's frame, reached through the handle).
 
-use crate::call::{CallEnd, CallRecord, CallStart, JsonObject};
+use crate::call::{CallEnd, CallRecord, CallStart};
+use crate::json::JsonObject;
 use crate::call_stack::{NodeState, ThreadCalls};
 use crate::capture::RawJson;
 use crate::exception::{Exception, ExceptionJson};

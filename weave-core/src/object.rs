@@ -12,7 +12,7 @@
 //! (at most 10 s, once the exporter has started up: not at all) for the exporter to know
 //! that form. Refs to objects of other projects are digested as written.
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::refs::{object_ref_uri, sanitize_object_name, RefForm};
 use crate::runtime::current_client;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -4,7 +4,8 @@
 //! disabled), anything else is the generation of the installed client. Each thread caches
 //! the client of the generation it last saw, so the hot path takes no lock.
 
-use crate::call::{CallRecord, JsonObject};
+use crate::call::CallRecord;
+use crate::json::JsonObject;
 use crate::capture::CaptureConfig;
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::ids::Id;

@@ -212,7 +212,8 @@ fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{CallEnd, CallStart, JsonObject};
+    use crate::call::{CallEnd, CallStart};
+    use crate::json::JsonObject;
     use crate::capture::RawJson;
     use crate::op::OpDef;
     use crate::summary::Summary;
