@@ -6,13 +6,13 @@
 //! [`CallNode`] of its own, as it may end on another thread.
 
 use crate::call::{CallAttributes, CallRecord, CallStart};
-use crate::json::JsonObject;
 use crate::call_stack::{Frame, FrameParent, NodeState, Popped};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, with_current, CallContext, CallRef, LocalCall, Suppressed};
 use crate::exception::{Exception, Frame as ExceptionFrame};
 use crate::export::ExportItem;
 use crate::ids::{next_random_f64, Id};
+use crate::json::JsonObject;
 use crate::node::{end_record, truncate_display_name, CallNode};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
 use crate::runtime::{current_client_handle, ClientHandle};

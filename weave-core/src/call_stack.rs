@@ -10,8 +10,8 @@
 //! still running as unfinished. Every thread's stack is listed here for that shutdown.
 
 use crate::call::{CallRecord, CallStart};
-use crate::json::JsonObject;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use crate::runtime::Client;
 use crate::summary::Summary;

@@ -7,8 +7,8 @@
 //! enter their context on every poll (like `tracing::Instrument`), so a call keeps its
 //! place in the tree across `.await` and across the threads of a multi-thread runtime.
 
-use crate::json::JsonObject;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use serde_json::Value;
 use std::cell::RefCell;

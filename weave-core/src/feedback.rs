@@ -3,9 +3,9 @@
 //! [`crate::CurrentCall::add_note`]) or by call id ([`add_reaction`], [`add_note`]).
 //! Feedback goes out through the exporter, like calls (`/feedback/batch/create`).
 
-use crate::json::JsonObject;
 use crate::export::ExportItem;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::refs::call_ref_uri;
 use crate::runtime::{current_client, Client};
 use serde_json::Value;

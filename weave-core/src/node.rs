@@ -3,12 +3,12 @@
 //! was handed out (its state stays in its thread's frame, reached through the handle).
 
 use crate::call::{CallEnd, CallRecord, CallStart};
-use crate::json::JsonObject;
 use crate::call_stack::{NodeState, ThreadCalls};
 use crate::capture::RawJson;
 use crate::exception::{Exception, ExceptionJson};
 use crate::export::ExportItem;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::op::OpHandle;
 use crate::runtime::{Client, ClientHandle};
 use crate::summary::Summary;

@@ -5,10 +5,10 @@
 //! the client of the generation it last saw, so the hot path takes no lock.
 
 use crate::call::CallRecord;
-use crate::json::JsonObject;
 use crate::capture::CaptureConfig;
 use crate::export::{ExportItem, Exporter, FlushReport};
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use crate::open_calls::OpenCalls;
 use crate::project::ProjectId;

@@ -213,8 +213,8 @@ fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
 mod tests {
     use super::*;
     use crate::call::{CallEnd, CallStart};
-    use crate::json::JsonObject;
     use crate::capture::RawJson;
+    use crate::json::JsonObject;
     use crate::op::OpDef;
     use crate::summary::Summary;
     use serde_json::{json, Value};

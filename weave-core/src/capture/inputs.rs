@@ -6,10 +6,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 
+use super::config::CaptureConfig;
 use super::debug::{write_debug, write_type_name};
-use super::serializer::State;
+use super::raw::RawJson;
+use super::serializer::write_serialized;
 use super::write;
-use super::{CaptureConfig, RawJson};
 
 /// Capacity the thread-local buffer keeps between captures.
 const RETAINED_CAPACITY: usize = 64 * 1024;
@@ -48,7 +49,7 @@ impl<'a> ValueWriter<'a> {
     /// markers as described in the module docs. Never fails or panics.
     pub fn serialize<T: Serialize + ?Sized>(&mut self, v: &T) {
         if self.claim() {
-            State::new(self.cfg, self.buf).top(v);
+            write_serialized(self.cfg, self.buf, v);
         }
     }
 
