@@ -18,7 +18,7 @@ use crate::ids::Id;
 use crate::json::JsonObject;
 use crate::node::CallNode;
 use crate::op::OpDef;
-use crate::runtime::current_client_handle;
+use crate::switch::current_client_handle;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;

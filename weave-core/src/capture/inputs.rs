@@ -250,7 +250,7 @@ fn on_buffer<R>(buf: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     buf.clear();
     // Room for a small value's whole text (see `RawJson::from_buffer`).
     buf.reserve(MIN_CAPACITY);
-    let r = crate::panic::quietly(|| f(&mut *buf));
+    let r = crate::quiet::quietly(|| f(&mut *buf));
     buf.clear();
     if buf.capacity() > RETAINED_CAPACITY {
         buf.shrink_to(RETAINED_CAPACITY);
