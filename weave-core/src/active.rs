@@ -5,16 +5,17 @@
 //! current through a [`CallRef::Local`]; an async op's call (and a manual one) is a
 //! [`CallNode`] of its own, as it may end on another thread.
 
-use crate::call::{CallAttributes, CallRecord, CallStart, JsonObject};
+use crate::call::{CallAttributes, CallRecord, CallStart};
 use crate::call_stack::{Frame, FrameParent, NodeState, Popped};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, with_current, CallContext, CallRef, LocalCall, Suppressed};
 use crate::exception::{Exception, Frame as ExceptionFrame};
 use crate::export::ExportItem;
 use crate::ids::{next_random_f64, Id};
+use crate::json::JsonObject;
 use crate::node::{end_record, truncate_display_name, CallNode};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
-use crate::runtime::{current_client_handle, ClientHandle};
+use crate::switch::{current_client_handle, ClientHandle};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -172,7 +173,7 @@ pub(crate) fn start_owning(
         ParentRef::Shared(node) => Some(node),
     };
     let node = Arc::new(CallNode::owning(record, client, parent));
-    node.client().register_open(&node);
+    node.client().register_open(node.start().id, Arc::<CallNode>::downgrade(&node));
     let context = CallContext { call: Some(CallRef::Shared(Arc::clone(&node))), ..context };
     (node, context)
 }
@@ -345,7 +346,7 @@ pub fn start_call(
     self_type: Option<fn() -> &'static str>,
     inputs: impl FnOnce(&mut InputsWriter<'_>),
 ) -> SyncCall {
-    if !crate::runtime::is_enabled() {
+    if !crate::switch::is_enabled() {
         return SyncCall::disabled();
     }
     start_call_slow(site, self_type, inputs)
@@ -400,7 +401,7 @@ pub fn start_async_call(
     inputs: impl FnOnce(&mut InputsWriter<'_>),
 ) -> AsyncCall {
     let unrecorded = |context| AsyncCall { node: None, context, info: site.info() };
-    if !crate::runtime::is_enabled() {
+    if !crate::switch::is_enabled() {
         return unrecorded(None);
     }
     match begin(site, self_type) {

@@ -8,11 +8,10 @@ use crate::op::OpHandle;
 use crate::summary::Summary;
 use crate::time::Timestamp;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
-/// A JSON object.
-pub type JsonObject = Map<String, Value>;
+pub use crate::json::JsonObject;
 
 /// What is known when a call starts. The running call keeps it; the records sent to the
 /// exporter carry a copy (cheap: ids, shared `Arc`s, and the inputs, which the running call

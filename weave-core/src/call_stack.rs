@@ -9,10 +9,9 @@
 //! its summary up, `current_call()` setting a name) and at shutdown, to write the calls
 //! still running as unfinished. Every thread's stack is listed here for that shutdown.
 
-use crate::call::{CallRecord, CallStart, JsonObject};
+use crate::call::{CallRecord, CallStart};
 use crate::ids::Id;
-use crate::node::CallNode;
-use crate::runtime::Client;
+use crate::json::JsonObject;
 use crate::summary::Summary;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
@@ -34,6 +33,14 @@ impl NodeState {
     }
 }
 
+/// A call held by handle that a sync call's summary rolls up into when the call ends: a
+/// `CallNode` (`node.rs`), which reaches the frames of sync calls through this module, so
+/// the frames know it by this trait (called on that rare roll-up only).
+pub(crate) trait SharedParent: Send + Sync {
+    /// Adds a child's summary to the call's.
+    fn add_child_summary(&self, child: &Summary);
+}
+
 /// Where a sync call's parent is, for rolling its summary up.
 pub(crate) enum FrameParent {
     /// A root call.
@@ -41,7 +48,7 @@ pub(crate) enum FrameParent {
     /// The frame of this id, on the same thread's stack (below this one).
     Local(Id),
     /// A call held by handle: an async or manual call, or a sync call of another thread.
-    Shared(Arc<CallNode>),
+    Shared(Arc<dyn SharedParent>),
 }
 
 /// One running sync call.
@@ -49,7 +56,7 @@ pub(crate) struct Frame {
     /// The call's record: its start, and its end once it ends.
     pub(crate) record: Box<CallRecord>,
     pub(crate) state: NodeState,
-    /// Whose call it is ([`Client::key`]): the guard holds the client itself.
+    /// Whose call it is (`Client::key`): the guard holds the client itself.
     pub(crate) client_key: usize,
     pub(crate) parent: FrameParent,
 }
@@ -131,15 +138,16 @@ pub(crate) fn with_local_frame<R>(id: &Id, f: impl FnOnce(&mut Frame) -> R) -> O
 /// held it at the fork) makes it wait that long, and that stack is then skipped.
 const LOCK_WAIT: Duration = Duration::from_millis(100);
 
-/// The starts of the calls of `client` running on any thread.
-pub(crate) fn running_starts(client: &Client) -> Vec<CallStart> {
+/// The starts of the calls of the client of key `client_key` (`Client::key`) running on
+/// any thread.
+pub(crate) fn running_starts(client_key: usize) -> Vec<CallStart> {
     let Some(stacks) = THREADS.try_lock_for(LOCK_WAIT).map(|threads| threads.clone()) else {
         return Vec::new();
     };
     let mut starts = Vec::new();
     for stack in stacks {
         let Some(frames) = stack.frames.try_lock_for(LOCK_WAIT) else { continue };
-        starts.extend(frames.iter().filter(|f| f.client_key == client.key()).map(|f| f.record.start.clone()));
+        starts.extend(frames.iter().filter(|f| f.client_key == client_key).map(|f| f.record.start.clone()));
     }
     starts
 }

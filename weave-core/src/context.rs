@@ -7,8 +7,8 @@
 //! enter their context on every poll (like `tracing::Instrument`), so a call keeps its
 //! place in the tree across `.await` and across the threads of a multi-thread runtime.
 
-use crate::call::JsonObject;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -95,7 +95,7 @@ impl CallRef {
             CallRef::Shared(node) => Some(Arc::clone(node)),
             CallRef::Local(local) => {
                 let thread = crate::call_stack::this_thread()?;
-                let client = crate::runtime::current_client_handle()?;
+                let client = crate::switch::current_client_handle()?;
                 crate::call_stack::with_local_frame(&local.id, |frame| {
                     (frame.client_key == client.key())
                         .then(|| Arc::new(CallNode::of_frame(&frame.record.start, client, thread)))

@@ -1,8 +1,8 @@
 //! The running call, seen from inside it: `weave::current_call()`.
 
-use crate::call::JsonObject;
 use crate::context::{with_current, CallContext, CallRef};
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use std::sync::Arc;
 

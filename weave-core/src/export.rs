@@ -21,9 +21,9 @@ pub enum ExportItem {
     /// A call still open at shutdown: written as unfinished rather than lost.
     CallUnfinished(Box<CallRecord>),
     /// A published object version (`weave::publish`).
-    Object(Box<crate::object::ObjectItem>),
+    Object(Box<crate::object_item::ObjectItem>),
     /// Feedback on a call (a reaction, a note).
-    Feedback(Box<crate::feedback::FeedbackItem>),
+    Feedback(Box<crate::feedback_item::FeedbackItem>),
     /// A table (a dataset's rows, an evaluation's results), saved before the objects that
     /// refer to it.
     Table(Box<crate::table::TableItem>),

@@ -3,11 +3,14 @@
 //! [`crate::CurrentCall::add_note`]) or by call id ([`add_reaction`], [`add_note`]).
 //! Feedback goes out through the exporter, like calls (`/feedback/batch/create`).
 
-use crate::call::JsonObject;
+pub use crate::feedback_item::FeedbackItem;
+
+use crate::client::Client;
 use crate::export::ExportItem;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::refs::call_ref_uri;
-use crate::runtime::{current_client, Client};
+use crate::switch::current_client;
 use serde_json::Value;
 use std::fmt;
 
@@ -17,50 +20,6 @@ pub const REACTION_TYPE: &str = "wandb.reaction.1";
 pub const NOTE_TYPE: &str = "wandb.note.1";
 /// The longest note Weave accepts, in characters.
 pub const MAX_NOTE_CHARS: usize = 1024;
-
-/// One feedback item for the exporter (`ExportItem::Feedback`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedbackItem {
-    /// The feedback's id (UUIDv7).
-    pub id: Id,
-    /// The project, `entity/project`.
-    pub project_id: String,
-    /// The call the feedback is about.
-    pub call_id: Id,
-    /// `wandb.reaction.1`, `wandb.note.1`, ...
-    pub feedback_type: String,
-    /// `{"emoji": ..}`, `{"note": ..}`, ...
-    pub payload: JsonObject,
-    /// For `wandb.runnable.*` feedback (a scorer's result): the scorer's op or object ref.
-    pub runnable_ref: Option<String>,
-    /// For `wandb.runnable.*` feedback: the ref of the call that produced it.
-    pub call_ref: Option<String>,
-}
-
-impl FeedbackItem {
-    /// The ref of the call the feedback is about (`weave:///e/p/call/<id>`).
-    pub fn weave_ref(&self) -> String {
-        call_ref_uri(&self.project_id, &self.call_id.to_string())
-    }
-
-    /// The item as `/feedback/batch/create` sends it.
-    pub fn wire(&self) -> JsonObject {
-        let mut obj = JsonObject::new();
-        obj.insert("id".into(), Value::String(self.id.to_string()));
-        obj.insert("project_id".into(), Value::String(self.project_id.clone()));
-        obj.insert("weave_ref".into(), Value::String(self.weave_ref()));
-        obj.insert("creator".into(), Value::Null);
-        obj.insert("feedback_type".into(), Value::String(self.feedback_type.clone()));
-        obj.insert("payload".into(), Value::Object(self.payload.clone()));
-        for key in ["annotation_ref", "trigger_ref", "wb_user_id"] {
-            obj.insert(key.into(), Value::Null);
-        }
-        let optional = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
-        obj.insert("runnable_ref".into(), optional(&self.runnable_ref));
-        obj.insert("call_ref".into(), optional(&self.call_ref));
-        obj
-    }
-}
 
 /// Why feedback could not be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,29 +140,4 @@ fn send(client: &Client, call_id: Id, feedback_type: &str, payload: JsonObject) 
     };
     client.exporter().export(ExportItem::Feedback(Box::new(item)));
     id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_form_names_the_call_ref() {
-        let call_id = Id::now_v7();
-        let mut payload = JsonObject::new();
-        payload.insert("emoji".into(), Value::String("👍".into()));
-        let item = FeedbackItem {
-            id: Id::now_v7(),
-            project_id: "e/p".into(),
-            call_id,
-            feedback_type: REACTION_TYPE.into(),
-            payload,
-            runnable_ref: None,
-            call_ref: None,
-        };
-        let wire = Value::Object(item.wire());
-        assert_eq!(wire["weave_ref"], Value::String(format!("weave:///e/p/call/{call_id}")));
-        assert_eq!(wire["feedback_type"], "wandb.reaction.1");
-        assert_eq!(wire["payload"]["emoji"], "👍");
-    }
 }

@@ -14,7 +14,7 @@
 //! assert!(std::ptr::eq(a, b));
 //! ```
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use parking_lot::Mutex;
 
 /// The kept value equal to `value` (kept now if it is new).

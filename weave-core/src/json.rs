@@ -1,10 +1,14 @@
-//! Values to JSON at their own precision. `serde_json::to_value` widens an `f32` to `f64`
+//! JSON values: the object type the records and items use ([`JsonObject`]), and values to
+//! JSON at their own precision. `serde_json::to_value` widens an `f32` to `f64`
 //! (`0.2f32` becomes `0.20000000298023224`); serde_json's text writer prints an `f32`'s
 //! shortest digits (`0.2`), and its parser (with `float_roundtrip`) reads every `f64` back
 //! exactly, so going through text keeps each float as written.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// A JSON object.
+pub type JsonObject = Map<String, Value>;
 
 /// `value` as a JSON value, its `f32`s at their own precision.
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {

@@ -11,14 +11,14 @@
 //! ```
 
 use crate::active::{start_owning, Scope, StartOptions, MANUAL_OP};
-use crate::call::JsonObject;
 use crate::capture::{capture_value, RawJson};
 use crate::context::CallContext;
 use crate::exception::Exception;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::node::CallNode;
 use crate::op::OpDef;
-use crate::runtime::current_client_handle;
+use crate::switch::current_client_handle;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;

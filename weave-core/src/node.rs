@@ -2,15 +2,18 @@
 //! (their state is in the handle, as they may end on any thread), or a sync call's that
 //! was handed out (its state stays in its thread's frame, reached through the handle).
 
-use crate::call::{CallEnd, CallRecord, CallStart, JsonObject};
-use crate::call_stack::{NodeState, ThreadCalls};
+use crate::call::{CallEnd, CallRecord, CallStart};
+use crate::call_stack::{NodeState, SharedParent, ThreadCalls};
 use crate::capture::RawJson;
+use crate::client::Client;
 use crate::exception::{Exception, ExceptionJson};
 use crate::export::ExportItem;
 use crate::ids::Id;
+use crate::json::JsonObject;
 use crate::op::OpHandle;
-use crate::runtime::{Client, ClientHandle};
+use crate::open_calls::OpenCall;
 use crate::summary::Summary;
+use crate::switch::ClientHandle;
 use crate::time::Timestamp;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
@@ -108,11 +111,6 @@ impl CallNode {
         }
     }
 
-    /// A copy of the whole start, while the call runs (for a call still open at shutdown).
-    pub(crate) fn start_if_running(&self) -> Option<CallStart> {
-        self.with_state(|start, _| start.clone())
-    }
-
     pub(crate) fn set_display_name(&self, name: String) {
         let name = truncate_display_name(name);
         self.with_state(|_, state| state.display_name = Some(name));
@@ -122,10 +120,6 @@ impl CallNode {
         self.with_state(|_, state| {
             crate::summary::deep_merge(state.user_summary.get_or_insert_with(JsonObject::new), values)
         });
-    }
-
-    pub(crate) fn add_child_summary(&self, child: &Summary) {
-        self.with_state(|_, state| state.add_child(child));
     }
 
     /// Ends an async or manual call once: computes its summary, rolls it up into the
@@ -144,6 +138,19 @@ impl CallNode {
             parent.add_child_summary(&end.summary);
         }
         self.client.exporter().export(ExportItem::CallFinished(record));
+    }
+}
+
+impl SharedParent for CallNode {
+    fn add_child_summary(&self, child: &Summary) {
+        self.with_state(|_, state| state.add_child(child));
+    }
+}
+
+impl OpenCall for CallNode {
+    /// A copy of the whole start, while the call runs (for a call still open at shutdown).
+    fn start_if_running(&self) -> Option<CallStart> {
+        self.with_state(|start, _| start.clone())
     }
 }
 
@@ -184,7 +191,7 @@ fn summary_of(
                 && raw.contains_key_text("usage")
                 && raw.contains_key_text("model") =>
         {
-            Some(crate::runtime::parse_json(raw.as_str()))
+            Some(serde_json::from_str(raw.as_str()).unwrap_or(serde_json::Value::Null))
         }
         _ => None,
     };

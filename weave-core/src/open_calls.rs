@@ -7,16 +7,22 @@
 
 use crate::call::CallStart;
 use crate::ids::Id;
-use crate::node::CallNode;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
 const SHARDS: usize = 16;
 
+/// A call listed here, as a shutdown reads it. The calls are `CallNode`s (`node.rs`), which
+/// hold the client that lists them: the list knows them by this trait, asked at shutdown only.
+pub(crate) trait OpenCall: Send + Sync {
+    /// A copy of the call's whole start, while it runs (`None` once it has ended).
+    fn start_if_running(&self) -> Option<CallStart>;
+}
+
 /// The open calls of one client that may end on another thread.
 pub(crate) struct OpenCalls {
-    shards: [Mutex<HashMap<Id, Weak<CallNode>>>; SHARDS],
+    shards: [Mutex<HashMap<Id, Weak<dyn OpenCall>>>; SHARDS],
 }
 
 impl OpenCalls {
@@ -25,14 +31,13 @@ impl OpenCalls {
         OpenCalls { shards: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
     }
 
-    fn shard(&self, id: &Id) -> &Mutex<HashMap<Id, Weak<CallNode>>> {
+    fn shard(&self, id: &Id) -> &Mutex<HashMap<Id, Weak<dyn OpenCall>>> {
         &self.shards[(id.as_u128() as usize) % SHARDS]
     }
 
     /// Lists a call that started.
-    pub(crate) fn register(&self, node: &Arc<CallNode>) {
-        let id = node.start().id;
-        self.shard(&id).lock().insert(id, Arc::downgrade(node));
+    pub(crate) fn register(&self, id: Id, call: Weak<dyn OpenCall>) {
+        self.shard(&id).lock().insert(id, call);
     }
 
     /// Unlists a call that ended.
@@ -44,8 +49,8 @@ impl OpenCalls {
     pub(crate) fn drain(&self) -> Vec<CallStart> {
         let mut open = Vec::new();
         for shard in &self.shards {
-            let nodes: Vec<Weak<CallNode>> = shard.lock().drain().map(|(_, node)| node).collect();
-            open.extend(nodes.iter().filter_map(Weak::upgrade).filter_map(|node| node.start_if_running()));
+            let calls: Vec<Weak<dyn OpenCall>> = shard.lock().drain().map(|(_, call)| call).collect();
+            open.extend(calls.iter().filter_map(Weak::upgrade).filter_map(|call| call.start_if_running()));
         }
         open
     }

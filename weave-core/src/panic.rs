@@ -4,7 +4,7 @@
 //! exception is encoded, on the exporter's thread (see [`crate::exception::Traceback`]).
 //! The previous hook still runs (the panic prints as before), and the panic keeps
 //! unwinding. Panics inside a capture (a user's `Serialize` or `Debug` that panics) are
-//! caught there and kept quiet: without `#[op]` that code would not have run.
+//! caught there and kept quiet (`quiet.rs`): without `#[op]` that code would not have run.
 //!
 //! For code that runs user code and records calls by hand (with
 //! [`crate::manual::CallBuilder`]): [`caught_panic`] is the exception to record for a
@@ -12,33 +12,12 @@
 //! expected (a probe) without printing or recording it.
 
 use crate::exception::{Exception, Frame, Traceback};
-use std::cell::{Cell, RefCell};
+use crate::quiet::{is_quiet, quietly};
+use std::cell::RefCell;
 use std::sync::Once;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<Exception>> = const { RefCell::new(None) };
-    /// Non-zero while this thread captures a value: a panic there (in a user's
-    /// `Serialize` or `Debug`) is caught by the capture and must not look like one of the
-    /// program's (nothing printed, nothing recorded for the op).
-    static CAPTURING: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Runs `f` (a capture) with this thread's panics kept quiet; see `CAPTURING`.
-#[inline(always)]
-pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore;
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = CAPTURING.try_with(|c| c.set(c.get().saturating_sub(1)));
-        }
-    }
-    let _ = CAPTURING.try_with(|c| c.set(c.get() + 1));
-    let _restore = Restore;
-    f()
-}
-
-fn capturing() -> bool {
-    CAPTURING.try_with(|c| c.get() > 0).unwrap_or(false)
 }
 
 /// Installs the hook once per process (chained to the hook already installed).
@@ -47,7 +26,7 @@ pub(crate) fn install_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if capturing() {
+            if is_quiet() {
                 return;
             }
             if crate::context::has_current_call() {

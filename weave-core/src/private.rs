@@ -10,7 +10,7 @@ pub use crate::capture::{
     ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName, InputsWriter, ValueWriter,
 };
 pub use crate::op::{CallView, DisplayName, OpSite, OpStatic};
-pub use crate::runtime::is_enabled;
+pub use crate::switch::is_enabled;
 pub use serde_json;
 
 /// Calls `f` once. Taking `impl FnOnce` lets the body's closure return references

@@ -10,7 +10,7 @@
 //! - Costs (`weave.costs.<model>`, as Weave's server shows them and as weave-llm records
 //!   them) roll up like the rest, except the unit prices (`*_token_cost`), which are kept.
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 

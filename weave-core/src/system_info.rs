@@ -2,7 +2,7 @@
 //! `client_version`, `sys_version`) and system info (`os_name`, `os_version`,
 //! `os_release`), each switchable in the settings.
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::settings::Settings;
 use serde_json::Value;
 use std::sync::OnceLock;

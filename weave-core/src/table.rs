@@ -2,7 +2,7 @@
 //! dataset's rows and an evaluation's results. A row is then referred to by its own
 //! digest: `{object ref}/attr/rows/id/{row digest}`.
 
-use crate::call::JsonObject;
+use crate::json::JsonObject;
 use crate::refs::{table_digest, table_ref_uri, RefForm};
 use serde_json::Value;
 

@@ -13,11 +13,12 @@
 //! thread): a panic's backtrace is resolved there, which takes a tenth of a second or more
 //! the first time in a process (the debug information is read).
 
+use crate::client::Client;
 use crate::export::{ExportItem, Exporter, FlushReport};
-use crate::feedback::FeedbackItem;
-use crate::object::ObjectItem;
+use crate::feedback_item::FeedbackItem;
+use crate::object_item::ObjectItem;
 use crate::project::ProjectId;
-use crate::runtime::{install, uninstall_if_current, Client};
+use crate::runtime::{install, uninstall_if_current};
 use crate::settings::Settings;
 use crate::table::TableItem;
 use parking_lot::{Mutex, MutexGuard};

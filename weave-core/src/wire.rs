@@ -212,8 +212,9 @@ fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{CallEnd, CallStart, JsonObject};
+    use crate::call::{CallEnd, CallStart};
     use crate::capture::RawJson;
+    use crate::json::JsonObject;
     use crate::op::OpDef;
     use crate::summary::Summary;
     use serde_json::{json, Value};

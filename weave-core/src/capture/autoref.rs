@@ -10,8 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 
+use super::inputs::ValueWriter;
 use super::write;
-use super::ValueWriter;
 
 /// Autoref specialization: `(&&&&Capture(&x)).weave_capture(w)` picks a
 /// primitive fast path, else `Serialize`, else `Debug`, else the type name.

@@ -3,8 +3,8 @@
 use std::fmt::{Debug, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::config::CaptureConfig;
 use super::write::{self, stack_addr, LimitedWriter, RecursionGuard, CUT_SUFFIX};
-use super::CaptureConfig;
 
 /// Appended when the Debug output recursed too deeply.
 const DEEP_SUFFIX: &str = "…[weave: truncated: recursion too deep]";

@@ -6,10 +6,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 
+use super::config::CaptureConfig;
 use super::debug::{write_debug, write_type_name};
-use super::serializer::State;
+use super::raw::RawJson;
+use super::serializer::write_serialized;
 use super::write;
-use super::{CaptureConfig, RawJson};
 
 /// Capacity the thread-local buffer keeps between captures.
 const RETAINED_CAPACITY: usize = 64 * 1024;
@@ -48,7 +49,7 @@ impl<'a> ValueWriter<'a> {
     /// markers as described in the module docs. Never fails or panics.
     pub fn serialize<T: Serialize + ?Sized>(&mut self, v: &T) {
         if self.claim() {
-            State::new(self.cfg, self.buf).top(v);
+            write_serialized(self.cfg, self.buf, v);
         }
     }
 
@@ -249,7 +250,7 @@ fn on_buffer<R>(buf: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     buf.clear();
     // Room for a small value's whole text (see `RawJson::from_buffer`).
     buf.reserve(MIN_CAPACITY);
-    let r = crate::panic::quietly(|| f(&mut *buf));
+    let r = crate::quiet::quietly(|| f(&mut *buf));
     buf.clear();
     if buf.capacity() > RETAINED_CAPACITY {
         buf.shrink_to(RETAINED_CAPACITY);

@@ -7,7 +7,7 @@ use std::fmt::Display;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::serializer::{Error, State, Written};
+use super::state::{Error, State, Written};
 use super::write::{self, stack_used, SERIALIZE_STACK_BUDGET};
 
 /// Serializes one map key as a JSON string.

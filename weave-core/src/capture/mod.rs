@@ -25,6 +25,7 @@ mod inputs;
 mod keys;
 mod raw;
 mod serializer;
+mod state;
 pub(crate) mod write;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The JSON-writing `serde::Serializer` adapter.
 //!
-//! [`State`] holds the output buffer and the limits of one captured value.
-//! `&mut State` is the `Serializer`. Every nested value (sequence element,
+//! [`State`] (`state.rs`) holds the output buffer and the limits of one
+//! captured value; `&mut State` is the `Serializer`, defined here. Every nested value (sequence element,
 //! map key/value, struct field, variant payload) goes through
 //! [`State::nested`], which catches errors and panics of that value, rewinds
 //! the buffer to where it started and writes a marker in its place, so one
@@ -13,70 +13,24 @@
 //! every enclosing container closes itself the same way, so the output stays
 //! valid JSON without iterating over the remaining elements.
 
-use std::fmt::{self, Display};
+use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::ser::{self, Serialize};
 
-use super::keys::KeySerializer;
-use super::write::{self, stack_addr, stack_used, SERIALIZE_STACK_BUDGET};
-use super::CaptureConfig;
+use super::config::CaptureConfig;
+use super::keys::{KeySerializer, StrExtractor};
+use super::state::{Error, State, Written};
+use super::write::{self, stack_used, SERIALIZE_STACK_BUDGET};
 
 /// Name serde_json gives the struct a `RawValue` serializes as.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
-/// The serializer's error: a user's custom error, or the size abort.
-#[derive(Debug)]
-pub(crate) struct Error {
-    msg: Option<String>,
-}
-
-impl Error {
-    /// The size-limit abort (no allocation).
-    pub(crate) fn abort() -> Error {
-        Error { msg: None }
-    }
-}
-
-impl Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.msg {
-            Some(m) => f.write_str(m),
-            None => f.write_str("value too large"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl ser::Error for Error {
-    fn custom<T: Display>(msg: T) -> Self {
-        Error { msg: Some(msg.to_string()) }
-    }
-}
-
-/// Proof that a value was written. Only this module creates it, so a user's
-/// `Serialize` impl cannot return `Ok` without writing something.
-pub(crate) struct Written(pub(super) ());
-
-/// The state of one captured value.
-pub(crate) struct State<'a> {
-    pub(crate) cfg: &'a CaptureConfig,
-    pub(crate) buf: &'a mut Vec<u8>,
-    /// `buf.len()` past which the value is over `max_value_bytes`.
-    pub(crate) limit: usize,
-    /// Current container nesting.
-    depth: usize,
-    /// Containers opened and not yet closed.
-    open: usize,
-    /// A string was cut by the size limit.
-    pub(crate) truncated: bool,
-    /// A container closed itself because of the size limit.
-    aborted: bool,
-    /// Set by the key serializer when a key is a sequence/map/struct.
-    pub(crate) complex_key: bool,
-    /// Stack address when the capture started.
-    pub(crate) stack_base: usize,
+/// Appends `v` to `buf` as JSON through its `Serialize` impl, within `cfg`'s limits; a
+/// value that fails or panics is rewound and replaced by a marker.
+#[inline]
+pub(crate) fn write_serialized<T: Serialize + ?Sized>(cfg: &CaptureConfig, buf: &mut Vec<u8>, v: &T) {
+    State::new(cfg, buf).top(v);
 }
 
 /// How one nested value ended.
@@ -86,30 +40,10 @@ enum Outcome {
     Abort,
 }
 
+/// Walking a value: the top-level value, the nested ones, the containers.
 impl<'a> State<'a> {
-    pub(crate) fn new(cfg: &'a CaptureConfig, buf: &'a mut Vec<u8>) -> Self {
-        let limit = buf.len().saturating_add(cfg.max_value_bytes);
-        State {
-            cfg,
-            buf,
-            limit,
-            depth: 0,
-            open: 0,
-            truncated: false,
-            aborted: false,
-            complex_key: false,
-            stack_base: stack_addr(),
-        }
-    }
-
-    /// Whether the output is over the size limit.
-    #[inline]
-    fn over(&self) -> bool {
-        self.truncated || self.aborted || self.buf.len() > self.limit
-    }
-
     /// Serializes the top-level value; on failure rewinds and writes a marker.
-    pub(crate) fn top<T: Serialize + ?Sized>(&mut self, v: &T) {
+    fn top<T: Serialize + ?Sized>(&mut self, v: &T) {
         let start = self.buf.len();
         let r = catch_unwind(AssertUnwindSafe(|| v.serialize(&mut *self)));
         let balanced = self.open == 0;
@@ -133,12 +67,6 @@ impl<'a> State<'a> {
                 panic_marker::<T>(self.buf, payload);
             }
         }
-    }
-
-    fn reset(&mut self, mark: usize, open: usize, depth: usize) {
-        self.buf.truncate(mark);
-        self.open = open;
-        self.depth = depth;
     }
 
     /// Serializes one nested value, containing its errors and panics.
@@ -204,40 +132,6 @@ impl<'a> State<'a> {
             c.st.buf.push(b'}');
         }
         c
-    }
-
-    fn str_value(&mut self, s: &str) {
-        if write::string_limited(self.buf, s, self.limit) {
-            self.truncated = true;
-        }
-    }
-
-    /// Writes `v`'s `Display` output as a JSON string, cut at the limit.
-    pub(crate) fn display_value<T: Display + ?Sized>(&mut self, v: &T) {
-        use std::fmt::Write;
-        self.buf.push(b'"');
-        let mut w = write::LimitedWriter::new(self.buf, self.limit, self.stack_base);
-        let r = catch_unwind(AssertUnwindSafe(|| write!(w, "{v}")));
-        let (cut, deep) = (w.cut, w.too_deep);
-        if let Err(payload) = r {
-            if !payload.is::<write::RecursionGuard>() {
-                // A panic of `v`: the enclosing value turns it into a marker.
-                std::panic::resume_unwind(payload);
-            }
-            write::drop_payload(payload);
-        }
-        if cut {
-            self.buf.extend_from_slice(write::CUT_SUFFIX.as_bytes());
-            self.truncated = true;
-        } else if deep {
-            self.buf.extend_from_slice("…[weave: truncated: recursion too deep]".as_bytes());
-        }
-        self.buf.push(b'"');
-    }
-
-    /// Writes `"REDACTED"`.
-    fn redacted(&mut self) {
-        self.buf.extend_from_slice(b"\"REDACTED\"");
     }
 }
 
@@ -502,7 +396,7 @@ impl<'s, 'a> Compound<'s, 'a> {
         }
         self.first = false;
         let mut text = None;
-        let _ = catch_unwind(AssertUnwindSafe(|| v.serialize(super::keys::StrExtractor { out: &mut text })));
+        let _ = catch_unwind(AssertUnwindSafe(|| v.serialize(StrExtractor { out: &mut text })));
         let st = &mut *self.st;
         match text {
             Some(t) if serde_json::from_str::<&serde_json::value::RawValue>(&t).is_ok() => {
