@@ -14,7 +14,7 @@ use crate::config::ExporterConfig;
 use crate::fallback::reason;
 use crate::sink::Sink;
 use crate::thread_buffer::Pushed;
-use crate::warnings::worth_a_warning;
+use crate::warnings::{dropped_calls_summary, worth_a_warning};
 use crate::worker::{Msg, Shared, Worker};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -318,17 +318,7 @@ impl Exporter for QueueExporter {
         self.shared.spill.stop(None);
         let report = self.report(completed);
         if report.dropped > 0 {
-            let lost = match (report.lost, self.shared.spill.path()) {
-                (0, _) | (_, None) => String::new(),
-                (lost, Some(_)) => {
-                    format!(", except {lost} in no file (the fallback file could not keep up, or writing it failed)")
-                }
-            };
-            eprintln!(
-                "weave: {} calls were dropped (queue full or exporter shut down); they were {}{lost}",
-                report.dropped,
-                self.shared.spill.destination()
-            );
+            eprintln!("{}", dropped_calls_summary(report.dropped, report.lost, self.shared.spill.path()));
         }
         if !completed {
             eprintln!(

@@ -23,9 +23,47 @@ fn crosses_a_power_of_ten(before: u64, after: u64) -> bool {
     false
 }
 
+/// The shutdown's summary of the calls dropped (by a full queue or a shutdown): where they
+/// are, said from the counts, so that a fallback file that took none of them (a full disk)
+/// is not said to hold them. `lost` counts the dropped or failed items in no file;
+/// `fallback` is the fallback file (`None` when the disk fallback is off).
+pub(crate) fn dropped_calls_summary(dropped: u64, lost: u64, fallback: Option<&std::path::Path>) -> String {
+    let head = format!("weave: {dropped} calls were dropped (queue full or exporter shut down)");
+    let Some(path) = fallback else {
+        return format!("{head}; they were not saved (WEAVE_ENABLE_DISK_FALLBACK is off)");
+    };
+    let why = "the fallback file could not keep up, or writing it failed";
+    match lost {
+        0 => format!("{head}; they were written to {}", path.display()),
+        lost if lost >= dropped => {
+            format!("{head}; none of them could be written to {} ({why}): they are lost", path.display())
+        }
+        lost => format!(
+            "{head}; {} of them were written to {}, {lost} are in no file ({why})",
+            dropped - lost,
+            path.display()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{crosses_a_power_of_ten as crosses, worth_a_warning};
+    use super::{crosses_a_power_of_ten as crosses, dropped_calls_summary, worth_a_warning};
+    use std::path::Path;
+
+    #[test]
+    fn the_dropped_calls_summary_says_where_they_are_from_the_counts() {
+        let file = Some(Path::new("f.jsonl"));
+        assert!(dropped_calls_summary(10, 0, file).ends_with("; they were written to f.jsonl"));
+        // A full disk: the file took none of them, and the summary does not say it did.
+        let full = dropped_calls_summary(10, 10, file);
+        assert!(full.contains("none of them could be written to f.jsonl") && !full.contains("were written"), "{full}");
+        let some = dropped_calls_summary(10, 4, file);
+        assert!(some.contains("6 of them were written to f.jsonl, 4 are in no file"), "{some}");
+        assert!(
+            dropped_calls_summary(10, 10, None).ends_with("they were not saved (WEAVE_ENABLE_DISK_FALLBACK is off)")
+        );
+    }
 
     #[test]
     fn drop_warnings_come_at_powers_of_ten() {
