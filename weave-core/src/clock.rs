@@ -115,18 +115,30 @@ mod tsc {
         nanos
     }
 
+    /// The last measurement of the cycle length (an `f64`'s bits), 0 until one is made: a
+    /// measurement is used only when it agrees with the one before it.
+    static LAST_MEASURED: AtomicU64 = AtomicU64::new(0);
+
     fn measured(rate: f64) {
-        let last = f64::from_bits(NANOS_PER_CYCLE.load(Ordering::Relaxed));
-        if accepted(last, rate) {
+        let previous = f64::from_bits(LAST_MEASURED.swap(rate.to_bits(), Ordering::Relaxed));
+        if accepted(previous, rate) {
             NANOS_PER_CYCLE.store(rate.to_bits(), Ordering::Relaxed);
             NANOS_PER_CYCLE_Q32.store((rate * 4_294_967_296.0) as u64, Ordering::Relaxed);
             ANCHOR_CYCLES.store((ANCHOR_NANOS / rate) as u64, Ordering::Relaxed);
         }
     }
 
-    /// Whether a new measurement of the cycle length replaces the last (0: none yet).
-    fn accepted(last: f64, rate: f64) -> bool {
-        rate.is_finite() && rate > 0.0 && (last <= 0.0 || ((rate - last) / last).abs() <= MAX_RATE_CHANGE)
+    /// Whether a measurement of the cycle length is used: it agrees with the measurement
+    /// before it (`previous`, 0 for none). One measurement alone is never used, so a bad
+    /// one (a preemption between the two clock reads of an anchor, a suspend, a clock
+    /// step) cannot fix a wrong rate: the first pair of agreeing measurements sets the
+    /// rate, and any later agreeing pair replaces it.
+    fn accepted(previous: f64, rate: f64) -> bool {
+        rate.is_finite()
+            && rate > 0.0
+            && previous.is_finite()
+            && previous > 0.0
+            && ((rate - previous) / previous).abs() <= MAX_RATE_CHANGE
     }
 
     /// True when the counter runs at a constant rate on every core: the CPU says its
@@ -185,8 +197,25 @@ mod tsc {
         }
 
         #[test]
+        fn a_bad_first_measurement_is_never_kept() {
+            // A first measurement twice the real cycle length (preempted between its two
+            // clock reads), then good ones: only the good pair is used.
+            let samples = [0.8, 0.4, 0.401, 0.399];
+            let mut used = None;
+            let mut previous = 0.0;
+            for rate in samples {
+                if accepted(previous, rate) {
+                    used = Some(rate);
+                }
+                previous = rate;
+            }
+            assert_eq!(used, Some(0.399));
+            assert!(!accepted(0.0, 0.8) && !accepted(0.8, 0.4));
+        }
+
+        #[test]
         fn a_wild_measurement_is_not_taken() {
-            assert!(accepted(0.0, 0.4));
+            assert!(!accepted(0.0, 0.4), "a first measurement alone is not used");
             assert!(accepted(0.4, 0.41));
             assert!(!accepted(0.4, 0.8), "a suspend or a clock step between anchors");
             assert!(!accepted(0.4, f64::NAN));
