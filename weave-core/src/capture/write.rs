@@ -259,11 +259,12 @@ impl std::fmt::Write for LimitedWriter<'_> {
 /// Panic payload used to unwind out of runaway recursive formatting.
 pub(crate) struct RecursionGuard;
 
-/// An address on the current stack (of a local variable).
+/// Where the stack is now: the stack pointer itself (`psm`), not a local variable's address,
+/// which AddressSanitizer's `detect_stack_use_after_return` moves to a heap "fake stack"
+/// (frames there are not contiguous, and a shallow capture looked megabytes deep).
 #[inline(always)]
 pub(crate) fn stack_addr() -> usize {
-    let local = 0u8;
-    std::hint::black_box(&local) as *const u8 as usize
+    psm::stack_pointer() as usize
 }
 
 /// How far the stack grew since `base` was taken with [`stack_addr`].
