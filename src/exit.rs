@@ -45,7 +45,9 @@ pub(crate) fn finish_at_process_exit() {
             // `extern "C"` function that does not unwind (it catches panics).
             let status = unsafe { libc::atexit(at_exit) };
             if status != 0 {
-                eprintln!("weave: could not register the exit handler; use weave::exit or keep the guard alive");
+                weave_core::warn!(
+                    "weave: could not register the exit handler; use weave::exit or keep the guard alive"
+                );
             }
         }
     });

@@ -26,7 +26,7 @@ pub(crate) type Target = Choice<server::ServerTarget, local_store::StoreTarget>;
 pub(crate) fn from_env(settings: &Settings) -> Target {
     let (target, missing) = choice::choose(settings, local_store::target, server::lookup);
     if let Some(missing) = missing {
-        eprintln!("{missing}");
+        weave_core::warn!("{missing}");
     }
     target
 }

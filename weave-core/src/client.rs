@@ -123,7 +123,7 @@ impl Client {
             return;
         }
         if let Some(link) = self.call_link.as_ref().and_then(|f| f(id)) {
-            eprintln!("🍩 {link}");
+            crate::warn!("🍩 {link}");
         }
     }
 

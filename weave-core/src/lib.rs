@@ -12,6 +12,8 @@ mod client;
 mod clock;
 pub mod context;
 mod current;
+#[doc(hidden)]
+pub mod diagnostics;
 mod digits;
 pub mod exception;
 pub mod export;

@@ -18,6 +18,7 @@ use std::time::Duration;
 /// Makes `client` the current client: ops start recording. Returns it.
 pub fn install(client: Client) -> Arc<Client> {
     crate::panic::install_hook();
+    crate::diagnostics::prepare();
     let client = Arc::new(client);
     if let Some(previous) = crate::switch::set_installed(Arc::clone(&client)) {
         shutdown_client(&previous, previous.settings().flush_timeout);
@@ -44,7 +45,7 @@ fn shutdown_client(client: &Client, timeout: Duration) -> FlushReport {
     export_open_calls(client);
     let report = client.exporter().shutdown(timeout);
     if !report.completed {
-        eprintln!(
+        crate::warn!(
             "weave: flush did not complete within {:.1} s; undelivered calls are in the fallback file",
             timeout.as_secs_f64()
         );

@@ -100,7 +100,7 @@ impl QueueExporter {
         match spawned {
             Ok(handle) => *exporter.worker.lock() = Some(handle),
             Err(e) => {
-                eprintln!(
+                weave_core::warn!(
                     "weave: could not start the exporter thread ({e}); calls will be {}",
                     exporter.shared.spill.destination()
                 );
@@ -163,7 +163,7 @@ impl QueueExporter {
             } else {
                 "the exporter has shut down".to_string()
             };
-            eprintln!(
+            weave_core::warn!(
                 "weave: dropped a call because {cause}; dropped calls are {} ({n} dropped so far)",
                 self.shared.spill.destination()
             );
@@ -318,10 +318,10 @@ impl Exporter for QueueExporter {
         self.shared.spill.stop(None);
         let report = self.report(completed);
         if report.dropped > 0 {
-            eprintln!("{}", dropped_calls_summary(report.dropped, report.lost, self.shared.spill.path()));
+            weave_core::warn!("{}", dropped_calls_summary(report.dropped, report.lost, self.shared.spill.path()));
         }
         if !completed {
-            eprintln!(
+            weave_core::warn!(
                 "weave: the exporter did not finish writing to {} within {:.1} s; what was still queued was {}",
                 self.description,
                 timeout.as_secs_f64(),

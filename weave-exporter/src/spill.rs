@@ -143,7 +143,7 @@ impl Spill {
         }
         let before = self.inner.count_lost(n);
         if worth_a_warning(before, before + n as u64) {
-            eprintln!(
+            weave_core::warn!(
                 "weave: the fallback file {} cannot keep up with the dropped calls: {} calls were lost so far \
                  (counted in the exporter's report; set write_inline_when_fallback_behind to make the \
                  application wait for the disk instead)",
@@ -216,7 +216,9 @@ impl Spill {
         match spawned {
             Ok(handle) => Some(SpillThread { tx, handle }),
             Err(e) => {
-                eprintln!("weave: could not start the fallback-file thread ({e}); dropped calls are written inline");
+                weave_core::warn!(
+                    "weave: could not start the fallback-file thread ({e}); dropped calls are written inline"
+                );
                 None
             }
         }
@@ -301,7 +303,10 @@ impl Inner {
     fn report(&self, result: std::io::Result<()>) {
         if let Err(e) = result {
             if !self.io_error_reported.swap(true, Ordering::Relaxed) {
-                eprintln!("weave: could not write dropped items to the fallback file {}: {e}", self.path.display());
+                weave_core::warn!(
+                    "weave: could not write dropped items to the fallback file {}: {e}",
+                    self.path.display()
+                );
             }
         }
     }

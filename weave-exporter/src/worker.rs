@@ -317,7 +317,7 @@ impl Worker {
         self.shared.spill.write(&format!("{}: {}", reason::SINK_ERROR, error.message), batch);
         let n = self.shared.failed_batches.fetch_add(1, Ordering::Relaxed) + 1;
         if n == 1 || n.is_multiple_of(100) {
-            eprintln!(
+            weave_core::warn!(
                 "weave: could not write {} calls to {}: {}; they were {} (failed batches so far: {n})",
                 batch.len(),
                 self.sink.describe(),
@@ -336,7 +336,7 @@ impl Worker {
             Err(e) => {
                 let n = self.shared.failed_upkeep.fetch_add(1, Ordering::Relaxed) + 1;
                 if n == 1 || n.is_multiple_of(100) {
-                    eprintln!(
+                    weave_core::warn!(
                         "weave: background upkeep of {} failed: {e} (failures so far: {n})",
                         self.sink.describe()
                     );
@@ -357,7 +357,7 @@ impl Worker {
         let result = catch_unwind(AssertUnwindSafe(|| self.sink.flush()))
             .unwrap_or_else(|_| Err(SinkError::permanent("the sink panicked while flushing")));
         if let Err(e) = result {
-            eprintln!("weave: could not flush {}: {e}", self.sink.describe());
+            weave_core::warn!("weave: could not flush {}: {e}", self.sink.describe());
         }
     }
 

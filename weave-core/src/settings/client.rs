@@ -110,7 +110,7 @@ impl Settings {
     /// Applies the process environment and prints a one-line warning per invalid value.
     pub fn apply_env(&mut self) {
         for warning in self.apply_env_from(process_var) {
-            eprintln!("{warning}");
+            crate::warn!("{warning}");
         }
     }
 

@@ -72,7 +72,7 @@ pub(crate) fn post_batches(
             end += 1;
         }
         if end - start == 1 && bytes > limits.max_bytes {
-            eprintln!(
+            weave_core::warn!(
                 "weave: one item of {} bytes is over the request limit of {} bytes; sending it anyway",
                 items[start].bytes.len(),
                 limits.max_bytes

@@ -124,7 +124,7 @@ impl HttpClient {
                     value.set_sensitive(true);
                     headers.insert(name, value);
                 }
-                _ => eprintln!(
+                _ => weave_core::warn!(
                     "weave: ignoring the custom header {name:?} from WEAVE_TRACE_CUSTOM_HEADERS: not a valid header"
                 ),
             }

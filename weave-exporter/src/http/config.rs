@@ -111,7 +111,7 @@ impl ServerConfig {
         let (settings, warnings) = ServerSettings::from_env();
         let config = ServerConfig::from_settings(&settings)?;
         for warning in warnings {
-            eprintln!("{warning}");
+            weave_core::warn!("{warning}");
         }
         Some(config)
     }

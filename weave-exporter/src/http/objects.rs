@@ -51,7 +51,7 @@ pub(crate) fn save_table(client: &HttpClient, table: &Value, digest: &str) -> Re
 fn check_digest(response: &Value, expected: &str, what: &str) {
     if let Some(got) = response.get("digest").and_then(Value::as_str) {
         if got != expected {
-            eprintln!(
+            weave_core::warn!(
                 "weave: the server stored {what} with digest {got}, but weave-rs computed {expected}; \
                  refs to it made by this process will not resolve"
             );

@@ -146,7 +146,7 @@ impl WeaveServerSink {
     /// A sink writing calls of `project_id` (`entity/project`) to the server of `config`.
     pub fn new(config: ServerConfig, project_id: impl Into<String>) -> WeaveServerSink {
         if let Some(warning) = config.transport_warning() {
-            eprintln!("weave: {warning}");
+            weave_core::warn!("weave: {warning}");
         }
         let legacy = !config.use_calls_complete;
         WeaveServerSink {
@@ -194,7 +194,7 @@ impl WeaveServerSink {
         self.write_calls(work)?;
         self.send_feedback(work)?;
         if self.down_reported {
-            eprintln!("weave: the trace server at {} answers again", self.config.trace_url);
+            weave_core::warn!("weave: the trace server at {} answers again", self.config.trace_url);
             self.down_reported = false;
         }
         self.delivered.clear();
@@ -222,7 +222,10 @@ impl WeaveServerSink {
                 return Err(self.retry(failure));
             }
             Err(e) => {
-                eprintln!("weave: start-up with the W&B server did not succeed: {}; sending calls anyway", e.message);
+                weave_core::warn!(
+                    "weave: start-up with the W&B server did not succeed: {}; sending calls anyway",
+                    e.message
+                );
                 self.started = true;
             }
         }
@@ -251,9 +254,10 @@ impl WeaveServerSink {
     /// A retryable sink error for `failure`; says once that the server is not answering.
     fn retry(&mut self, failure: Failure) -> SinkError {
         if !self.down_reported {
-            eprintln!(
+            weave_core::warn!(
                 "weave: the trace server at {} did not take the calls ({}); they wait in the queue and are retried",
-                self.config.trace_url, failure.message
+                self.config.trace_url,
+                failure.message
             );
             self.down_reported = true;
         }
@@ -286,7 +290,7 @@ impl WeaveServerSink {
             match save_op(self.client()?, &project_id, &op) {
                 Ok(()) => {}
                 Err(f) if f.kind == FailureKind::Retryable => return Err(self.retry(f)),
-                Err(f) => eprintln!(
+                Err(f) => weave_core::warn!(
                     "weave: could not save op {} ({}); its calls are sent with a ref that will not resolve",
                     op.name(),
                     f.message
@@ -339,7 +343,7 @@ impl WeaveServerSink {
                 Ok(()) => return Ok(()),
                 Err(Stop::Retry(f)) => return Err(self.retry(f)),
                 Err(Stop::RouteMissing(f)) if !self.legacy && switches < 2 => {
-                    eprintln!(
+                    weave_core::warn!(
                         "weave: the trace server has no v2 call routes ({}); using /call/upsert_batch",
                         f.message
                     );
@@ -677,7 +681,7 @@ impl Sink for WeaveServerSink {
                 // The file as it was written (`OpDef::new` would make it the source of another).
                 let def = OpDef::from_source_file(&op.name, op.source.clone(), None, false);
                 if def.digest() != op.digest {
-                    eprintln!(
+                    weave_core::warn!(
                         "weave: the op {} in the fallback file does not match its digest; saving it anyway",
                         op.name
                     );

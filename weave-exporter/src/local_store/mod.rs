@@ -228,7 +228,7 @@ impl LocalStore {
     ///     if left.is_empty() {
     ///         break;
     ///     }
-    ///     eprintln!("indexing: about {} calls to go", left.estimated_calls);
+    ///     weave_core::warn!("indexing: about {} calls to go", left.estimated_calls);
     /// }
     /// # Ok::<(), weave_exporter::local_store::StoreError>(())
     /// ```
@@ -308,7 +308,10 @@ impl LocalStore {
             self.index_failures += 1;
             let n = self.index_failures;
             if n == 1 || n.is_multiple_of(100) {
-                eprintln!("weave: indexing the call log of {} failed: {e} (failures so far: {n})", self.describe());
+                weave_core::warn!(
+                    "weave: indexing the call log of {} failed: {e} (failures so far: {n})",
+                    self.describe()
+                );
             }
         }
     }
