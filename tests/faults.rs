@@ -82,3 +82,38 @@ fn a_server_down_for_the_whole_run_leaves_every_call_in_the_fallback_file_and_a_
         assert_eq!(accepted.get(id), Some(&1), "call {id} delivered once by the replay");
     }
 }
+
+#[test]
+fn calls_made_after_the_store_is_deleted_go_to_the_fallback_file_not_to_the_unlinked_file() {
+    let store_dir = tempfile::tempdir().expect("temp dir");
+    let fallback_dir = tempfile::tempdir().expect("temp dir");
+    let fallback = fallback_dir.path().join("fallback.jsonl");
+    let store = weave::store::LocalStore::create(store_dir.path().join("weave.db"), "fault-entity/store-deleted")
+        .expect("the store");
+    let weave = weave::builder()
+        .project("fault-entity/store-deleted")
+        .sink(store)
+        .settings(weave::Settings { print_call_link: false, ..Default::default() })
+        .exporter_config(ExporterConfig {
+            fallback_path: fallback.clone(),
+            max_batch_delay: Duration::from_millis(20),
+            ..Default::default()
+        })
+        .init()
+        .expect("init");
+    for i in 0..100 {
+        work(i);
+    }
+    let before = weave.flush();
+    assert_eq!(before.written, 100, "{before:?}");
+    std::fs::remove_dir_all(store_dir.path()).expect("delete the store's directory");
+    for i in 0..CALLS {
+        work(i);
+    }
+    let report = weave.finish();
+    assert_eq!(report.written, 100, "nothing more is reported written after the delete: {report:?}");
+    assert_eq!(report.failed, CALLS, "the calls after the delete are counted as not written: {report:?}");
+    let text = std::fs::read_to_string(&fallback).expect("the fallback file");
+    let in_fallback = text.lines().filter(|line| line.contains("/op/work:")).count() as u64;
+    assert_eq!(in_fallback, CALLS, "every call made after the delete is in the fallback file");
+}

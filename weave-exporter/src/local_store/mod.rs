@@ -113,6 +113,10 @@ pub struct LocalStore {
     waiting: usize,
     /// Failures of indexing while writing (reported on stderr, first and every 100th).
     index_failures: u64,
+    /// The file written to, as opened (device and inode on unix): a batch is refused once
+    /// the path no longer leads to it (the file or its directory was deleted or replaced),
+    /// rather than written to a file nobody will read again.
+    file_id: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -159,7 +163,6 @@ impl LocalStore {
     fn new(conn: Connection, path: PathBuf, project_id: Option<String>, has_log: bool, read_only: bool) -> Self {
         LocalStore {
             conn,
-            path,
             project_id,
             writer: write::Writer::new(),
             has_log: Cell::new(has_log),
@@ -169,6 +172,8 @@ impl LocalStore {
             deadline: None,
             waiting: 0,
             index_failures: 0,
+            file_id: file_id(&path),
+            path,
         }
     }
 
@@ -317,6 +322,22 @@ impl LocalStore {
     }
 }
 
+/// The identity of the file at `path` (device and inode on unix; elsewhere only whether it
+/// exists), `None` when there is none.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((metadata.dev(), metadata.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        Some((0, 0))
+    }
+}
+
 impl Sink for LocalStore {
     fn write_batch(&mut self, batch: &[ExportItem]) -> Result<(), SinkError> {
         let Some(project_id) = &self.project_id else {
@@ -325,6 +346,13 @@ impl Sink for LocalStore {
                 self.path.display()
             )));
         };
+        if file_id(&self.path) != self.file_id {
+            return Err(SinkError::permanent(format!(
+                "the local store {} was deleted or replaced while this program wrote to it; \
+                 calls go to the fallback file (replay it into a new store with weave::replay_fallback)",
+                self.path.display()
+            )));
+        }
         self.writer.write_batch(&mut self.conn, project_id, batch)?;
         self.index_after_write(batch.len());
         Ok(())
