@@ -62,9 +62,4 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        doc = run()
-    except BaseException as e:  # noqa: BLE001
-        _client_env.fail(e)
-    else:
-        _client_env.emit(doc)
+    _client_env.run_and_emit(run)

@@ -173,3 +173,13 @@ def emit(doc: dict, code: int = 0) -> None:
 def fail(e: BaseException) -> None:
     traceback.print_exc(file=sys.stderr)
     emit({"error": f"{type(e).__name__}: {e}"}, 1)
+
+
+def run_and_emit(run) -> None:  # type: ignore[no-untyped-def]
+    """Runs a script's `run()` and prints its document, or its failure, as one JSON line."""
+    try:
+        doc = run()
+    except BaseException as e:  # noqa: BLE001
+        fail(e)
+    else:
+        emit(doc)

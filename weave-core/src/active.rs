@@ -36,30 +36,23 @@ pub(crate) struct StartOptions {
 /// The description used for calls started by hand rather than by `#[op]`.
 pub(crate) static MANUAL_OP: OpStatic = OpStatic::new("");
 
-/// The parent of a call being started, as its current context holds it.
-pub(crate) enum ParentRef {
-    None,
-    Local(LocalCall),
-    Shared(Arc<CallNode>),
-}
-
 /// The context a call starts in: its parent, the attributes and conversation thread in
 /// scope.
 pub(crate) struct Scope {
-    pub(crate) parent: ParentRef,
+    /// The parent, as the context holds it (a sync parent of this thread stays local).
+    pub(crate) parent: Option<CallRef>,
     pub(crate) attributes: Option<Arc<JsonObject>>,
     pub(crate) thread_id: Option<Arc<str>>,
 }
 
 impl Scope {
-    /// The scope of `context` (a sync parent of this thread stays local).
+    /// The scope of `context`.
     pub(crate) fn of(context: &CallContext) -> Scope {
-        let parent = match &context.call {
-            None => ParentRef::None,
-            Some(CallRef::Local(local)) => ParentRef::Local(local.clone()),
-            Some(CallRef::Shared(node)) => ParentRef::Shared(Arc::clone(node)),
-        };
-        Scope { parent, attributes: context.attributes.clone(), thread_id: context.thread_id.clone() }
+        Scope {
+            parent: context.call.clone(),
+            attributes: context.attributes.clone(),
+            thread_id: context.thread_id.clone(),
+        }
     }
 
     /// The context to make current while the call runs, but for its call.
@@ -71,7 +64,7 @@ impl Scope {
 /// A call's start, built: its record (the end still empty) and its parent.
 pub(crate) struct NewCall {
     pub(crate) record: Box<CallRecord>,
-    pub(crate) parent: ParentRef,
+    pub(crate) parent: Option<CallRef>,
     pub(crate) context: CallContext,
 }
 
@@ -87,9 +80,9 @@ pub(crate) fn new_call(
     let started_at = Timestamp::now();
     let id = Id::new_v7(started_at.unix_millis());
     let (trace_id, parent_id, parent_thread, parent_turn) = match &scope.parent {
-        ParentRef::None => (Id::new_v7(started_at.unix_millis()), None, None, None),
-        ParentRef::Local(p) => (p.trace_id, Some(p.id), p.thread_id.clone(), p.turn_id),
-        ParentRef::Shared(p) => {
+        None => (Id::new_v7(started_at.unix_millis()), None, None, None),
+        Some(CallRef::Local(p)) => (p.trace_id, Some(p.id), p.thread_id.clone(), p.turn_id),
+        Some(CallRef::Shared(p)) => {
             let p = p.start();
             (p.trace_id, Some(p.id), p.thread_id.clone(), p.turn_id)
         }
@@ -146,7 +139,7 @@ pub(crate) fn new_call(
         end: None,
     });
     let Scope { parent, attributes, thread_id } = scope;
-    NewCall { record, parent, context: Scope { parent: ParentRef::None, attributes, thread_id }.into_context() }
+    NewCall { record, parent, context: Scope { parent: None, attributes, thread_id }.into_context() }
 }
 
 /// Writes the start at once when the op asks for it (a long-running call shows as running).
@@ -168,9 +161,9 @@ pub(crate) fn start_owning(
     export_eager_start(&client, &record.start);
     // It may end on any thread: a parent on this thread's stack is held by handle.
     let parent = match parent {
-        ParentRef::None => None,
-        ParentRef::Local(local) => CallRef::Local(local).to_shared(),
-        ParentRef::Shared(node) => Some(node),
+        None => None,
+        Some(CallRef::Shared(node)) => Some(node),
+        Some(local) => local.to_shared(),
     };
     let node = Arc::new(CallNode::owning(record, client, parent));
     node.client().register_open(node.start().id, Arc::<CallNode>::downgrade(&node));
@@ -198,9 +191,8 @@ fn begin(site: &'static OpSite, self_type: Option<fn() -> &'static str>) -> Begi
         return Begin::Skip;
     }
     let info = site.info();
-    if matches!(scope.parent, ParentRef::None) && info.sample_rate < 1.0 && next_random_f64() >= info.sample_rate {
-        let context =
-            CallContext { suppressed: Suppressed::YES, ..Scope { parent: ParentRef::None, ..scope }.into_context() };
+    if scope.parent.is_none() && info.sample_rate < 1.0 && next_random_f64() >= info.sample_rate {
+        let context = CallContext { suppressed: Suppressed::YES, ..Scope { parent: None, ..scope }.into_context() };
         return Begin::Suppress(context);
     }
     let op = OpHandle::from_static(site.def(self_type.map(|f| f()), client.settings().capture_code));
@@ -372,9 +364,9 @@ fn start_call_slow(
     let op = start.op.clone();
     let local = LocalCall { id, trace_id: start.trace_id, thread_id: start.thread_id.clone(), turn_id: start.turn_id };
     let parent = match parent {
-        ParentRef::None => FrameParent::None,
-        ParentRef::Local(p) => FrameParent::Local(p.id),
-        ParentRef::Shared(p) => FrameParent::Shared(p),
+        None => FrameParent::None,
+        Some(CallRef::Local(p)) => FrameParent::Local(p.id),
+        Some(CallRef::Shared(p)) => FrameParent::Shared(p),
     };
     let client_key = client.key();
     if !crate::call_stack::push(Frame { record, state: NodeState::default(), client_key, parent }) {

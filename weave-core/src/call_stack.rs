@@ -101,18 +101,23 @@ pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, NodeState)) -> Opti
     THIS_THREAD
         .try_with(|stack| {
             let mut frames = stack.frames.lock();
-            let at = frames.iter().rposition(|f| f.record.start.id == *id)?;
+            let at = position(&frames, id)?;
             let Frame { mut record, state, parent, .. } = frames.remove(at);
             end(&mut record, state);
             if let (FrameParent::Local(parent), Some(end)) = (&parent, &record.end) {
-                if let Some(parent) = frames.iter_mut().rev().find(|f| f.record.start.id == *parent) {
-                    parent.state.add_child(&end.summary);
+                if let Some(at) = position(&frames, parent) {
+                    frames[at].state.add_child(&end.summary);
                 }
             }
             Some(Popped { record, parent })
         })
         .ok()
         .flatten()
+}
+
+/// Where the frame of call `id` is on a stack (searched from the top, where it usually is).
+fn position(frames: &[Frame], id: &Id) -> Option<usize> {
+    frames.iter().rposition(|frame| frame.record.start.id == *id)
 }
 
 /// This thread's stack, to reach its frames from a handle.
@@ -124,7 +129,7 @@ impl ThreadCalls {
     /// `f` of the frame of call `id`, if it is still running.
     pub(crate) fn with_frame<R>(&self, id: &Id, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
         let mut frames = self.frames.lock();
-        frames.iter_mut().rev().find(|frame| frame.record.start.id == *id).map(f)
+        position(&frames, id).map(|at| f(&mut frames[at]))
     }
 }
 

@@ -169,11 +169,7 @@ impl ThreadBuffers {
         SLOT.try_with(|slot| {
             let mut slot = slot.try_borrow_mut().ok()?;
             let own = slot.as_mut().filter(|s| s.owner == self.owner)?;
-            own.len = 0;
-            own.bytes = 0;
-            let mut items = Vec::new();
-            drain_into(&own.reader, &mut items);
-            Some(items)
+            Some(self.take(own))
         })
         .ok()
         .flatten()
