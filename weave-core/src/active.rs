@@ -5,15 +5,15 @@
 //! current through a [`CallRef::Local`]; an async op's call (and a manual one) is a
 //! [`CallNode`] of its own, as it may end on another thread.
 
-use crate::call::{CallAttributes, CallRecord, CallStart};
-use crate::call_stack::{Frame, FrameParent, NodeState, Popped};
+use crate::call::{CallRecord, CallStart};
+use crate::call_stack::{Frame, Popped};
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, with_current, CallContext, CallRef, LocalCall, Suppressed};
 use crate::exception::{Exception, Frame as ExceptionFrame};
 use crate::export::ExportItem;
 use crate::ids::{next_random_f64, Id};
 use crate::json::JsonObject;
-use crate::node::{end_record, truncate_display_name, CallNode};
+use crate::node::{end_record, truncate_display_name, CallNode, Outcome};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
 use crate::switch::{current_client_handle, ClientHandle};
 use crate::time::Timestamp;
@@ -47,6 +47,7 @@ pub(crate) struct Scope {
 
 impl Scope {
     /// The scope of `context`.
+    #[inline]
     pub(crate) fn of(context: &CallContext) -> Scope {
         Scope {
             parent: context.call.clone(),
@@ -56,6 +57,7 @@ impl Scope {
     }
 
     /// The context to make current while the call runs, but for its call.
+    #[inline]
     fn into_context(self) -> CallContext {
         CallContext { call: None, attributes: self.attributes, thread_id: self.thread_id, suppressed: Suppressed::NO }
     }
@@ -69,6 +71,7 @@ pub(crate) struct NewCall {
 }
 
 /// Builds the start of a call of `op` in `scope`.
+#[inline]
 pub(crate) fn new_call(
     client: &ClientHandle,
     scope: Scope,
@@ -118,31 +121,32 @@ pub(crate) fn new_call(
     if !has_parent {
         client.print_call_link(&id);
     }
-    let record = crate::export::boxed_record(CallRecord {
-        start: CallStart {
-            id,
-            trace_id,
-            parent_id,
-            attributes: CallAttributes {
-                user: user_attributes,
-                weave: client.weave_attributes(info.is_async),
-                kind: op.kind(),
-            },
-            op,
-            started_at,
-            inputs,
-            display_name,
-            thread_id,
-            turn_id,
-            wb_run_id: client.wb_run_id(),
-        },
-        end: None,
-    });
+    // Set field by field in a spare box: built whole and then moved, the record (a few
+    // hundred bytes) was copied once more, and read back before its stores had landed.
+    let weave = client.weave_attributes(info.is_async);
+    let kind = op.kind();
+    let mut record = crate::export::spare_record().unwrap_or_else(|| Box::new(CallRecord::blank(op.clone())));
+    let start = &mut record.start;
+    start.id = id;
+    start.trace_id = trace_id;
+    start.parent_id = parent_id;
+    start.attributes.user = user_attributes;
+    start.attributes.weave = weave;
+    start.attributes.kind = kind;
+    start.op = op;
+    start.started_at = started_at;
+    start.inputs = inputs;
+    start.display_name = display_name;
+    start.thread_id = thread_id;
+    start.turn_id = turn_id;
+    start.wb_run_id = client.wb_run_id();
+    record.end = None;
     let Scope { parent, attributes, thread_id } = scope;
     NewCall { record, parent, context: Scope { parent: None, attributes, thread_id }.into_context() }
 }
 
 /// Writes the start at once when the op asks for it (a long-running call shows as running).
+#[inline]
 fn export_eager_start(client: &ClientHandle, start: &CallStart) {
     if start.op.eager_call_start() {
         client.exporter().export(ExportItem::CallStarted(Box::new(CallRecord { start: start.clone(), end: None })));
@@ -180,6 +184,7 @@ enum Begin {
     Record(ClientHandle, Scope, OpHandle, &'static OpStatic),
 }
 
+#[inline]
 fn begin(site: &'static OpSite, self_type: Option<fn() -> &'static str>) -> Begin {
     let Some(client) = current_client_handle() else {
         return Begin::Skip;
@@ -204,8 +209,7 @@ pub struct CallEnding<'a> {
     info: &'static OpStatic,
     op_name: &'a str,
     config: &'a CaptureConfig,
-    output: Option<RawJson>,
-    exception: Option<Exception>,
+    outcome: Outcome,
 }
 
 impl CallEnding<'_> {
@@ -215,7 +219,7 @@ impl CallEnding<'_> {
         if let Some(postprocess) = self.info.postprocess_output {
             output = RawJson::from_value(&postprocess(output.to_value()));
         }
-        self.output = Some(output);
+        self.outcome.output = Some(output);
     }
 
     /// Records an `Err`: the error's type name and its message.
@@ -226,7 +230,7 @@ impl CallEnding<'_> {
             function_name: self.op_name.to_string(),
             text: String::new(),
         };
-        self.exception = Some(Exception::from_error(type_name, message(), Some(frame)));
+        self.outcome.exception = Some(Exception::from_error(type_name, message(), Some(frame)));
     }
 }
 
@@ -258,6 +262,7 @@ impl SyncCall {
         SyncCall { inner: None, _not_send: PhantomData }
     }
 
+    #[inline]
     fn entered(call: Option<Running>, previous: CallContext) -> SyncCall {
         SyncCall { inner: Some(SyncInner { call, previous }), _not_send: PhantomData }
     }
@@ -270,9 +275,9 @@ impl SyncCall {
             return;
         };
         // Should `f` panic, `self` is dropped while unwinding and records the panic.
-        let (output, exception) = ending_of(call.op.name(), call.client.capture_config(), call.info, |e| f(e, out));
+        let outcome = ending_of(call.op.name(), call.client.capture_config(), call.info, |e| f(e, out));
         if let Some(inner) = self.inner.take() {
-            inner.end(output, exception);
+            inner.end(outcome);
         }
     }
 
@@ -285,19 +290,19 @@ impl SyncCall {
 impl SyncInner {
     /// Ends the call (off this thread's stack, into the exporter) and restores the
     /// previous context.
-    fn end(self, output: Option<RawJson>, exception: Option<Exception>) {
+    fn end(self, mut outcome: Outcome) {
         let SyncInner { call, previous } = self;
         let ended_at = Timestamp::now();
         let popped = call.and_then(|call| {
             let popped = crate::call_stack::pop(&call.id, |record, state| {
-                end_record(record, state, ended_at, output, exception)
+                end_record(record, state, ended_at, &mut outcome)
             });
             popped.map(|popped| (popped, call.client))
         });
         // The context goes back first, whatever the exporter does below.
         drop(replace_current(previous));
-        let Some((Popped { record, parent }, client)) = popped else { return };
-        if let (FrameParent::Shared(parent), Some(end)) = (&parent, &record.end) {
+        let Some((Popped { record, shared_parent }, client)) = popped else { return };
+        if let (Some(parent), Some(end)) = (&shared_parent, &record.end) {
             parent.add_child_summary(&end.summary);
         }
         client.exporter().export(ExportItem::CallFinished(record));
@@ -317,7 +322,7 @@ impl SyncInner {
                 }
             }
         });
-        self.end(None, exception);
+        self.end(Outcome { output: None, exception });
     }
 }
 
@@ -363,13 +368,12 @@ fn start_call_slow(
     let id = start.id;
     let op = start.op.clone();
     let local = LocalCall { id, trace_id: start.trace_id, thread_id: start.thread_id.clone(), turn_id: start.turn_id };
-    let parent = match parent {
-        None => FrameParent::None,
-        Some(CallRef::Local(p)) => FrameParent::Local(p.id),
-        Some(CallRef::Shared(p)) => FrameParent::Shared(p),
+    let shared_parent = match parent {
+        Some(CallRef::Shared(p)) => Some(p as Arc<dyn crate::call_stack::SharedParent>),
+        None | Some(CallRef::Local(_)) => None,
     };
     let client_key = client.key();
-    if !crate::call_stack::push(Frame { record, state: NodeState::default(), client_key, parent }) {
+    if !crate::call_stack::push(Frame { record, state: None, client_key, shared_parent }) {
         // The thread is exiting: the op runs unrecorded.
         return SyncCall::disabled();
     }
@@ -472,11 +476,10 @@ where
         if let Some(node) = guard.node.take() {
             match this.on_output.take() {
                 Some(on_output) => {
-                    let (output_json, exception) =
-                        ending_of(node.start().op.name(), node.client().capture_config(), this.info, |e| {
-                            on_output(e, &output)
-                        });
-                    node.finish(output_json, exception);
+                    let outcome = ending_of(node.start().op.name(), node.client().capture_config(), this.info, |e| {
+                        on_output(e, &output)
+                    });
+                    node.finish(outcome.output, outcome.exception);
                 }
                 None => node.finish(None, None),
             }
@@ -491,8 +494,8 @@ fn ending_of(
     config: &CaptureConfig,
     info: &'static OpStatic,
     record: impl FnOnce(&mut CallEnding<'_>),
-) -> (Option<RawJson>, Option<Exception>) {
-    let mut ending = CallEnding { info, op_name, config, output: None, exception: None };
+) -> Outcome {
+    let mut ending = CallEnding { info, op_name, config, outcome: Outcome::default() };
     record(&mut ending);
-    (ending.output, ending.exception)
+    ending.outcome
 }

@@ -100,6 +100,27 @@ impl CallRecord {
         }
     }
 
+    /// A record of a call of `op` with nothing in it yet, for its fields to be set one by
+    /// one (a new record's box, when no spare one is at hand).
+    pub(crate) fn blank(op: OpHandle) -> CallRecord {
+        CallRecord {
+            start: CallStart {
+                id: Id::from_u128(0),
+                trace_id: Id::from_u128(0),
+                parent_id: None,
+                op,
+                started_at: Timestamp::default(),
+                inputs: RawJson::null(),
+                attributes: CallAttributes::default(),
+                display_name: None,
+                thread_id: None,
+                turn_id: None,
+                wb_run_id: None,
+            },
+            end: None,
+        }
+    }
+
     /// The display name: the one set during the call, else the one from its start.
     pub fn display_name(&self) -> Option<&str> {
         self.end.as_ref().and_then(|e| e.display_name.as_deref()).or(self.start.display_name.as_deref())

@@ -41,24 +41,27 @@ pub(crate) trait SharedParent: Send + Sync {
     fn add_child_summary(&self, child: &Summary);
 }
 
-/// Where a sync call's parent is, for rolling its summary up.
-pub(crate) enum FrameParent {
-    /// A root call.
-    None,
-    /// The frame of this id, on the same thread's stack (below this one).
-    Local(Id),
-    /// A call held by handle: an async or manual call, or a sync call of another thread.
-    Shared(Arc<dyn SharedParent>),
-}
-
-/// One running sync call.
+/// One running sync call. Small (five words), as it is moved onto the stack on every
+/// call: what only some calls have (children, a name set while running) is boxed when
+/// it is first set.
 pub(crate) struct Frame {
     /// The call's record: its start, and its end once it ends.
     pub(crate) record: Box<CallRecord>,
-    pub(crate) state: NodeState,
+    /// What the call gathered while it ran, once it gathers anything.
+    pub(crate) state: Option<Box<NodeState>>,
     /// Whose call it is (`Client::key`): the guard holds the client itself.
     pub(crate) client_key: usize,
-    pub(crate) parent: FrameParent,
+    /// The parent when it is held by handle (an async or manual call, or a sync call of
+    /// another thread); otherwise the parent, if any (`record.start.parent_id`), is a frame
+    /// below this one on the same stack.
+    pub(crate) shared_parent: Option<Arc<dyn SharedParent>>,
+}
+
+impl Frame {
+    /// What the call gathers while it runs, made on first use.
+    pub(crate) fn state_mut(&mut self) -> &mut NodeState {
+        self.state.get_or_insert_default()
+    }
 }
 
 /// A thread's stack of running sync calls.
@@ -84,6 +87,7 @@ thread_local! {
 
 /// Pushes a frame on this thread's stack. False when the thread's locals are gone (the
 /// thread is exiting): the caller then runs the call unrecorded.
+#[inline]
 pub(crate) fn push(frame: Frame) -> bool {
     THIS_THREAD.try_with(|stack| stack.frames.lock().push(frame)).is_ok()
 }
@@ -91,25 +95,26 @@ pub(crate) fn push(frame: Frame) -> bool {
 /// A sync call taken off its thread's stack, ended.
 pub(crate) struct Popped {
     pub(crate) record: Box<CallRecord>,
-    pub(crate) parent: FrameParent,
+    /// The parent held by handle, for the caller to roll the summary into.
+    pub(crate) shared_parent: Option<Arc<dyn SharedParent>>,
 }
 
 /// Pops the frame of call `id` from this thread's stack (the top one, but for guards
 /// dropped out of order), ends its record with `end`, and rolls the record's summary into
 /// the parent's frame when that is on this stack.
-pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, NodeState)) -> Option<Popped> {
+pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, Option<Box<NodeState>>)) -> Option<Popped> {
     THIS_THREAD
         .try_with(|stack| {
             let mut frames = stack.frames.lock();
             let at = position(&frames, id)?;
-            let Frame { mut record, state, parent, .. } = frames.remove(at);
+            let Frame { mut record, state, shared_parent, .. } = frames.remove(at);
             end(&mut record, state);
-            if let (FrameParent::Local(parent), Some(end)) = (&parent, &record.end) {
+            if let (None, Some(parent), Some(end)) = (&shared_parent, &record.start.parent_id, &record.end) {
                 if let Some(at) = position(&frames, parent) {
-                    frames[at].state.add_child(&end.summary);
+                    frames[at].state_mut().add_child(&end.summary);
                 }
             }
-            Some(Popped { record, parent })
+            Some(Popped { record, shared_parent })
         })
         .ok()
         .flatten()

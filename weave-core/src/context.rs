@@ -226,6 +226,7 @@ pub(crate) fn replace_current(context: CallContext) -> CallContext {
 }
 
 /// Reads this thread's current context without cloning it.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&CallContext) -> R) -> Option<R> {
     CURRENT.try_with(|c| c.try_borrow().ok().map(|c| f(&c))).ok().flatten()
 }

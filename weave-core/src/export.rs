@@ -121,9 +121,10 @@ pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
     }
 }
 
-/// A box for `record`: a spare one, or a new one.
-pub(crate) fn boxed_record(record: CallRecord) -> Box<CallRecord> {
-    let spare = THREAD_SPARES
+/// A spare record's box (its old values still in it, to be overwritten), if this thread
+/// has one or can take some.
+pub(crate) fn spare_record() -> Option<Box<CallRecord>> {
+    THREAD_SPARES
         .try_with(|spares| {
             let mut spares = spares.try_borrow_mut().ok()?;
             if spares.is_empty() {
@@ -135,12 +136,5 @@ pub(crate) fn boxed_record(record: CallRecord) -> Box<CallRecord> {
             spares.pop()
         })
         .ok()
-        .flatten();
-    match spare {
-        Some(mut boxed) => {
-            *boxed = record;
-            boxed
-        }
-        None => Box::new(record),
-    }
+        .flatten()
 }

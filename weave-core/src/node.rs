@@ -64,7 +64,7 @@ enum Home {
 struct OwnCall {
     parent: Option<Arc<CallNode>>,
     /// The start (`None` once the call has ended: it ends once) and the state.
-    state: Mutex<(Option<Box<CallRecord>>, NodeState)>,
+    state: Mutex<(Option<Box<CallRecord>>, Option<Box<NodeState>>)>,
 }
 
 impl std::fmt::Debug for CallNode {
@@ -84,7 +84,7 @@ impl CallNode {
         CallNode {
             start: NodeStart::of(&record.start),
             client,
-            home: Home::Own(OwnCall { parent, state: Mutex::new((Some(record), NodeState::default())) }),
+            home: Home::Own(OwnCall { parent, state: Mutex::new((Some(record), None)) }),
         }
     }
 
@@ -101,12 +101,15 @@ impl CallNode {
     fn with_state<R>(&self, f: impl FnOnce(&CallStart, &mut NodeState) -> R) -> Option<R> {
         match &self.home {
             Home::Frame(thread) => {
-                thread.upgrade()?.with_frame(&self.start.id, |frame| f(&frame.record.start, &mut frame.state))
+                thread.upgrade()?.with_frame(&self.start.id, |frame| {
+                    let state = frame.state.get_or_insert_default();
+                    f(&frame.record.start, state)
+                })
             }
             Home::Own(own) => {
                 let mut state = own.state.lock();
                 let (record, node_state) = &mut *state;
-                record.as_ref().map(|record| f(&record.start, node_state))
+                record.as_ref().map(|record| f(&record.start, node_state.get_or_insert_default()))
             }
         }
     }
@@ -133,7 +136,7 @@ impl CallNode {
             (record, std::mem::take(&mut state.1))
         };
         self.client.unregister_open(&self.start.id);
-        end_record(&mut record, state, ended_at, output, exception);
+        end_record(&mut record, state, ended_at, &mut Outcome { output, exception });
         if let (Some(parent), Some(end)) = (&own.parent, &record.end) {
             parent.add_child_summary(&end.summary);
         }
@@ -154,15 +157,24 @@ impl OpenCall for CallNode {
     }
 }
 
-/// Ends a call's record: its output or exception, its summary, its display name.
+/// How a call ended, as its code recorded it: an output, an exception, or neither.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(crate) output: Option<RawJson>,
+    pub(crate) exception: Option<Exception>,
+}
+
+/// Ends a call's record: its output or exception (taken from `outcome`: passed by
+/// reference, it is not copied on its way), its summary, its display name.
 pub(crate) fn end_record(
     record: &mut CallRecord,
-    state: NodeState,
+    state: Option<Box<NodeState>>,
     ended_at: Timestamp,
-    output: Option<RawJson>,
-    exception: Option<Exception>,
+    outcome: &mut Outcome,
 ) {
-    let summary = summary_of(state.children, state.user_summary, &output, exception.is_some());
+    let (output, exception) = (outcome.output.take(), outcome.exception.take());
+    let NodeState { children, display_name, user_summary } = state.map(|state| *state).unwrap_or_default();
+    let summary = summary_of(children, user_summary, &output, exception.is_some());
     // Clocks of two threads (an async call may end on another) can disagree by a few
     // microseconds: a call never ends before it started.
     let ended_at = ended_at.max(record.start.started_at);
@@ -171,7 +183,7 @@ pub(crate) fn end_record(
         Some(e) => (None, Some(ExceptionJson::new(e))),
         None => (output, None),
     };
-    record.end = Some(CallEnd { ended_at, output, exception, summary, display_name: state.display_name });
+    record.end = Some(CallEnd { ended_at, output, exception, summary, display_name });
 }
 
 /// The call's summary: its children's, its own status, the usage of an LLM-shaped output,
@@ -187,7 +199,7 @@ fn summary_of(
     let usage_source = match (&children, output) {
         (None, Some(raw))
             if !failed
-                && raw.as_str().starts_with('{')
+                && raw.first_byte() == Some(b'{')
                 && raw.contains_key_text("usage")
                 && raw.contains_key_text("model") =>
         {

@@ -92,13 +92,13 @@ pub fn estimated_bytes(item: &ExportItem) -> usize {
 
 /// [`estimated_bytes`] of a call item made of `start` and `end`.
 pub fn estimated_call_bytes(start: &CallStart, end: Option<&CallEnd>) -> usize {
-    let mut bytes = CALL_OVERHEAD_BYTES + start.inputs.as_str().len();
+    let mut bytes = CALL_OVERHEAD_BYTES + start.inputs.len();
     bytes += start.display_name.as_deref().map_or(0, str::len);
     if let Some(user) = &start.attributes.user {
         bytes += 64 * user.len();
     }
     if let Some(end) = end {
-        bytes += end.output.as_ref().map_or(0, |o| o.as_str().len());
+        bytes += end.output.as_ref().map_or(0, |o| o.len());
         // Not encoded yet (this runs on the application's thread): estimated.
         bytes += end.exception.as_ref().map_or(0, |e| e.estimated_len());
         bytes += end.summary.rest.as_ref().map_or(0, |r| 128 * r.len());

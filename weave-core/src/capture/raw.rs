@@ -15,10 +15,16 @@ pub struct RawJson(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    /// Short text, inline.
-    Inline(arrayvec::ArrayString<INLINE_CAPACITY>),
+    /// Short text, inline. Its bytes are checked to be UTF-8 when read ([`RawJson::as_str`]),
+    /// not when a capture writes them: that check is a tenth of an op call's own work,
+    /// and the exporter's thread, which reads the text, does it instead.
+    Inline(arrayvec::ArrayVec<u8, INLINE_CAPACITY>),
     Heap(Box<str>),
 }
+
+/// What [`RawJson::as_str`] reads for bytes that are not UTF-8 (a capture never writes
+/// such bytes: the text comes from `&str`s and numbers).
+const INVALID_UTF8: &str = "\"[weave: capture produced invalid UTF-8]\"";
 
 impl PartialEq for RawJson {
     fn eq(&self, other: &RawJson) -> bool {
@@ -30,10 +36,18 @@ impl Eq for RawJson {}
 
 impl RawJson {
     fn from_text(text: &str) -> RawJson {
-        match arrayvec::ArrayString::from(text) {
-            Ok(inline) => RawJson(Repr::Inline(inline)),
-            Err(_) => RawJson(Repr::Heap(text.into())),
+        match Self::inline(text.as_bytes()) {
+            Some(inline) => inline,
+            None => RawJson(Repr::Heap(text.into())),
         }
+    }
+
+    /// `bytes` kept inline, when they fit.
+    #[inline(always)]
+    fn inline(bytes: &[u8]) -> Option<RawJson> {
+        let mut inline = arrayvec::ArrayVec::new();
+        inline.try_extend_from_slice(bytes).ok()?;
+        Some(RawJson(Repr::Inline(inline)))
     }
 
     /// True when the text is on the heap (longer than a few dozen bytes).
@@ -44,7 +58,7 @@ impl RawJson {
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline(text) => text.as_str(),
+            Repr::Inline(bytes) => std::str::from_utf8(bytes).unwrap_or(INVALID_UTF8),
             Repr::Heap(text) => text,
         }
     }
@@ -75,12 +89,37 @@ impl RawJson {
         text.match_indices(key).any(|(i, _)| i > 0 && bytes[i - 1] == b'"' && bytes.get(i + key.len()) == Some(&b'"'))
     }
 
-    /// Copies the finished capture buffer (valid JSON by construction).
+    /// The length of the text in bytes (read without checking it).
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Inline(bytes) => bytes.len(),
+            Repr::Heap(text) => text.len(),
+        }
+    }
+
+    /// True for an empty text (never, for a capture's JSON).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first byte of the text (read without checking the rest).
+    pub(crate) fn first_byte(&self) -> Option<u8> {
+        match &self.0 {
+            Repr::Inline(bytes) => bytes.first().copied(),
+            Repr::Heap(text) => text.as_bytes().first().copied(),
+        }
+    }
+
+    /// Copies the finished capture buffer (valid JSON by construction; a short one is
+    /// checked when read, a long one now).
     #[inline(always)]
     pub(crate) fn from_buffer(buf: &[u8]) -> RawJson {
+        if let Some(inline) = Self::inline(buf) {
+            return inline;
+        }
         match std::str::from_utf8(buf) {
-            Ok(text) => RawJson::from_text(text),
-            Err(_) => RawJson::from_text("\"[weave: capture produced invalid UTF-8]\""),
+            Ok(text) => RawJson(Repr::Heap(text.into())),
+            Err(_) => RawJson::from_text(INVALID_UTF8),
         }
     }
 }
