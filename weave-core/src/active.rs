@@ -15,7 +15,7 @@ use crate::ids::{next_random_f64, Id};
 use crate::json::JsonObject;
 use crate::node::{end_record, truncate_display_name, CallNode, Outcome};
 use crate::op::{CallView, DisplayName, OpHandle, OpSite, OpStatic};
-use crate::switch::{current_client_handle, ClientHandle};
+use crate::switch::{current_local_client, ClientHandle, LocalClient};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -181,12 +181,12 @@ enum Begin {
     /// An unsampled root: nothing inside it is traced.
     Suppress(CallContext),
     /// Recording.
-    Record(ClientHandle, Scope, OpHandle, &'static OpStatic),
+    Record(LocalClient, Scope, OpHandle, &'static OpStatic),
 }
 
 #[inline]
 fn begin(site: &'static OpSite, self_type: Option<fn() -> &'static str>) -> Begin {
-    let Some(client) = current_client_handle() else {
+    let Some(client) = current_local_client() else {
         return Begin::Skip;
     };
     let Some((suppressed, scope)) = with_current(|c| (c.suppressed, Scope::of(c))) else {
@@ -253,7 +253,7 @@ struct Running {
     id: Id,
     op: OpHandle,
     info: &'static OpStatic,
-    client: ClientHandle,
+    client: LocalClient,
 }
 
 impl SyncCall {
@@ -405,7 +405,7 @@ pub fn start_async_call(
         Begin::Suppress(context) => unrecorded(Some(context)),
         Begin::Record(client, scope, op, info) => {
             let options = StartOptions { info, attributes: None, display_name: None };
-            let (node, context) = start_owning(client, scope, op, options, |config| capture_inputs(config, inputs));
+            let (node, context) = start_owning(client.shared(), scope, op, options, |config| capture_inputs(config, inputs));
             AsyncCall { node: Some(node), context: Some(context), info }
         }
     }

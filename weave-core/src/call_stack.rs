@@ -3,19 +3,23 @@
 //! A sync op's call starts and ends on one thread, innermost first, so its state lives in
 //! a frame of its thread's stack rather than in an allocation of its own: starting a call
 //! pushes a frame, ending it pops the frame (rolling its summary into the parent's frame
-//! below it, when the parent is on the same stack). The stack is behind a mutex that its
-//! own thread takes twice a call, uncontended; other threads take it only to reach a
-//! call they hold a handle on ([`crate::node::CallNode`]: a child on another thread rolling
-//! its summary up, `current_call()` setting a name) and at shutdown, to write the calls
-//! still running as unfinished. Every thread's stack is listed here for that shutdown.
+//! below it, when the parent is on the same stack). The stack is behind a spin lock that
+//! its own thread takes twice a call, uncontended (one atomic exchange each; releasing it
+//! is a plain store, where a parking mutex makes a second atomic operation); other threads
+//! take it only to reach a call they hold a handle on ([`crate::node::CallNode`]: a child
+//! on another thread rolling its summary up, `current_call()` setting a name) and at
+//! shutdown, to write the calls still running as unfinished. Every thread's stack is
+//! listed here for that shutdown. No one holds it for more than a few hundred
+//! instructions, and nothing that may block runs under it (no user code, no I/O).
 
 use crate::call::{CallRecord, CallStart};
 use crate::ids::Id;
 use crate::json::JsonObject;
 use crate::summary::Summary;
 use parking_lot::Mutex;
+use spin::mutex::{SpinMutex, SpinMutexGuard};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a running call gathers besides its start: its children's summaries, and what the
 /// code inside it set (a display name, summary keys).
@@ -66,7 +70,7 @@ impl Frame {
 
 /// A thread's stack of running sync calls.
 pub(crate) struct ThreadCalls {
-    frames: Mutex<Vec<Frame>>,
+    frames: SpinMutex<Vec<Frame>>,
 }
 
 /// Every thread's stack, so that a shutdown reaches the calls running on other threads
@@ -77,9 +81,9 @@ static THREADS: Mutex<Vec<Arc<ThreadCalls>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static THIS_THREAD: Arc<ThreadCalls> = {
-        let stack = Arc::new(ThreadCalls { frames: Mutex::new(Vec::new()) });
+        let stack = Arc::new(ThreadCalls { frames: SpinMutex::new(Vec::new()) });
         let mut threads = THREADS.lock();
-        threads.retain(|s| Arc::strong_count(s) > 1 || !s.frames.lock().is_empty());
+        threads.retain(|s| Arc::strong_count(s) > 1 || s.frames.try_lock().is_none_or(|frames| !frames.is_empty()));
         threads.push(Arc::clone(&stack));
         stack
     };
@@ -156,8 +160,23 @@ pub(crate) fn running_starts(client_key: usize) -> Vec<CallStart> {
     };
     let mut starts = Vec::new();
     for stack in stacks {
-        let Some(frames) = stack.frames.try_lock_for(LOCK_WAIT) else { continue };
+        let Some(frames) = lock_within(&stack.frames, LOCK_WAIT) else { continue };
         starts.extend(frames.iter().filter(|f| f.client_key == client_key).map(|f| f.record.start.clone()));
     }
     starts
+}
+
+/// `lock`'s guard, if it is free within `wait` (it is taken for microseconds at a time, so
+/// only a lock that will never be released waits that long).
+fn lock_within<T>(lock: &SpinMutex<T>, wait: Duration) -> Option<SpinMutexGuard<'_, T>> {
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Some(guard) = lock.try_lock() {
+            return Some(guard);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::yield_now();
+    }
 }

@@ -8,6 +8,7 @@
 use crate::client::Client;
 use parking_lot::RwLock;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 
 thread_local! {
     /// This thread's handle on the current client, and the generation it was taken for.
-    static CACHED: RefCell<Option<(u64, ClientHandle)>> = const { RefCell::new(None) };
+    static CACHED: RefCell<Option<(u64, LocalClient)>> = const { RefCell::new(None) };
 }
 
 /// A counted handle on a client through a wrapper of one thread's (its cached handle):
@@ -40,6 +41,27 @@ impl ClientHandle {
     /// The client's identity (its address), to tell whose a call is without a handle.
     pub(crate) fn key(&self) -> usize {
         Client::key(&self.0 .0)
+    }
+}
+
+/// This thread's handle on a client, for the calls that start and end on this thread
+/// (sync ops): counted without atomic operations (each call holds one while it runs).
+#[derive(Clone)]
+pub(crate) struct LocalClient(Rc<ClientHandle>);
+
+impl LocalClient {
+    /// A handle that may leave the thread (for calls that may end elsewhere).
+    pub(crate) fn shared(&self) -> ClientHandle {
+        ClientHandle::clone(&self.0)
+    }
+}
+
+impl std::ops::Deref for LocalClient {
+    type Target = ClientHandle;
+
+    #[inline]
+    fn deref(&self) -> &ClientHandle {
+        &self.0
     }
 }
 
@@ -90,16 +112,23 @@ pub fn current_client() -> Option<Arc<Client>> {
     with_current_client(|handle| Arc::clone(handle))
 }
 
-/// This thread's handle on the current client, if any: one atomic load when there is none
-/// (what op calls hold, see [`ClientHandle`]).
+/// A handle on the current client, if any, that may leave this thread: one atomic load
+/// when there is none (what async and manual calls hold, see [`ClientHandle`]).
 #[inline]
 pub(crate) fn current_client_handle() -> Option<ClientHandle> {
-    with_current_client(ClientHandle::clone)
+    with_current_client(LocalClient::shared)
+}
+
+/// This thread's handle on the current client, if any: one atomic load when there is none
+/// (what sync calls hold, see [`LocalClient`]).
+#[inline]
+pub(crate) fn current_local_client() -> Option<LocalClient> {
+    with_current_client(LocalClient::clone)
 }
 
 /// `f` of this thread's handle on the current client, if there is one.
 #[inline]
-fn with_current_client<R>(f: impl FnOnce(&ClientHandle) -> R) -> Option<R> {
+fn with_current_client<R>(f: impl FnOnce(&LocalClient) -> R) -> Option<R> {
     let generation = STATE.load(Ordering::Acquire);
     if generation == 0 {
         return None;
@@ -111,14 +140,14 @@ fn with_current_client<R>(f: impl FnOnce(&ClientHandle) -> R) -> Option<R> {
 /// when the generation changed), run in place: `current_client` clones the client, not
 /// the handle too.
 #[inline(never)]
-fn with_cached_client<R>(generation: u64, f: impl FnOnce(&ClientHandle) -> R) -> Option<R> {
+fn with_cached_client<R>(generation: u64, f: impl FnOnce(&LocalClient) -> R) -> Option<R> {
     CACHED
         .try_with(|cached| {
             let mut cached = cached.try_borrow_mut().ok()?;
             match cached.as_ref() {
                 Some((g, handle)) if *g == generation => Some(f(handle)),
                 _ => {
-                    let handle = ClientHandle::new(CLIENT.read().clone()?);
+                    let handle = LocalClient(Rc::new(ClientHandle::new(CLIENT.read().clone()?)));
                     let result = f(&handle);
                     *cached = Some((generation, handle));
                     Some(result)
