@@ -134,7 +134,11 @@ fn query_as_unprivileged_user(dir_mode: u32) {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "directory {dir_mode:o}: the child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "directory {dir_mode:o}: the child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.contains("1 passed"), "the child ran the queries:\n{stdout}");
     } else {
         query_read_only(&path);
@@ -144,4 +148,27 @@ fn query_as_unprivileged_user(dir_mode: u32) {
     }
     assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), files.len(), "no file was added");
     set_mode(path.parent().unwrap(), 0o755);
+}
+
+#[test]
+fn a_read_only_reader_sees_what_a_writer_indexes_after_it_read_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weave.db");
+    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
+    writer.set_max_backlog(None);
+    let call = start(&op("slow"), None, json!({}), t(0));
+    writer.write_batch(&[started(&call)]).unwrap();
+    let reader = LocalStore::open_read_only(&path).unwrap();
+    let running = reader.calls(&CallQuery::default()).unwrap();
+    assert_eq!((running.len(), running[0].status()), (1, Status::Running), "the start, read from the log");
+    // The writer logs the finish and indexes both entries: the reader's copy of the start
+    // must not hide the finished row.
+    writer.write_batch(&[finished(&call, end(t(5), Some(json!(1)), None, 0))]).unwrap();
+    writer.index_calls().unwrap();
+    let done = reader.calls(&CallQuery::default()).unwrap();
+    assert_eq!((done.len(), done[0].status(), done[0].output.clone()), (1, Status::Success, json!(1)));
+    // More logged and not indexed: read on top of the indexed rows again.
+    writer.write_batch(&[small_call(&op("next"), 1)]).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 2);
+    assert!(reader.index_backlog().unwrap().is_empty());
 }
