@@ -902,6 +902,7 @@ fn a_query_indexes_a_bounded_part_of_a_large_backlog_and_says_how_far_behind_it_
     let mut reader = LocalStore::open(&path).unwrap();
     let backlog = reader.index_backlog().unwrap();
     assert_eq!(backlog.entries, 40);
+    assert_eq!(reader.index_percent_done().unwrap(), 0);
     assert!(backlog.bytes > 40 * 25 * 20, "{backlog:?}");
     assert!((950..=1050).contains(&backlog.estimated_calls), "about 1,000 calls: {backlog:?}");
     // Each query indexes at most its budget (16 entries by default) before it reads.
@@ -918,10 +919,12 @@ fn a_query_indexes_a_bounded_part_of_a_large_backlog_and_says_how_far_behind_it_
     let left = reader.index_some(IndexBudget { max_entries: 3, max_time: Duration::from_secs(60) }).unwrap();
     assert_eq!((left.entries, left.estimated_calls), (5, 5 * 25));
     assert_eq!(reader.count_calls(None).unwrap(), 35 * 25);
+    assert_eq!(reader.index_percent_done().unwrap(), 87, "35 of 40 entries");
     // Everything, when asked for.
     reader.index_calls().unwrap();
     assert!(reader.index_backlog().unwrap().is_empty());
     assert_eq!(reader.index_backlog().unwrap(), IndexBacklog::default());
+    assert_eq!(reader.index_percent_done().unwrap(), 100);
     assert_eq!(reader.count_calls(None).unwrap(), 1000);
 }
 

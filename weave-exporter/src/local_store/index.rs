@@ -307,6 +307,25 @@ impl IndexBacklog {
     pub fn is_empty(&self) -> bool {
         self.entries == 0
     }
+
+    /// How much of what was written queries see, in percent, given how many calls they
+    /// see (`shown_calls`): 100 when nothing is pending, else at most 99 (for "indexing
+    /// 40% done").
+    ///
+    /// ```
+    /// use weave_exporter::local_store::IndexBacklog;
+    ///
+    /// let backlog = IndexBacklog { entries: 3, bytes: 300_000, estimated_calls: 3_000 };
+    /// assert_eq!(backlog.percent_done(1_000), 25);
+    /// assert_eq!(IndexBacklog::default().percent_done(0), 100);
+    /// ```
+    pub fn percent_done(&self, shown_calls: u64) -> u8 {
+        if self.is_empty() {
+            return 100;
+        }
+        let total = u128::from(shown_calls) + u128::from(self.estimated_calls.max(1));
+        (u128::from(shown_calls) * 100 / total).min(99) as u8
+    }
 }
 
 /// Measures the backlog: the entries of the log after `after_seq` (those a query does not

@@ -261,6 +261,21 @@ impl LocalStore {
         index::backlog(&self.conn, overlay::read_up_to(&self.conn)?)
     }
 
+    /// How much of what was written queries see, in percent (100 when nothing is
+    /// pending; see [`IndexBacklog::percent_done`]): the calls of the `calls` table
+    /// (counted by its largest row id, which is cheap) against those and the backlog.
+    pub fn index_percent_done(&self) -> Result<u8, StoreError> {
+        let backlog = self.index_backlog()?;
+        if backlog.is_empty() {
+            return Ok(100);
+        }
+        let shown: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM calls", [], |r| r.get(0))
+            .map_err(|e| StoreError::sqlite("could not count calls", e))?;
+        Ok(backlog.percent_done(shown.max(0) as u64))
+    }
+
     /// The number of entries of the call log not yet indexed (each holds one batch); the
     /// `entries` of [`LocalStore::index_backlog`].
     pub fn pending_log_entries(&self) -> Result<u64, StoreError> {
