@@ -1,5 +1,7 @@
 //! The viewer indexes a large call-log backlog in bounded steps (a page never waits for
-//! all of it) and says how many calls are not shown yet; one-shot commands index it all.
+//! all of it) and says how many calls are not shown yet; one-shot commands index it within
+//! a bound too (all of a small one) and say what is left; a store that cannot be written
+//! shows its unindexed calls all the same.
 
 use std::path::{Path, PathBuf};
 use weave::store::LocalStore;
