@@ -44,10 +44,13 @@ fn the_viewer_indexes_a_large_backlog_a_bounded_step_at_a_time_and_reports_it() 
     assert!(after_open.entries > 0, "a bounded step, not everything: {after_open:?}");
     assert!(after_open.entries <= before.entries - INDEX_STEP.max_entries as u64, "{after_open:?} of {before:?}");
     assert!(after_open.estimated_calls > 0);
+    let note = store.indexing_note().unwrap().unwrap();
+    assert!(note.starts_with("indexing ") && note.contains("% done: about "), "{note}");
     for _ in 0..10 {
         store.index_step().unwrap();
     }
     assert_eq!(store.backlog().entries, 0);
+    assert_eq!(store.indexing_note().unwrap(), None);
 }
 
 #[test]
