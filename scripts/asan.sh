@@ -20,7 +20,10 @@ export CARGO_TARGET_DIR="${ASAN_TARGET_DIR:-$root/target/asan}"
 # Leaks are not checked (threads the SDK keeps for the process's life, thread-locals);
 # a use after return is.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:detect_stack_use_after_return=1}"
-export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only CARGO_PROFILE_TEST_DEBUG=line-tables-only
+export CARGO_INCREMENTAL=0
+# Full debug info: with line tables only, inlined frames lose their crate path and the
+# panic-traceback tests (which check that every frame is the program's) cannot tell.
+unset CARGO_PROFILE_DEV_DEBUG CARGO_PROFILE_TEST_DEBUG
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
 
 # package and test target ("lib" for the unit tests), one per line.
