@@ -239,11 +239,31 @@ const W = (() => {
       const s = await api("/api/status");
       const foot = document.getElementById("nav-store");
       if (foot) foot.textContent = s.store;
+      indexing(s);
     } catch (_) {
       /* the page shows its own errors */
     }
   }
   document.addEventListener("DOMContentLoaded", footer);
 
-  return { el, svg, clear, api, post, content, tools, params, showError, time, ago, ms, num, cost, pct, status, short, brief, jsonView, table, stat, color, internalHref, isRef };
+  /** The banner under every page's title while calls written are not shown yet
+   *  (/api/status's "indexing"); removed once they all are. */
+  function indexing(status) {
+    const pending = status && status.indexing ? status.indexing.calls : 0;
+    let banner = document.getElementById("indexing");
+    if (!(pending > 0)) {
+      if (banner) banner.remove();
+      return;
+    }
+    if (!banner) {
+      const head = document.querySelector("header.page-head");
+      if (!head) return;
+      banner = el("div", { id: "indexing", class: "help", role: "status" });
+      head.insertAdjacentElement("afterend", banner);
+    }
+    banner.textContent = `Indexing ${status.indexing.percent}% done: about ${num(pending)} calls written are ` +
+      "not shown yet; they appear as they are indexed.";
+  }
+
+  return { el, svg, clear, api, post, content, tools, params, showError, indexing, time, ago, ms, num, cost, pct, status, short, brief, jsonView, table, stat, color, internalHref, isRef };
 })();

@@ -80,11 +80,7 @@
       const [body, status] = await Promise.all([api("/api/traces?" + q.toString()), api("/api/status")]);
       version = status.version;
       clear(target);
-      const pending = status.indexing ? status.indexing.calls : 0;
-      if (pending > 0) {
-        target.appendChild(el("div", { id: "indexing", class: "help" },
-          `Indexing: about ${W.num(pending)} calls written are not shown yet; they appear as they are indexed.`));
-      }
+      W.indexing(status);
       target.appendChild(tableOf(body.calls));
       target.appendChild(pager(offset, body.has_more, body.calls.length));
     } catch (e) {

@@ -143,6 +143,7 @@ fn traces_are_roots_newest_first_filtered_and_paged() {
     let status = get_json("/api/status");
     assert!(status["version"].as_i64().unwrap() > 0);
     assert!(status["store"].as_str().unwrap().ends_with("weave.db"));
+    assert!(status["indexing"]["percent"].as_u64().is_some_and(|p| p <= 100), "{status}");
 }
 
 #[test]

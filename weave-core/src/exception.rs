@@ -355,8 +355,8 @@ impl RawFrame {
 /// (`rust_begin_unwind`, `__rust_*`), the async runtime (`tokio`, `futures*`), weave
 /// (`weave_core`, `weave_eval`, `weave_exporter`, and the code `#[op]` generates around a
 /// body), the test harness (`test`), and thread and process start (`clone3`,
-/// `start_thread`, `__libc_start_*`, `_start`, the C `main`). At most the newest 64 frames
-/// are kept.
+/// `start_thread`, AddressSanitizer's `asan_thread_start`, `__libc_start_*`, `_start`, the
+/// C `main`). At most the newest 64 frames are kept.
 pub fn parse_backtrace(text: &str) -> Vec<Frame> {
     let mut raw: Vec<RawFrame> = Vec::new();
     for line in text.lines() {
@@ -434,8 +434,20 @@ fn is_op_machinery(function: &str) -> bool {
 
 /// True for frames that are not the program's own (see [`parse_backtrace`]).
 fn is_dropped(function: &str) -> bool {
-    const NAMES: [&str; 9] =
-        ["", "<unknown>", "main", "_start", "clone", "clone3", "__clone", "__clone3", "start_thread"];
+    // `asan_thread_start`: AddressSanitizer's runtime starts threads through it (between
+    // `start_thread` and the thread's closure) in a `-Zsanitizer=address` build.
+    const NAMES: [&str; 10] = [
+        "",
+        "<unknown>",
+        "main",
+        "_start",
+        "clone",
+        "clone3",
+        "__clone",
+        "__clone3",
+        "start_thread",
+        "asan_thread_start",
+    ];
     const PREFIXES: [&str; 5] = ["__rust", "rust_begin_unwind", "rust_panic", "__libc_start", "__GI_"];
     const CRATES: [&str; 15] = [
         "std",
@@ -700,6 +712,7 @@ mod tests {
             "main",
             "clone3",
             "start_thread",
+            "asan_thread_start",
             "__libc_start_main_impl",
             "_start",
             "__rust_try",

@@ -19,6 +19,11 @@ pub struct Cli {
     /// The local store [default: $WEAVE_LOCAL_STORE_PATH, else .weave/weave.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// At most this many entries of the call log (one exporter batch each) indexed before a
+    /// command answers [default: as many as 5 seconds allow]; what is left is indexed by
+    /// the next command, and stderr says how far the indexing is
+    #[arg(long, global = true, value_name = "ENTRIES")]
+    pub index_entries: Option<usize>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -93,21 +98,35 @@ impl From<std::io::Error> for CliError {
 }
 
 /// Opens the store the command line names (`--store`, else `WEAVE_LOCAL_STORE_PATH`,
-/// else `.weave/weave.db`), every logged call indexed (a one-shot command shows them all).
-pub fn open_store(given: Option<&std::path::Path>) -> Result<Store, CliError> {
+/// else `.weave/weave.db`), the calls logged since the last command indexed within
+/// [`store::COMMAND_INDEX_BUDGET`], or `index_entries` of the log.
+pub fn open_store(given: Option<&std::path::Path>, index_entries: Option<usize>) -> Result<Store, CliError> {
     let path = store::resolve_path(given);
-    Ok(Store::open_indexed(path)?)
+    let mut budget = store::COMMAND_INDEX_BUDGET;
+    if let Some(entries) = index_entries {
+        budget.max_entries = entries;
+    }
+    Ok(Store::open_indexing(path, budget)?)
 }
 
-/// Runs a parsed command line, writing to stdout.
+/// Runs a parsed command line, writing to stdout. A one-shot command on a store with
+/// calls not indexed yet says so on stderr, after its output.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let store_path = cli.store.as_deref();
+    if let Command::Ui(args) = &cli.command {
+        return ui::run(store_path, args);
+    }
+    let store = open_store(store_path, cli.index_entries)?;
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Ui(args) => ui::run(store_path, &args),
-        Command::Calls(args) => calls::run(&open_store(store_path)?, &args, &mut out),
-        Command::Tree(args) => tree::run(&open_store(store_path)?, &args, &mut out),
-        Command::Evals(args) => evals::run(&open_store(store_path)?, &args, &mut out),
-        Command::Compare(args) => compare::run(&open_store(store_path)?, &args, &mut out),
+        Command::Ui(_) => Ok(()), // served above
+        Command::Calls(args) => calls::run(&store, &args, &mut out),
+        Command::Tree(args) => tree::run(&store, &args, &mut out),
+        Command::Evals(args) => evals::run(&store, &args, &mut out),
+        Command::Compare(args) => compare::run(&store, &args, &mut out),
+    }?;
+    if let Some(note) = store.indexing_note()? {
+        eprintln!("weave: {note} (run the command again to index more)");
     }
+    Ok(())
 }

@@ -107,7 +107,12 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
         "store": path,
         "newest_started_us": newest,
         "version": rowid,
-        // Calls written but not indexed yet (the viewer indexes them a step a second).
-        "indexing": {"entries": backlog.entries, "calls": backlog.estimated_calls},
+        // Calls written but not shown yet (the viewer indexes them a step a second), and
+        // how much of what was written is shown.
+        "indexing": {
+            "entries": backlog.entries,
+            "calls": backlog.estimated_calls,
+            "percent": backlog.percent_done(rowid.max(0) as u64),
+        },
     })))
 }

@@ -290,18 +290,16 @@ fn choose_index(conn: &Connection, filter: &CallFilter) -> rusqlite::Result<Lead
     }
     let mut best: Option<(i64, Lead)> = None;
     if let Some(op) = &filter.op {
+        let calls = super::calls_indexed_by(conn, "calls_op_base_name")?;
         let n: i64 = conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM calls INDEXED BY calls_op_base_name WHERE op_base_name = ?1 LIMIT ?2)",
-            )?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {calls} WHERE op_base_name = ?1 LIMIT ?2)"))?
             .query_row(rusqlite::params![op, SELECTIVE], |r| r.get(0))?;
         best = Some((n, Lead::Op));
     }
     if filter.roots {
+        let calls = super::calls_indexed_by(conn, "calls_parent_id")?;
         let n: i64 = conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM calls INDEXED BY calls_parent_id WHERE parent_id IS NULL LIMIT ?1)",
-            )?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {calls} WHERE parent_id IS NULL LIMIT ?1)"))?
             .query_row([SELECTIVE], |r| r.get(0))?;
         if best.is_none_or(|(m, _)| n < m) {
             best = Some((n, Lead::Roots));

@@ -28,7 +28,8 @@ fn version_json(object: &StoredObject, source: Option<String>) -> Value {
 
 /// The exact number of calls of an op (counted on its index).
 fn count_calls(conn: &Connection, op: &str) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM calls INDEXED BY calls_op_base_name WHERE op_base_name = ?1")?
+    let calls = super::calls_indexed_by(conn, "calls_op_base_name")?;
+    conn.prepare_cached(&format!("SELECT COUNT(*) FROM {calls} WHERE op_base_name = ?1"))?
         .query_row([op], |r| r.get::<_, i64>(0))
         .map(|n| n.max(0) as u64)
 }
@@ -36,10 +37,11 @@ fn count_calls(conn: &Connection, op: &str) -> rusqlite::Result<u64> {
 /// Statistics of an op's most recent calls (by insertion), overall and per version (op
 /// ref).
 fn sample_stats(conn: &Connection, op: &str) -> rusqlite::Result<(CallStats, BTreeMap<String, CallStats>)> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT op_name, started_at_us, ended_at_us, exception IS NOT NULL FROM calls INDEXED BY calls_op_base_name \
-         WHERE op_base_name = ?1 ORDER BY rowid DESC LIMIT ?2",
-    )?;
+    let calls = super::calls_indexed_by(conn, "calls_op_base_name")?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT op_name, started_at_us, ended_at_us, exception IS NOT NULL FROM {calls} \
+         WHERE op_base_name = ?1 ORDER BY rowid DESC LIMIT ?2"
+    ))?;
     let mut rows = stmt.query(rusqlite::params![op, STATS_SAMPLE as i64])?;
     let mut all = CallStats::default();
     let mut per_version: BTreeMap<String, CallStats> = BTreeMap::new();

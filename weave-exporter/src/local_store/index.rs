@@ -39,20 +39,47 @@ macro_rules! call_values {
 /// A call start (or unfinished call): a row without an end, unless the call is stored.
 const INSERT_CALL: &str = concat!("INSERT OR IGNORE INTO calls (", call_columns!(), ") VALUES (", call_values!(), ")");
 
+/// `INSERT INTO <table> (...) VALUES (...)` upserting: a finished call's whole row,
+/// replacing its start.
+macro_rules! upsert_call {
+    ($table:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            call_columns!(),
+            ") VALUES (",
+            call_values!(),
+            ") ON CONFLICT (id) DO UPDATE SET \
+             project_id = excluded.project_id, trace_id = excluded.trace_id, parent_id = excluded.parent_id, \
+             op_name = excluded.op_name, op_base_name = excluded.op_base_name, display_name = excluded.display_name, \
+             thread_id = excluded.thread_id, turn_id = excluded.turn_id, started_at = excluded.started_at, \
+             started_at_us = excluded.started_at_us, ended_at = excluded.ended_at, ended_at_us = excluded.ended_at_us, \
+             attributes = excluded.attributes, inputs = excluded.inputs, output = excluded.output, \
+             exception = excluded.exception, summary = excluded.summary, wb_run_id = excluded.wb_run_id"
+        )
+    };
+}
+
 /// A finished call: the whole row, replacing its start.
-const UPSERT_CALL: &str = concat!(
-    "INSERT INTO calls (",
+const UPSERT_CALL: &str = upsert_call!("calls");
+
+/// A call start into a connection's overlay of the unindexed log (see
+/// [`super::overlay`]): kept out when `calls` (or the overlay) already has the call.
+const OVERLAY_INSERT_CALL: &str = concat!(
+    "INSERT OR IGNORE INTO temp.calls_pending (",
     call_columns!(),
-    ") VALUES (",
+    ") SELECT ",
     call_values!(),
-    ") ON CONFLICT (id) DO UPDATE SET \
-     project_id = excluded.project_id, trace_id = excluded.trace_id, parent_id = excluded.parent_id, \
-     op_name = excluded.op_name, op_base_name = excluded.op_base_name, display_name = excluded.display_name, \
-     thread_id = excluded.thread_id, turn_id = excluded.turn_id, started_at = excluded.started_at, \
-     started_at_us = excluded.started_at_us, ended_at = excluded.ended_at, ended_at_us = excluded.ended_at_us, \
-     attributes = excluded.attributes, inputs = excluded.inputs, output = excluded.output, \
-     exception = excluded.exception, summary = excluded.summary, wb_run_id = excluded.wb_run_id"
+    " WHERE NOT EXISTS (SELECT 1 FROM main.calls WHERE id = ?2)"
 );
+
+/// A finished call into a connection's overlay.
+const OVERLAY_UPSERT_CALL: &str = upsert_call!("temp.calls_pending");
+
+/// The columns of `calls`, in the order the row statements bind them (for the overlay's
+/// table and view).
+pub(crate) const ROW_COLUMNS: &str = call_columns!();
 
 /// Blobs per transaction when a reader catches up: one blob is one exporter batch (1,000
 /// calls by default), so a transaction holds the write lock for tens of milliseconds and
@@ -120,8 +147,17 @@ pub(crate) struct CallStatements<'conn> {
 }
 
 impl<'conn> CallStatements<'conn> {
+    /// The statements writing `calls`.
     pub(crate) fn prepare(conn: &'conn Connection) -> rusqlite::Result<CallStatements<'conn>> {
         Ok(CallStatements { insert: conn.prepare_cached(INSERT_CALL)?, upsert: conn.prepare_cached(UPSERT_CALL)? })
+    }
+
+    /// The statements writing a read-only connection's overlay, `temp.calls_pending`.
+    pub(crate) fn prepare_overlay(conn: &'conn Connection) -> rusqlite::Result<CallStatements<'conn>> {
+        Ok(CallStatements {
+            insert: conn.prepare_cached(OVERLAY_INSERT_CALL)?,
+            upsert: conn.prepare_cached(OVERLAY_UPSERT_CALL)?,
+        })
     }
 }
 
@@ -271,23 +307,44 @@ impl IndexBacklog {
     pub fn is_empty(&self) -> bool {
         self.entries == 0
     }
+
+    /// How much of what was written queries see, in percent, given how many calls they
+    /// see (`shown_calls`): 100 when nothing is pending, else at most 99 (for "indexing
+    /// 40% done").
+    ///
+    /// ```
+    /// use weave_exporter::local_store::IndexBacklog;
+    ///
+    /// let backlog = IndexBacklog { entries: 3, bytes: 300_000, estimated_calls: 3_000 };
+    /// assert_eq!(backlog.percent_done(1_000), 25);
+    /// assert_eq!(IndexBacklog::default().percent_done(0), 100);
+    /// ```
+    pub fn percent_done(&self, shown_calls: u64) -> u8 {
+        if self.is_empty() {
+            return 100;
+        }
+        let total = u128::from(shown_calls) + u128::from(self.estimated_calls.max(1));
+        (u128::from(shown_calls) * 100 / total).min(99) as u8
+    }
 }
 
-/// Measures the backlog: two aggregate reads of the log's rows (the blobs' lengths come
-/// from their headers, their content is not read) and one read of the oldest blob.
-pub(crate) fn backlog(conn: &Connection) -> Result<IndexBacklog, StoreError> {
+/// Measures the backlog: the entries of the log after `after_seq` (those a query does not
+/// see: `0` for all of them, else the last one a read-only connection read into its
+/// overlay). Two aggregate reads of the log's rows (the blobs' lengths come from their
+/// headers, their content is not read) and one read of the oldest blob.
+pub(crate) fn backlog(conn: &Connection, after_seq: i64) -> Result<IndexBacklog, StoreError> {
     let context = "could not read the call log";
     let (entries, bytes): (i64, i64) = conn
-        .prepare_cached("SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM call_log")
-        .and_then(|mut stmt| stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+        .prepare_cached("SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM call_log WHERE seq > ?1")
+        .and_then(|mut stmt| stmt.query_row([after_seq], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(|e| StoreError::sqlite(context, e))?;
     let (entries, bytes) = (entries.max(0) as u64, bytes.max(0) as u64);
     if entries == 0 {
         return Ok(IndexBacklog::default());
     }
     let oldest: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT data FROM call_log ORDER BY seq LIMIT 1")
-        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)).optional())
+        .prepare_cached("SELECT data FROM call_log WHERE seq > ?1 ORDER BY seq LIMIT 1")
+        .and_then(|mut stmt| stmt.query_row([after_seq], |r| r.get(0)).optional())
         .map_err(|e| StoreError::sqlite(context, e))?;
     let estimated_calls = match oldest.as_deref().and_then(|blob| Some((log::call_count(blob)?, blob.len()))) {
         Some((calls, _)) if entries == 1 => calls,
@@ -437,7 +494,7 @@ fn apply_oldest(
 /// Reused across the calls of a blob: the timestamps' text (the writer reuses the text of
 /// the current second, which the calls of a blob mostly share).
 #[derive(Default)]
-struct Buffers {
+pub(crate) struct Buffers {
     started_at: Vec<u8>,
     ended_at: Vec<u8>,
     clock: TimestampWriter,
@@ -455,8 +512,12 @@ impl Buffers {
     }
 }
 
-/// Writes one logged call as a row of `calls`.
-fn apply(statements: &mut CallStatements<'_>, call: &LoggedCall<'_>, buffers: &mut Buffers) -> rusqlite::Result<()> {
+/// Writes one logged call as a row (of `calls`, or of the overlay: the statements say).
+pub(crate) fn apply(
+    statements: &mut CallStatements<'_>,
+    call: &LoggedCall<'_>,
+    buffers: &mut Buffers,
+) -> rusqlite::Result<()> {
     let mut id = [0u8; 36];
     let mut trace_id = [0u8; 36];
     let mut parent_id = [0u8; 36];

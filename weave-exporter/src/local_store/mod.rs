@@ -24,8 +24,10 @@
 //!
 //! Flushing and shutting down do not wait for indexing (once a shutdown has started the
 //! writer does not index): the log is as durable as the tables. A store whose file
-//! cannot be written (or one opened with [`LocalStore::open_read_only`]) is read as it
-//! is: queries return the calls indexed so far and never write.
+//! cannot be written (or one opened with [`LocalStore::open_read_only`]) is never
+//! written: a query reads the unindexed log's entries (within the same budget) into the
+//! connection's memory, where they show on top of the `calls` table
+//! ([`show_unindexed_calls`] does it for a connection of your own).
 //!
 //! ```no_run
 //! use weave_exporter::local_store::{CallQuery, LocalStore};
@@ -40,6 +42,7 @@
 mod error;
 mod index;
 mod log;
+mod overlay;
 mod query;
 mod schema;
 mod tree;
@@ -47,6 +50,7 @@ mod write;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use index::{IndexBacklog, IndexBudget};
+pub use overlay::show_unindexed_calls;
 pub use query::{CallQuery, Status, StoredCall, StoredOp, CALL_COLUMNS, CALL_COLUMNS_BRIEF};
 pub use tree::{TraceTree, TreeLine};
 
@@ -243,17 +247,33 @@ impl LocalStore {
         }
         self.check_writable("index the call log")?;
         index::index_within(&self.conn, budget, BUDGET_STEP, INDEX_LOCK_WAIT)?;
-        index::backlog(&self.conn)
+        index::backlog(&self.conn, 0)
     }
 
-    /// How far the `calls` table (what queries read) is behind what was written: the
-    /// entries of the call log not yet indexed, their size and about how many calls they
-    /// hold. Cheap (it does not read the entries, except the oldest); works read-only.
+    /// How far what queries read is behind what was written: the entries of the call log
+    /// not yet indexed (on a read-only store, not yet read from the log by a query), their
+    /// size and about how many calls they hold. Cheap (it does not read the entries,
+    /// except the oldest).
     pub fn index_backlog(&self) -> Result<IndexBacklog, StoreError> {
         if !self.log_exists()? {
             return Ok(IndexBacklog::default());
         }
-        index::backlog(&self.conn)
+        index::backlog(&self.conn, overlay::read_up_to(&self.conn)?)
+    }
+
+    /// How much of what was written queries see, in percent (100 when nothing is
+    /// pending; see [`IndexBacklog::percent_done`]): the calls of the `calls` table
+    /// (counted by its largest row id, which is cheap) against those and the backlog.
+    pub fn index_percent_done(&self) -> Result<u8, StoreError> {
+        let backlog = self.index_backlog()?;
+        if backlog.is_empty() {
+            return Ok(100);
+        }
+        let shown: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM calls", [], |r| r.get(0))
+            .map_err(|e| StoreError::sqlite("could not count calls", e))?;
+        Ok(backlog.percent_done(shown.max(0) as u64))
     }
 
     /// The number of entries of the call log not yet indexed (each holds one batch); the
@@ -262,12 +282,16 @@ impl LocalStore {
         Ok(self.index_backlog()?.entries)
     }
 
-    /// What a query does before it reads: indexes within the query budget, unless the
-    /// store is read-only. Another connection holding the write lock is not an error (the
-    /// query reads what is indexed).
+    /// What a query does before it reads: indexes within the query budget, or, when the
+    /// store is read-only, reads as much of the unindexed log into the connection's
+    /// memory (see the `overlay` module). Another connection holding the write lock is not
+    /// an error (the query reads what is indexed).
     pub(crate) fn index_for_query(&self) -> Result<(), StoreError> {
-        if self.read_only || !self.log_exists()? {
+        if !self.log_exists()? {
             return Ok(());
+        }
+        if self.read_only {
+            return overlay::refresh(&self.conn, self.query_budget, BUDGET_STEP).map(drop);
         }
         index::index_within(&self.conn, self.query_budget, BUDGET_STEP, INDEX_LOCK_WAIT).map(drop)
     }
