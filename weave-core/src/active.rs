@@ -294,9 +294,8 @@ impl SyncInner {
         let SyncInner { call, previous } = self;
         let ended_at = Timestamp::now();
         let popped = call.and_then(|call| {
-            let popped = crate::call_stack::pop(&call.id, |record, state| {
-                end_record(record, state, ended_at, &mut outcome)
-            });
+            let popped =
+                crate::call_stack::pop(&call.id, |record, state| end_record(record, state, ended_at, &mut outcome));
             popped.map(|popped| (popped, call.client))
         });
         // The context goes back first, whatever the exporter does below.
@@ -405,7 +404,8 @@ pub fn start_async_call(
         Begin::Suppress(context) => unrecorded(Some(context)),
         Begin::Record(client, scope, op, info) => {
             let options = StartOptions { info, attributes: None, display_name: None };
-            let (node, context) = start_owning(client.shared(), scope, op, options, |config| capture_inputs(config, inputs));
+            let (node, context) =
+                start_owning(client.shared(), scope, op, options, |config| capture_inputs(config, inputs));
             AsyncCall { node: Some(node), context: Some(context), info }
         }
     }

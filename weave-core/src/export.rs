@@ -99,10 +99,20 @@ static SPARE_RECORDS: Mutex<Vec<Box<CallRecord>>> = Mutex::new(Vec::new());
 const MAX_SPARE_RECORDS: usize = 4096;
 const SPARE_RECORDS_TAKEN: usize = 64;
 
+/// A thread's spare records. When the thread exits, those it did not use go back for the
+/// other threads (dropped, a thread that made one call freed 63 of them).
+#[allow(clippy::vec_box)]
+struct ThreadSpares(Vec<Box<CallRecord>>);
+
+impl Drop for ThreadSpares {
+    fn drop(&mut self) {
+        recycle_records(self.0.drain(..));
+    }
+}
+
 thread_local! {
     /// This thread's spare records, refilled a few dozen at a time.
-    #[allow(clippy::vec_box)]
-    static THREAD_SPARES: RefCell<Vec<Box<CallRecord>>> = const { RefCell::new(Vec::new()) };
+    static THREAD_SPARES: RefCell<ThreadSpares> = const { RefCell::new(ThreadSpares(Vec::new())) };
 }
 
 /// Gives call records back once they are written (the exporter calls this with the
@@ -126,7 +136,7 @@ pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
 pub(crate) fn spare_record() -> Option<Box<CallRecord>> {
     THREAD_SPARES
         .try_with(|spares| {
-            let mut spares = spares.try_borrow_mut().ok()?;
+            let spares = &mut spares.try_borrow_mut().ok()?.0;
             if spares.is_empty() {
                 // Never waits (see `recycle_records`): without spares, a box is allocated.
                 let mut spare = SPARE_RECORDS.try_lock()?;

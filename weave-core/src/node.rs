@@ -100,12 +100,10 @@ impl CallNode {
     /// `f` of the call's start and state while it runs (`None` once it has ended).
     fn with_state<R>(&self, f: impl FnOnce(&CallStart, &mut NodeState) -> R) -> Option<R> {
         match &self.home {
-            Home::Frame(thread) => {
-                thread.upgrade()?.with_frame(&self.start.id, |frame| {
-                    let state = frame.state.get_or_insert_default();
-                    f(&frame.record.start, state)
-                })
-            }
+            Home::Frame(thread) => thread.upgrade()?.with_frame(&self.start.id, |frame| {
+                let state = frame.state.get_or_insert_default();
+                f(&frame.record.start, state)
+            }),
             Home::Own(own) => {
                 let mut state = own.state.lock();
                 let (record, node_state) = &mut *state;

@@ -8,9 +8,10 @@
 //! [`crate::ExporterConfig::max_batch_delay`], so a thread that makes a few calls and then
 //! goes idle is not left holding them), and `flush` and `shutdown` sweep every buffer from
 //! the calling thread before they send their marker, so "everything exported before the
-//! flush" includes what threads still buffer. A thread that exits marks its buffer
-//! gone (its ring's writing end is dropped); the next sweep takes what is left and forgets
-//! the buffer.
+//! flush" includes what threads still buffer. A thread that exits takes what its ring
+//! holds, leaves it for the next sweep and frees its ring itself: freed by the sweeps,
+//! the rings of threads that come and go piled up between two sweeps (a kilobyte each),
+//! and the process kept that memory.
 
 use crate::config::ExporterConfig;
 use crate::item::estimated_bytes;
@@ -18,7 +19,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use weave_core::export::ExportItem;
 
@@ -31,6 +32,15 @@ static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 /// The reading end of a thread's buffer, shared with the sweeps.
 type Reader = Arc<Mutex<rtrb::Consumer<ExportItem>>>;
 
+/// The buffers the sweeps take from.
+#[derive(Default)]
+struct Registry {
+    /// The reading ends of the threads' rings.
+    readers: Vec<Reader>,
+    /// What threads that have exited (or now write to another exporter) left.
+    left: Vec<Vec<ExportItem>>,
+}
+
 /// This thread's buffer, for the exporter `owner`: the writing end of a single-producer
 /// ring (`rtrb`), whose reading end the thread takes when the ring is full and the sweeps
 /// take now and then.
@@ -38,6 +48,8 @@ struct Slot {
     owner: u64,
     writer: rtrb::Producer<ExportItem>,
     reader: Reader,
+    /// Where the ring is registered, to leave its items and unregister it at the end.
+    registry: Weak<Mutex<Registry>>,
     /// Items and estimated bytes written since this thread last took the ring's items (a
     /// sweep may have taken some meanwhile: then the ring holds fewer).
     len: usize,
@@ -62,7 +74,7 @@ pub(crate) struct ThreadBuffers {
     owner: u64,
     capacity: usize,
     max_bytes: usize,
-    registry: Mutex<Vec<Reader>>,
+    registry: Arc<Mutex<Registry>>,
     /// Emptied hand-off vectors on their way back from the worker.
     give_back: Sender<Vec<ExportItem>>,
     spare: Receiver<Vec<ExportItem>>,
@@ -80,7 +92,7 @@ impl ThreadBuffers {
             owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
-            registry: Mutex::new(Vec::new()),
+            registry: Arc::default(),
             give_back,
             spare,
         }
@@ -179,14 +191,20 @@ impl ThreadBuffers {
     /// Takes what every thread buffers, handing each non-empty buffer's items to `out`, and
     /// forgets the buffers of threads that are gone (or now write to another exporter).
     pub(crate) fn sweep(&self, mut out: impl FnMut(Vec<ExportItem>)) {
-        let readers: Vec<Reader> = {
+        let (readers, left) = {
             let Some(mut registry) = self.registry.try_lock_for(LOCK_WAIT) else { return };
             // A buffer whose writer is gone gets no new items: after this sweep empties
-            // it, it is done.
-            let all = registry.clone();
-            registry.retain(|reader| reader.try_lock_for(LOCK_WAIT).is_none_or(|reader| !reader.is_abandoned()));
-            all
+            // it, it is done (a thread that exits unregisters its own; this is for one
+            // whose lock could not be taken then).
+            let all = registry.readers.clone();
+            registry
+                .readers
+                .retain(|reader| reader.try_lock_for(LOCK_WAIT).is_none_or(|reader| !reader.is_abandoned()));
+            (all, std::mem::take(&mut registry.left))
         };
+        for items in left {
+            out(items);
+        }
         for reader in readers {
             // Swept buffers are mostly idle: no room is kept for them.
             let mut items = Vec::new();
@@ -200,8 +218,25 @@ impl ThreadBuffers {
     fn register(&self) -> Slot {
         let (writer, reader) = rtrb::RingBuffer::new(self.capacity);
         let reader = Arc::new(Mutex::new(reader));
-        self.registry.lock().push(Arc::clone(&reader));
-        Slot { owner: self.owner, writer, reader, len: 0, bytes: 0 }
+        self.registry.lock().readers.push(Arc::clone(&reader));
+        Slot { owner: self.owner, writer, reader, registry: Arc::downgrade(&self.registry), len: 0, bytes: 0 }
+    }
+}
+
+impl Drop for Slot {
+    /// The thread is exiting (or now writes to another exporter): what its ring holds is
+    /// left for the next sweep, and the ring is unregistered, so it is freed now, on this
+    /// thread. Nothing waits without a bound: a lock that cannot be taken leaves the ring
+    /// to the sweeps, as a ring whose writer is gone.
+    fn drop(&mut self) {
+        let Some(registry) = self.registry.upgrade() else { return };
+        let mut items = Vec::new();
+        drain_into(&self.reader, &mut items);
+        let Some(mut registry) = registry.try_lock_for(LOCK_WAIT) else { return };
+        registry.readers.retain(|reader| !Arc::ptr_eq(reader, &self.reader));
+        if !items.is_empty() {
+            registry.left.push(items);
+        }
     }
 }
 
@@ -281,7 +316,7 @@ mod tests {
         buffers.sweep(|items| swept += items.len());
         assert_eq!(swept, 5);
         buffers.sweep(|_| {});
-        assert!(buffers.registry.lock().is_empty(), "the exited thread's buffer is forgotten");
+        assert!(buffers.registry.lock().readers.is_empty(), "the exited thread's buffer is forgotten");
     }
 
     #[test]
