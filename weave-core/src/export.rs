@@ -94,10 +94,12 @@ pub trait Exporter: Send + Sync + 'static {
 #[allow(clippy::vec_box)]
 static SPARE_RECORDS: Mutex<Vec<Box<CallRecord>>> = Mutex::new(Vec::new());
 
-/// Spare records kept at most across the process (about 1.5 MB), and taken at once by a
+/// Spare records kept at most across the process (about 6.5 MB), and taken at once by a
 /// thread.
-const MAX_SPARE_RECORDS: usize = 4096;
+const MAX_SPARE_RECORDS: usize = 16_384;
 const SPARE_RECORDS_TAKEN: usize = 64;
+/// How long the exporter waits to give records back, at most.
+const RECYCLE_WAIT: Duration = Duration::from_millis(10);
 
 /// A thread's spare records. When the thread exits, those it did not use go back for the
 /// other threads (dropped, a thread that made one call freed 63 of them).
@@ -119,16 +121,19 @@ thread_local! {
 /// records of a batch). What they hold is dropped here; their boxes are kept for the
 /// calls to come, within a bound.
 pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
-    // Never waits: a lock held forever (in a forked child, by a thread of its parent) or
-    // held by a thread taking spares only means these boxes are freed.
-    let Some(mut spare) = SPARE_RECORDS.try_lock() else { return };
-    for mut record in records {
-        if spare.len() >= MAX_SPARE_RECORDS {
-            break;
-        }
+    let mut records: Vec<Box<CallRecord>> = records.into_iter().collect();
+    // Emptied before the lock is taken: the application threads wait for none of it.
+    for record in &mut records {
         record.clear();
-        spare.push(record);
     }
+    // Waits a little at most: a lock held forever (in a forked child, by a thread of its
+    // parent) only means these boxes are freed. Never waiting freed whole batches whenever
+    // an application thread was taking spares at the same moment, and the threads then
+    // allocated new ones: millions of allocations in a few seconds of calls, each box
+    // freed by the exporter's thread, the slowest case of the allocator.
+    let Some(mut spare) = SPARE_RECORDS.try_lock_for(RECYCLE_WAIT) else { return };
+    let room = MAX_SPARE_RECORDS.saturating_sub(spare.len());
+    spare.extend(records.drain(..room.min(records.len())));
 }
 
 /// A spare record's box (its old values still in it, to be overwritten), if this thread
