@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use weave_core::export::FlushReport;
 use weave_exporter::fallback::{rotated_path, KEPT_ROTATED_FILES};
@@ -19,6 +19,10 @@ pub struct FallbackLines {
     pub failed: u64,
     /// The ids of the calls in them, oldest file first.
     pub call_ids: Vec<String>,
+    /// Lines by reason (up to its first escaped character) ...
+    pub reasons: BTreeMap<String, u64>,
+    /// ... and by kind (`call_finished`, `object`, ...).
+    pub kinds: BTreeMap<String, u64>,
 }
 
 impl FallbackLines {
@@ -30,7 +34,7 @@ impl FallbackLines {
 
 /// Reads the fallback file at `path` and its rotated files (missing ones hold nothing).
 /// Lines are read by their fixed layout (`{"reason":..,"project_id":..,"kind":..,"item":{..`),
-/// not parsed: a load test's files hold hundreds of thousands.
+/// and every 500th is parsed in full: a load test's files hold hundreds of thousands.
 pub fn read_fallback_files(path: &Path) -> FallbackLines {
     let mut lines = FallbackLines::default();
     let files = (1..=KEPT_ROTATED_FILES).rev().map(|n| rotated_path(path, n)).chain([path.to_path_buf()]);
@@ -40,8 +44,17 @@ pub fn read_fallback_files(path: &Path) -> FallbackLines {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => panic!("reading {}: {e}", file.display()),
         };
-        for line in text.lines() {
+        for (n, line) in text.lines().enumerate() {
             assert!(line.starts_with(r#"{"reason":""#), "a fallback line: {line}");
+            let reason = string_after(line, r#"{"reason":""#);
+            let kind = string_after(line, r#","kind":""#);
+            if n % 500 == 0 {
+                let entry: serde_json::Value = serde_json::from_str(line).expect("a fallback line is JSON");
+                assert_eq!(entry["kind"].as_str(), Some(kind), "{line}");
+                assert!(entry["reason"].as_str().is_some_and(|r| r.starts_with(reason)), "{line}");
+            }
+            *lines.reasons.entry(reason.to_string()).or_default() += 1;
+            *lines.kinds.entry(kind.to_string()).or_default() += 1;
             if line.starts_with(r#"{"reason":"sink_error"#) {
                 lines.failed += 1;
             } else {
@@ -55,6 +68,13 @@ pub fn read_fallback_files(path: &Path) -> FallbackLines {
         }
     }
     lines
+}
+
+/// The JSON string that follows `key` in `line`, up to its end or its first escape.
+fn string_after<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}")) + key.len();
+    let len = line[at..].find(['"', '\\']).unwrap_or_else(|| panic!("the end of {key} in {line}"));
+    &line[at..at + len]
 }
 
 /// Asserts the accounting invariant of `report` for `made` items exported, against the
