@@ -32,7 +32,8 @@ impl FallbackLines {
     }
 }
 
-/// Reads the fallback file at `path` and its rotated files (missing ones hold nothing).
+/// Reads the fallback file at `path` and its rotated files (missing ones hold nothing; read
+/// while the exporter writes, a rotation can move lines between two reads).
 /// Lines are read by their fixed layout (`{"reason":..,"project_id":..,"kind":..,"item":{..`),
 /// and every 500th is parsed in full: a load test's files hold hundreds of thousands.
 pub fn read_fallback_files(path: &Path) -> FallbackLines {
@@ -44,7 +45,9 @@ pub fn read_fallback_files(path: &Path) -> FallbackLines {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => panic!("reading {}: {e}", file.display()),
         };
-        for (n, line) in text.lines().enumerate() {
+        // Complete lines only: a file read while it is written may end mid-line.
+        let complete = text.split_inclusive('\n').filter(|l| l.ends_with('\n'));
+        for (n, line) in complete.map(|l| l.trim_end_matches('\n')).enumerate() {
             assert!(line.starts_with(r#"{"reason":""#), "a fallback line: {line}");
             let reason = string_after(line, r#"{"reason":""#);
             let kind = string_after(line, r#","kind":""#);
