@@ -104,7 +104,7 @@ fn main() {
     let mut next = start + SAMPLE_EVERY;
     while next <= end {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        sample(next.duration_since(start), made_so_far(), &exporter.counters(), &fallback);
+        sample(start.elapsed(), made_so_far(), &exporter.counters(), &fallback);
         next += SAMPLE_EVERY;
     }
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
@@ -113,11 +113,13 @@ fn main() {
         thread.join().expect("a soak thread");
     }
     let made = made_so_far();
+    let stopped = Instant::now();
     let report = runtime::uninstall(Duration::from_secs(60)).expect("the soak's client");
+    let shutdown_s = stopped.elapsed().as_secs_f64();
     sample(start.elapsed(), made, &report, &fallback);
     let files = accounting::assert_accounted(made, &report, &fallback);
     println!(
-        "MEASURE soak_invariant made={made} written={} in_files={} lost={} pending={} holds={}",
+        "MEASURE soak_invariant made={made} written={} in_files={} lost={} pending={} shutdown_s={shutdown_s:.1} holds={}",
         report.written,
         files.total(),
         report.lost,
