@@ -7,7 +7,11 @@
 //! The function under test takes two small arguments (`u64`, `&str`) and returns a small
 //! value. Each figure is the median over criterion's samples of nanoseconds per call.
 
+#[path = "common/rss.rs"]
+mod rss;
+
 use criterion::{black_box, Criterion};
+use rss::{current_rss_kib, peak_rss_kib, reset_peak_rss};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -117,30 +121,6 @@ fn exporter(temp: &std::path::Path) -> ExporterConfig {
 
 fn settings() -> weave::Settings {
     weave::Settings { print_call_link: false, max_calls_queue_size: 2_000_000, ..weave::Settings::default() }
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Starts a new peak for `peak_rss_kib` (Linux: `5` into `/proc/self/clear_refs` sets the
-/// peak to the current RSS), so a measure's peak is not an earlier bench's.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn current_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A sink that blocks in every write until released: the worker is stuck.

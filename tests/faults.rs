@@ -2,9 +2,12 @@
 //! for the whole run. The application's calls all return, the exit flush gives up after
 //! the (configurable, at most 30 s by default) flush timeout, every call is then in the
 //! fallback file, and replaying it into the server once it is up delivers each call once.
+//! Each report is checked against the fallback file (`accounting::assert_accounted`).
 //! (The sink-level faults, 5xx, 429, 413, 422, resets and timeouts, are in
 //! `weave-exporter/tests/http_faults.rs`.)
 
+#[path = "../weave-exporter/tests/accounting/mod.rs"]
+mod accounting;
 #[path = "../weave-exporter/tests/fake_server/mod.rs"]
 mod fake_server;
 
@@ -58,6 +61,7 @@ fn a_server_down_for_the_whole_run_leaves_every_call_in_the_fallback_file_and_a_
     let report = weave.finish();
     assert_eq!(report.written, 0, "nothing can be written while the server is down: {report:?}");
     assert_eq!(report.failed + report.dropped, CALLS, "each call is counted as not written: {report:?}");
+    accounting::assert_accounted(CALLS, &report, &fallback);
 
     let text = std::fs::read_to_string(&fallback).expect("the fallback file");
     let mut ids = Vec::new();
@@ -106,6 +110,7 @@ fn calls_made_after_the_store_is_deleted_go_to_the_fallback_file_not_to_the_unli
     }
     let before = weave.flush();
     assert_eq!(before.written, 100, "{before:?}");
+    accounting::assert_accounted(100, &before, &fallback);
     std::fs::remove_dir_all(store_dir.path()).expect("delete the store's directory");
     for i in 0..CALLS {
         work(i);
@@ -113,6 +118,7 @@ fn calls_made_after_the_store_is_deleted_go_to_the_fallback_file_not_to_the_unli
     let report = weave.finish();
     assert_eq!(report.written, 100, "nothing more is reported written after the delete: {report:?}");
     assert_eq!(report.failed, CALLS, "the calls after the delete are counted as not written: {report:?}");
+    accounting::assert_accounted(100 + CALLS, &report, &fallback);
     let text = std::fs::read_to_string(&fallback).expect("the fallback file");
     let in_fallback = text.lines().filter(|line| line.contains("/op/work:")).count() as u64;
     assert_eq!(in_fallback, CALLS, "every call made after the delete is in the fallback file");

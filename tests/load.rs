@@ -1,15 +1,19 @@
 //! Load: many concurrent traced tasks keep every parent link; an overflowing queue drops
-//! calls that are counted exactly and all land in the fallback file; several processes
-//! write to one local store at once.
+//! calls that are counted exactly and all land in the fallback file (or, past its
+//! rotation, are counted as lost); several processes write to one local store at once.
+//! Every report is checked against the files (`accounting::assert_accounted`).
 
+#[path = "../weave-exporter/tests/accounting/mod.rs"]
+mod accounting;
 mod support;
 
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weave::export::{ExportItem, ExporterConfig, Sink, SinkError};
 use weave::testing::{capture, CapturedCall};
+use weave::FlushReport;
 
 const TASKS: u64 = 10_000;
 
@@ -113,31 +117,22 @@ fn hot(thread: u64, i: u64) -> u64 {
     thread ^ i
 }
 
-#[test]
-fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_fallback_file() {
-    const THREADS: u64 = 8;
-    const PER_THREAD: u64 = 200_000;
-    const TOTAL: u64 = THREADS * PER_THREAD;
-    let _turn = ONE_AT_A_TIME.lock();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let fallback = dir.path().join("dropped.jsonl");
+/// `threads` × `per_thread` calls into a queue of 1,000 in front of a slow sink, with the
+/// fallback file at `fallback` and the rest of `config`. Returns the report and the ids the
+/// sink wrote.
+fn overflow(threads: u64, per_thread: u64, fallback: &Path, config: ExporterConfig) -> (FlushReport, Vec<String>) {
     let ids = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let weave = weave::builder()
         .project("load/overflow")
         .settings(weave::Settings { max_calls_queue_size: 1_000, print_call_link: false, ..Default::default() })
         .sink(SlowRecordingSink { ids: ids.clone() })
-        // Nothing may be lost: when the fallback file falls behind, the application waits.
-        .exporter_config(ExporterConfig {
-            fallback_path: fallback.clone(),
-            write_inline_when_fallback_behind: true,
-            ..Default::default()
-        })
+        .exporter_config(ExporterConfig { fallback_path: fallback.to_path_buf(), ..config })
         .init()
         .expect("init");
-    let threads: Vec<_> = (0..THREADS)
+    let threads: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {
-                for i in 0..PER_THREAD {
+                for i in 0..per_thread {
                     assert_eq!(hot(t, i), t ^ i);
                 }
             })
@@ -147,36 +142,55 @@ fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_
         thread.join().expect("thread");
     }
     let report = weave.finish();
+    let written = ids.lock().clone();
+    (report, written)
+}
+
+#[test]
+fn an_overflowing_queue_counts_every_dropped_call_and_writes_all_of_them_to_the_fallback_file() {
+    const THREADS: u64 = 8;
+    const PER_THREAD: u64 = 200_000;
+    const TOTAL: u64 = THREADS * PER_THREAD;
+    let _turn = ONE_AT_A_TIME.lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fallback = dir.path().join("dropped.jsonl");
+    // Nothing may be lost: when the fallback file falls behind, the application waits.
+    let config = ExporterConfig { write_inline_when_fallback_behind: true, ..Default::default() };
+    let (report, written) = overflow(THREADS, PER_THREAD, &fallback, config);
     assert!(report.completed, "{report:?}");
     assert!(report.dropped > 0, "the queue overflowed: {report:?}");
     assert_eq!(report.written + report.dropped, TOTAL, "every call is written or counted as dropped: {report:?}");
     assert_eq!(report.failed, 0);
     assert_eq!(report.lost, 0, "{report:?}");
-
-    let written: Vec<String> = ids.lock().clone();
     assert_eq!(written.len() as u64, report.written);
-    // The file rotates at 512 MiB: read the rotated files too, oldest first.
-    let mut text = String::new();
-    for n in (1..=3).rev() {
-        text.push_str(&std::fs::read_to_string(format!("{}.{n}", fallback.display())).unwrap_or_default());
-    }
-    text.push_str(&std::fs::read_to_string(&fallback).expect("the fallback file"));
-    let mut dropped = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        // Parsing 600,000 lines in a debug build is slow: every 500th line is parsed in full,
-        // the others are read by their fixed layout.
-        if n % 500 == 0 {
-            let entry: Value = serde_json::from_str(line).expect("a fallback line is JSON");
-            assert_eq!((entry["reason"].as_str(), entry["kind"].as_str()), (Some("queue_full"), Some("call_finished")));
-        }
-        assert!(line.starts_with(r#"{"reason":"queue_full","project_id":"#), "{line}");
-        let item = &line[line.find(r#","item":{"#).expect("an item")..];
-        let id_at = item.find(r#","id":""#).expect("a call id") + 7;
-        dropped.push(item[id_at..id_at + 36].to_string());
-    }
-    assert_eq!(dropped.len() as u64, report.dropped, "the fallback file holds exactly the dropped calls");
-    let all: HashSet<&String> = written.iter().chain(&dropped).collect();
+
+    // The file rotates at 512 MiB: the rotated files are read too.
+    let files = accounting::assert_accounted(TOTAL, &report, &fallback);
+    assert_eq!(files.reasons.get("queue_full").copied(), Some(report.dropped), "{:?}", files.reasons);
+    assert_eq!(files.kinds.get("call_finished").copied(), Some(report.dropped), "{:?}", files.kinds);
+    assert_eq!(files.call_ids.len() as u64, report.dropped, "the fallback file holds exactly the dropped calls");
+    accounting::assert_nowhere_twice(&written, &files);
+    let all: HashSet<&String> = written.iter().chain(&files.call_ids).collect();
     assert_eq!(all.len() as u64, TOTAL, "written and dropped calls are distinct and cover every call");
+}
+
+#[test]
+fn an_overflow_past_the_fallback_files_rotation_counts_every_call_it_discards() {
+    const THREADS: u64 = 2;
+    const PER_THREAD: u64 = 100_000;
+    const TOTAL: u64 = THREADS * PER_THREAD;
+    let _turn = ONE_AT_A_TIME.lock();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fallback = dir.path().join("dropped.jsonl");
+    // Files of 1 MiB: the overflow rotates them many times (and the file may fall behind).
+    let config = ExporterConfig { fallback_max_bytes: 1024 * 1024, ..Default::default() };
+    let (report, written) = overflow(THREADS, PER_THREAD, &fallback, config);
+    assert!(report.completed, "{report:?}");
+    assert!(report.rotated_out > 0, "the rotation discarded calls: {report:?}");
+    assert_eq!(report.pending, 0, "{report:?}");
+    let files = accounting::assert_accounted(TOTAL, &report, &fallback);
+    assert_eq!(written.len() as u64, report.written);
+    accounting::assert_nowhere_twice(&written, &files);
 }
 
 const PROCESSES: u64 = 4;
@@ -204,6 +218,7 @@ fn load_child_entry() {
     }
     let report = weave.finish();
     assert!(report.completed && report.failed == 0 && report.dropped == 0, "{report:?}");
+    accounting::assert_accounted(CALLS_PER_PROCESS, &report, Path::new(weave::DEFAULT_FALLBACK_PATH));
 }
 
 #[test]

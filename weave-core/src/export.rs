@@ -41,7 +41,33 @@ pub struct OpItem {
     pub op: crate::op::OpHandle,
 }
 
-/// What a flush or shutdown achieved.
+/// What a flush or shutdown achieved, and where every item exported so far is.
+///
+/// The counters are totals since the exporter started. Every item handed to `export` is
+/// in exactly one place, and the counters add up:
+///
+/// ```text
+/// made    == written + dropped + failed + (the part of `pending` the sink has not seen)
+/// dropped + failed == in the fallback files + lost + (the part of `pending` on its way to the file)
+/// so, once `pending == 0`:
+/// made    == written + in the fallback files + lost
+/// dropped == its lines in the files + lost_dropped
+/// failed  == its lines in the files + (lost - lost_dropped)
+/// ```
+///
+/// where "in the fallback files" counts the lines of the fallback file and of its rotated
+/// files (`<path>.1` .. `<path>.3`) that this exporter wrote: one line per item, the
+/// `failed` ones with the reason `sink_error: ...`, the `dropped` ones with `queue_full`
+/// or `shutdown`. A flush or shutdown report is exact; a report taken while other threads
+/// export can be off by the items in flight between two counters, and
+/// `QueueExporter::counters` does not see what the threads' buffers hold.
+///
+/// ```
+/// use weave_core::export::FlushReport;
+/// let report = FlushReport { completed: true, written: 90, dropped: 8, failed: 2, lost: 3, ..Default::default() };
+/// let in_files = 7; // the lines of the fallback files
+/// assert_eq!(report.written + in_files + report.lost + report.pending, 100);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlushReport {
     /// True when everything queued before the flush was dealt with before the timeout:
@@ -49,17 +75,31 @@ pub struct FlushReport {
     /// (counted in `failed`). So `completed` with `written == 0` means nothing reached the
     /// sink: check `failed` and `dropped`.
     pub completed: bool,
-    /// Items dropped since the exporter started because the queue was full (they were
-    /// written to the fallback file instead, except those counted in `lost`).
+    /// Items not handed to the sink: the queue was full, or the exporter had shut down (or
+    /// its shutdown ran out of time). Each is in the fallback file, or counted in `lost`
+    /// (and in `lost_dropped`).
     pub dropped: u64,
     /// Items, dropped or failed, that are in no fallback file: the disk fallback is off,
-    /// writing the file failed, or the file could not keep up with a queue that overflowed
-    /// faster than the disk takes the calls (the application is not made to wait for it).
+    /// writing the file failed, the file could not keep up with a queue that overflowed
+    /// faster than the disk takes the calls (the application is not made to wait for it),
+    /// or the rotated file that held them was discarded by the file's rotation (counted in
+    /// `rotated_out` too).
     pub lost: u64,
-    /// Items a sink failed to write since the exporter started (also in the fallback file).
+    /// Of `lost`, the items counted in `dropped` (the others were counted in `failed`).
+    pub lost_dropped: u64,
+    /// Of `lost`, the items that were in the oldest rotated fallback file when a rotation
+    /// discarded it (`ExporterConfig::fallback_max_bytes` sets the size a file rotates at).
+    pub rotated_out: u64,
+    /// Items a sink failed to write (refused, failed after its retries, or gave up at a
+    /// shutdown's deadline). Each is in the fallback file, or counted in `lost`.
     pub failed: u64,
-    /// Items written by the sink since the exporter started.
+    /// Items written by the sink.
     pub written: u64,
+    /// Items the exporter still held when the report was made: queued for the worker, in
+    /// the worker's hands (a sink still busy with them when a shutdown gave up), or dropped
+    /// and not yet in the fallback file. 0 in the report of a completed flush or shutdown
+    /// when no other thread exports meanwhile.
+    pub pending: u64,
 }
 
 /// The runtime's handle to the way out. `export` is called on application threads and

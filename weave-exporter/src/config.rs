@@ -46,7 +46,10 @@ pub struct ExporterConfig {
     /// `WEAVE_ENABLE_DISK_FALLBACK`, default true). When false they are only counted.
     pub enable_disk_fallback: bool,
     /// The fallback file is rotated past this size (default 512 MiB), keeping
-    /// [`crate::fallback::KEPT_ROTATED_FILES`] older files.
+    /// [`crate::fallback::KEPT_ROTATED_FILES`] older files. A rotation past them deletes
+    /// the oldest: the items it held are counted as lost (and in
+    /// [`weave_core::export::FlushReport::rotated_out`]) and warned about; raise this to
+    /// keep more.
     pub fallback_max_bytes: u64,
     /// What happens to dropped calls when the fallback file cannot keep up (its writer
     /// thread is a whole queue's worth behind): `false` (the default) drops them too and

@@ -11,10 +11,10 @@
 //! call's eager start always arrives before its end.
 
 use crate::config::ExporterConfig;
-use crate::fallback::reason;
+use crate::fallback::{reason, Origin};
 use crate::sink::Sink;
 use crate::thread_buffer::Pushed;
-use crate::warnings::{dropped_calls_summary, worth_a_warning};
+use crate::warnings::{dropped_calls_summary, failed_calls_summary, worth_a_warning, NotWritten};
 use crate::worker::{Msg, Shared, Worker};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -133,12 +133,46 @@ impl QueueExporter {
     }
 
     fn report(&self, completed: bool) -> FlushReport {
+        let spill = self.shared.spill.counts();
+        let in_hand = self.shared.queued.load(Ordering::Acquire) + self.shared.held.load(Ordering::Acquire);
         FlushReport {
             completed,
             dropped: self.shared.dropped.load(Ordering::Relaxed),
-            lost: self.shared.spill.lost(),
+            lost: spill.lost.total(),
+            lost_dropped: spill.lost.dropped,
+            rotated_out: spill.rotated.total(),
             failed: self.shared.failed.load(Ordering::Relaxed),
             written: self.shared.written.load(Ordering::Relaxed),
+            pending: in_hand as u64 + spill.backlog,
+        }
+    }
+
+    /// The shutdown's warnings about what the sink did not write: where the dropped and
+    /// the failed calls are (the failed ones only when some are in no file: each failed
+    /// batch was warned about as it failed).
+    fn warn_not_written(&self, report: &FlushReport) {
+        let spill = self.shared.spill.counts();
+        let fallback = self.shared.spill.path();
+        let max_bytes = self.shared.spill.max_bytes();
+        if report.dropped > 0 {
+            let dropped = NotWritten {
+                calls: report.dropped,
+                lost: spill.lost.dropped,
+                rotated: spill.rotated.dropped,
+                fallback,
+                max_bytes,
+            };
+            weave_core::warn!("{}", dropped_calls_summary(&dropped));
+        }
+        if spill.lost.failed > 0 {
+            let failed = NotWritten {
+                calls: report.failed,
+                lost: spill.lost.failed,
+                rotated: spill.rotated.failed,
+                fallback,
+                max_bytes,
+            };
+            weave_core::warn!("{}", failed_calls_summary(&failed, &self.description));
         }
     }
 
@@ -151,7 +185,7 @@ impl QueueExporter {
         let before = self.shared.dropped.fetch_add(items.len() as u64, Ordering::Relaxed);
         let n = before + items.len() as u64;
         if why == reason::SHUTDOWN {
-            self.shared.spill.write(why, &items);
+            self.shared.spill.write(Origin::Dropped, why, &items);
             // No flush or worker will come along to push it to the file.
             self.shared.spill.flush();
         } else {
@@ -240,7 +274,7 @@ impl QueueExporter {
         }
         if !spilled.is_empty() {
             self.shared.dropped.fetch_add(spilled.len() as u64, Ordering::Relaxed);
-            self.shared.spill.write(reason::SHUTDOWN, &spilled);
+            self.shared.spill.write(Origin::Dropped, reason::SHUTDOWN, &spilled);
         }
         self.shared.spill.flush();
     }
@@ -317,9 +351,7 @@ impl Exporter for QueueExporter {
         // (it is bounded, and nothing else would save it).
         self.shared.spill.stop(None);
         let report = self.report(completed);
-        if report.dropped > 0 {
-            weave_core::warn!("{}", dropped_calls_summary(report.dropped, report.lost, self.shared.spill.path()));
-        }
+        self.warn_not_written(&report);
         if !completed {
             weave_core::warn!(
                 "weave: the exporter did not finish writing to {} within {:.1} s; what was still queued was {}",

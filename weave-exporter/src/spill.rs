@@ -18,11 +18,16 @@
 //! Encoding holds the encoder's lock (it caches op refs and attributes); appending holds
 //! the file's lock, which covers a copy into a 64 KiB buffer and, once per 64 KiB, one
 //! `write`.
+//!
+//! Every item handed here ends in the file or counted as lost, by origin (dropped or
+//! failed): the file's rotation tells which of its items it discarded, and those are
+//! counted as lost too (and warned about), so the report's counters add up to what the
+//! files hold (see [`weave_core::export::FlushReport`]).
 
 use crate::config::ExporterConfig;
 use crate::fallback::entry::FallbackEncoder;
-use crate::fallback::file::FallbackFile;
-use crate::warnings::worth_a_warning;
+use crate::fallback::file::{FallbackFile, Origin, Tally};
+use crate::warnings::{rotation_warning, worth_a_warning};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -51,10 +56,28 @@ struct Inner {
     file: Option<Mutex<FallbackFile>>,
     encoder: Mutex<FallbackEncoder>,
     path: PathBuf,
+    max_bytes: u64,
     io_error_reported: AtomicBool,
-    /// Items that are in no fallback file: the disk fallback is off, writing failed, or the
-    /// spill thread was too far behind.
-    lost: AtomicU64,
+    /// Items that are in no fallback file, by origin: the disk fallback is off, writing
+    /// failed, the spill thread was too far behind, or a rotation discarded them.
+    lost_dropped: AtomicU64,
+    lost_failed: AtomicU64,
+    /// Of those, the items a rotation discarded, by origin ...
+    rotated_dropped: AtomicU64,
+    rotated_failed: AtomicU64,
+    /// ... and the items the spill thread was too far behind to take (for the warnings).
+    behind: AtomicU64,
+}
+
+/// What the spill's counters say (see [`weave_core::export::FlushReport`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SpillCounts {
+    /// Items in no fallback file, by origin.
+    pub(crate) lost: Tally,
+    /// Of `lost`, the items a rotation discarded, by origin.
+    pub(crate) rotated: Tally,
+    /// Items handed to the spill thread and not yet written.
+    pub(crate) backlog: u64,
 }
 
 struct SpillThread {
@@ -77,8 +100,13 @@ impl Spill {
             file,
             encoder: Mutex::new(FallbackEncoder::new(&project_id)),
             path: config.fallback_path.clone(),
+            max_bytes: config.fallback_max_bytes,
             io_error_reported: AtomicBool::new(false),
-            lost: AtomicU64::new(0),
+            lost_dropped: AtomicU64::new(0),
+            lost_failed: AtomicU64::new(0),
+            rotated_dropped: AtomicU64::new(0),
+            rotated_failed: AtomicU64::new(0),
+            behind: AtomicU64::new(0),
         };
         Spill {
             inner: Arc::new(inner),
@@ -105,23 +133,39 @@ impl Spill {
         }
     }
 
-    /// Appends items with a reason, on this thread. Errors are reported once on stderr.
-    pub(crate) fn write(&self, reason: &str, items: &[ExportItem]) {
-        self.inner.write(reason, items);
+    /// Appends items of `origin` with a reason, on this thread. Errors are reported once on
+    /// stderr.
+    pub(crate) fn write(&self, origin: Origin, reason: &str, items: &[ExportItem]) {
+        self.inner.write(origin, reason, items);
     }
 
-    /// Items that are in no fallback file so far (see [`weave_core::export::FlushReport::lost`]).
-    pub(crate) fn lost(&self) -> u64 {
-        self.inner.lost.load(Ordering::Relaxed)
+    /// The counters so far.
+    pub(crate) fn counts(&self) -> SpillCounts {
+        SpillCounts {
+            lost: Tally {
+                dropped: self.inner.lost_dropped.load(Ordering::Relaxed),
+                failed: self.inner.lost_failed.load(Ordering::Relaxed),
+            },
+            rotated: Tally {
+                dropped: self.inner.rotated_dropped.load(Ordering::Relaxed),
+                failed: self.inner.rotated_failed.load(Ordering::Relaxed),
+            },
+            backlog: self.backlog.load(Ordering::Acquire) as u64,
+        }
     }
 
-    /// Appends items with a reason on the spill thread (on this thread if it cannot be
-    /// started). When its backlog is full the items are dropped and counted as lost, or,
-    /// with `write_inline_when_fallback_behind`, written on this thread.
+    /// The size the fallback file rotates at.
+    pub(crate) fn max_bytes(&self) -> u64 {
+        self.inner.max_bytes
+    }
+
+    /// Appends dropped items with a reason on the spill thread (on this thread if it cannot
+    /// be started). When its backlog is full the items are counted as lost, or, with
+    /// `write_inline_when_fallback_behind`, written on this thread.
     pub(crate) fn write_in_background(&self, reason: &'static str, items: Vec<ExportItem>) {
         if self.inner.file.is_none() {
             // Nothing to hand to a thread: counted as lost there.
-            return self.inner.write(reason, &items);
+            return self.inner.write(Origin::Dropped, reason, &items);
         }
         let n = items.len();
         let before = self.backlog.fetch_add(n, Ordering::AcqRel);
@@ -131,17 +175,18 @@ impl Spill {
                 // No spill thread (it could not be started): written here.
                 Err(Job::Write(_, items)) => {
                     self.backlog.fetch_sub(n, Ordering::AcqRel);
-                    self.inner.write(reason, &items);
+                    self.inner.write(Origin::Dropped, reason, &items);
                 }
             }
             return;
         }
         self.backlog.fetch_sub(n, Ordering::AcqRel);
         if self.write_inline_when_behind {
-            self.inner.write(reason, &items);
+            self.inner.write(Origin::Dropped, reason, &items);
             return;
         }
-        let before = self.inner.count_lost(n);
+        self.inner.count_lost(Origin::Dropped, n);
+        let before = self.inner.behind.fetch_add(n as u64, Ordering::Relaxed);
         if worth_a_warning(before, before + n as u64) {
             weave_core::warn!(
                 "weave: the fallback file {} cannot keep up with the dropped calls: {} calls were lost so far \
@@ -236,7 +281,7 @@ fn run(inner: &Inner, rx: &Receiver<Job>, backlog: &AtomicUsize) {
     while let Ok(job) = rx.recv() {
         match job {
             Job::Write(reason, items) => {
-                inner.write(reason, &items);
+                inner.write(Origin::Dropped, reason, &items);
                 backlog.fetch_sub(items.len(), Ordering::AcqRel);
                 if rx.is_empty() {
                     inner.flush();
@@ -258,35 +303,61 @@ fn run(inner: &Inner, rx: &Receiver<Job>, backlog: &AtomicUsize) {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Inner {
-    fn write(&self, reason: &str, items: &[ExportItem]) {
+    fn write(&self, origin: Origin, reason: &str, items: &[ExportItem]) {
         let Some(file) = &self.file else {
-            self.count_lost(items.len());
+            self.count_lost(origin, items.len());
             return;
         };
         let mut lines = Vec::with_capacity(items.len() * 1024);
+        let mut encoded = 0;
         {
             let Some(mut encoder) = self.encoder.try_lock_for(LOCK_WAIT) else {
-                self.count_lost(items.len());
+                self.count_lost(origin, items.len());
                 return;
             };
             for item in items {
-                encoder.encode(&mut lines, reason, item);
+                encoded += usize::from(encoder.encode(&mut lines, reason, item));
             }
         }
+        // An item this version cannot encode has no line: in no file.
+        self.count_lost(origin, items.len() - encoded);
         let Some(mut file) = file.try_lock_for(LOCK_WAIT) else {
-            self.count_lost(items.len());
+            self.count_lost(origin, encoded);
             return;
         };
-        let result = file.append(&lines);
+        let result = file.append(&lines, Tally::of(origin, encoded as u64));
+        let discarded = file.take_discarded();
+        drop(file);
         if result.is_err() {
-            self.count_lost(items.len());
+            self.count_lost(origin, encoded);
         }
+        self.count_rotated_out(discarded);
         self.report(result);
     }
 
-    /// Counts `n` more lost items; returns the count before.
-    fn count_lost(&self, n: usize) -> u64 {
-        self.lost.fetch_add(n as u64, Ordering::Relaxed)
+    /// Counts `n` more lost items of `origin`.
+    fn count_lost(&self, origin: Origin, n: usize) {
+        let lost = match origin {
+            Origin::Dropped => &self.lost_dropped,
+            Origin::Failed => &self.lost_failed,
+        };
+        lost.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts the items a rotation discarded as lost, and warns (at the 1st, 10th, 100th,
+    /// ... such item).
+    fn count_rotated_out(&self, discarded: Tally) {
+        if discarded.total() == 0 {
+            return;
+        }
+        self.count_lost(Origin::Dropped, discarded.dropped as usize);
+        self.count_lost(Origin::Failed, discarded.failed as usize);
+        let before = self.rotated_dropped.fetch_add(discarded.dropped, Ordering::Relaxed)
+            + self.rotated_failed.fetch_add(discarded.failed, Ordering::Relaxed);
+        let total = before + discarded.total();
+        if worth_a_warning(before, total) {
+            weave_core::warn!("{}", rotation_warning(&self.path, self.max_bytes, discarded.total(), total));
+        }
     }
 
     fn flush(&self) {
@@ -361,7 +432,7 @@ mod tests {
             drop(held);
         }
         assert!(spill.drain(None));
-        (spill.lost(), lines(&path))
+        (spill.counts().lost.total(), lines(&path))
     }
 
     #[test]
@@ -379,7 +450,8 @@ mod tests {
         let config = ExporterConfig { enable_disk_fallback: false, ..ExporterConfig::default() };
         let spill = Spill::new(&config, "e/p".to_string());
         spill.write_in_background("queue_full", items(3));
-        spill.write("shutdown", &items(2));
-        assert_eq!(spill.lost(), 5);
+        spill.write(Origin::Dropped, "shutdown", &items(2));
+        spill.write(Origin::Failed, "sink_error: no", &items(1));
+        assert_eq!(spill.counts().lost, Tally { dropped: 5, failed: 1 });
     }
 }

@@ -14,7 +14,7 @@
 //! sweeping the threads' buffers) between steps.
 
 use crate::config::ExporterConfig;
-use crate::fallback::reason;
+use crate::fallback::{reason, Origin};
 use crate::item::estimated_bytes;
 use crate::sink::{Sink, SinkError};
 use crate::spill::Spill;
@@ -314,7 +314,7 @@ impl Worker {
 
     fn fail(&self, batch: &[ExportItem], error: &SinkError) {
         self.shared.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        self.shared.spill.write(&format!("{}: {}", reason::SINK_ERROR, error.message), batch);
+        self.shared.spill.write(Origin::Failed, &format!("{}: {}", reason::SINK_ERROR, error.message), batch);
         let n = self.shared.failed_batches.fetch_add(1, Ordering::Relaxed) + 1;
         if n == 1 || n.is_multiple_of(100) {
             weave_core::warn!(

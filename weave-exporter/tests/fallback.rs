@@ -1,12 +1,14 @@
 //! The fallback file: rotation, and replay of what it holds into a sink.
 
+mod accounting;
 mod common;
 
+use accounting::{assert_accounted, assert_nowhere_twice, read_fallback_files};
 use common::*;
 use std::io::Write;
 use std::time::Duration;
-use weave_core::export::Exporter;
-use weave_exporter::fallback::{encode_entry, replay, rotated_path, FallbackFile};
+use weave_core::export::{Exporter, FlushReport};
+use weave_exporter::fallback::{encode_entry, replay, rotated_path, FallbackFile, Origin, Tally};
 use weave_exporter::local_store::LocalStore;
 use weave_exporter::{ExporterConfig, ItemKind, MemorySink, QueueExporter, Sink};
 
@@ -118,9 +120,13 @@ fn the_fallback_file_rotates_keeping_three_old_files() {
     encode_entry(&mut line, "queue_full", PROJECT, &small_call(&op, 1));
     assert!(line.len() < 1000 && line.ends_with(b"\n"));
     for _ in 0..40 {
-        file.append(&line).unwrap();
+        file.append(&line, Tally::of(Origin::Dropped, 1)).unwrap();
     }
     file.flush().unwrap();
+    // What the four files do not hold, the rotations discarded, and counted.
+    let kept = read_fallback_files(&path).total();
+    assert!(kept < 40, "{kept}");
+    assert_eq!(file.take_discarded(), Tally { dropped: 40 - kept, failed: 0 });
     for p in [path.clone(), rotated_path(&path, 1), rotated_path(&path, 2), rotated_path(&path, 3)] {
         let len = std::fs::metadata(&p).unwrap().len();
         assert!(len > 0 && len <= 1000, "{} has {len} bytes", p.display());
@@ -131,4 +137,59 @@ fn the_fallback_file_rotates_keeping_three_old_files() {
         }
     }
     assert!(!rotated_path(&path, 4).exists());
+}
+
+/// `calls` through a queue of `max_queue_size` in front of `sink`, and a fallback file of
+/// 4 KB: the calls the sink does not write fill the file and its three rotated files many
+/// times over. (Before, the calls in the rotated file each rotation deleted were counted
+/// nowhere.)
+fn through_rotation(dir: &std::path::Path, sink: impl Sink, max_queue_size: usize, calls: u64) -> FlushReport {
+    let config = ExporterConfig {
+        max_queue_size,
+        max_batch_items: 10,
+        fallback_max_bytes: 4_000,
+        // The file never falls behind: every item lost is lost to the rotation.
+        write_inline_when_fallback_behind: true,
+        ..config(dir)
+    };
+    let exporter = QueueExporter::start(Box::new(sink), config);
+    let op = op("f");
+    for i in 0..calls {
+        exporter.export(small_call(&op, i));
+    }
+    let report = exporter.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    report
+}
+
+#[test]
+fn calls_a_rotation_discards_are_counted_as_lost_and_the_counts_add_up_to_the_files() {
+    const CALLS: u64 = 2_000;
+    let sink = RecordingSink { delay: Duration::from_millis(5), ..RecordingSink::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dropped.jsonl");
+    // A queue of 10 in front of a slow sink: most calls overflow.
+    let report = through_rotation(dir.path(), sink.clone(), 10, CALLS);
+    assert!(rotated_path(&path, 3).exists(), "the file rotated past its kept files");
+    assert!(report.rotated_out > 0, "the rotation discarded calls: {report:?}");
+    assert_eq!((report.lost, report.lost_dropped, report.failed), (report.rotated_out, report.rotated_out, 0));
+    let files = assert_accounted(CALLS, &report, &path);
+    assert_eq!(sink.total() as u64, report.written);
+    assert_nowhere_twice(&sink.ids.lock(), &files);
+}
+
+#[test]
+fn failed_calls_a_rotation_discards_are_counted_as_lost_apart_from_the_dropped_ones() {
+    const CALLS: u64 = 500;
+    let refusing =
+        FlakySink { attempts: Default::default(), failures: usize::MAX, retryable: false, written: Default::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dropped.jsonl");
+    // An unbounded queue: nothing is dropped, every call fails.
+    let report = through_rotation(dir.path(), refusing, 0, CALLS);
+    assert_eq!((report.written, report.dropped, report.failed), (0, 0, CALLS), "{report:?}");
+    assert!(report.rotated_out > 0, "{report:?}");
+    assert_eq!((report.lost, report.lost_dropped), (report.rotated_out, 0), "{report:?}");
+    let files = assert_accounted(CALLS, &report, &path);
+    assert_eq!((files.dropped, files.failed), (0, CALLS - report.lost), "{files:?}");
 }

@@ -6,9 +6,11 @@
 //! never comes does not block the application, and what could not be sent by shutdown is
 //! in the fallback file and replays later. Every call arrives once.
 
+mod accounting;
 mod common;
 mod fake_server;
 
+use accounting::assert_accounted;
 use common::*;
 use fake_server::{FakeServer, Reply, Request};
 use serde_json::Value;
@@ -73,6 +75,7 @@ fn server_errors_are_retried_and_every_call_arrives_once() {
     let report = exporter.shutdown(Duration::from_secs(30));
     assert!(report.completed, "{report:?}");
     assert_eq!((report.written, report.failed), (20, 0));
+    assert_accounted(20, &report, &dir.path().join("fallback.jsonl"));
     assert_each_once(&server, &ids);
     assert!(server.requests_to("/calls/complete").iter().filter(|r| r.status == 500).count() == 3);
     // All attempts of one logical send share a retry id.
@@ -147,6 +150,7 @@ fn a_422_isolates_the_bad_call_and_the_rest_goes_through() {
     let report = exporter.shutdown(Duration::from_secs(30));
     assert!(report.completed);
     assert_eq!((report.written, report.failed), (15, 1), "{:?}", server.summary());
+    assert_accounted(16, &report, &dir.path().join("fallback.jsonl"));
     let good: Vec<String> = ids.iter().enumerate().filter(|(i, _)| *i != 5).map(|(_, id)| id.clone()).collect();
     assert_each_once(&server, &good);
     let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap();
@@ -170,6 +174,7 @@ fn other_client_errors_are_not_retried_and_the_calls_go_to_the_fallback_file() {
     }
     let report = exporter.shutdown(Duration::from_secs(10));
     assert_eq!((report.written, report.failed), (0, 3));
+    assert_accounted(3, &report, &dir.path().join("fallback.jsonl"));
     assert_eq!(server.requests_to("/calls/complete").len(), 1, "a 403 is not retried");
     let fallback = std::fs::read_to_string(dir.path().join("fallback.jsonl")).unwrap();
     for id in &ids {
@@ -194,6 +199,7 @@ fn a_slow_server_is_retried_after_the_timeout_and_every_call_arrives_once() {
     }
     let report = exporter.shutdown(Duration::from_secs(30));
     assert!(report.completed && report.written == 5, "{report:?}");
+    assert_accounted(5, &report, &dir.path().join("fallback.jsonl"));
     server.wait_for(Duration::from_secs(5), |s| s.requests_to("/calls/complete").len() >= 2);
     assert_each_once(&server, &ids);
 }
@@ -216,6 +222,7 @@ fn a_server_down_at_start_up_gets_every_call_once_it_is_up() {
     assert!(report.completed, "{report:?}");
     assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
     assert!(!dir.path().join("fallback.jsonl").exists());
+    assert_accounted(10, &report, &dir.path().join("fallback.jsonl"));
     assert_eq!(server.requests()[0].path, "/server_info");
     assert_each_once(&server, &ids);
 }
@@ -234,6 +241,7 @@ fn calls_not_delivered_by_shutdown_are_in_the_fallback_file_and_replay_later() {
     let report = exporter.shutdown(Duration::from_secs(2));
     assert!(started.elapsed() < Duration::from_secs(6), "shutdown must respect its timeout");
     assert_eq!(report.written, 0, "{report:?}");
+    assert_accounted(4, &report, &dir.path().join("fallback.jsonl"));
     let path = dir.path().join("fallback.jsonl");
     let fallback = std::fs::read_to_string(&path).unwrap();
     assert_eq!(fallback.lines().count(), 4);
@@ -264,6 +272,7 @@ fn a_connection_reset_mid_request_is_retried_and_every_call_arrives_once() {
     assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
     let cut = server.requests_to("/calls/complete").iter().filter(|r| r.status == 0).count();
     assert_eq!(cut, 2, "{:?}", server.summary());
+    assert_accounted(10, &report, &dir.path().join("fallback.jsonl"));
     assert!(!dir.path().join("fallback.jsonl").exists());
     assert_each_once(&server, &ids);
 }
@@ -279,7 +288,9 @@ fn a_server_gone_for_a_while_mid_run_gets_every_call_once_it_is_back() {
     for item in items.by_ref().take(5) {
         exporter.export(item);
     }
-    assert_eq!(exporter.flush(Duration::from_secs(30)).written, 5);
+    let first_half = exporter.flush(Duration::from_secs(30));
+    assert_eq!(first_half.written, 5);
+    assert_accounted(5, &first_half, &dir.path().join("fallback.jsonl"));
     drop(first);
     // Connections are refused from now on.
     wait_until(Duration::from_secs(10), "the port to close", || std::net::TcpStream::connect(addr).is_err());
@@ -292,6 +303,7 @@ fn a_server_gone_for_a_while_mid_run_gets_every_call_once_it_is_back() {
     let report = exporter.shutdown(Duration::from_secs(30));
     assert!(report.completed, "{report:?}");
     assert_eq!((report.written, report.failed, report.dropped), (10, 0, 0));
+    assert_accounted(10, &report, &dir.path().join("fallback.jsonl"));
     assert_each_once(&second, &ids[5..]);
     assert!(!dir.path().join("fallback.jsonl").exists());
 }
@@ -338,6 +350,10 @@ fn a_response_that_never_comes_does_not_block_the_app_and_nothing_is_lost() {
     assert!(report.completed, "{report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
     assert_eq!(report.written + report.dropped, 1000, "{report:?}");
+    accounting::assert_nowhere_twice(
+        &server.accepted_call_ids(),
+        &assert_accounted(1000, &report, &dir.path().join("fallback.jsonl")),
+    );
     // Every call was either accepted once or put in the fallback file, never both.
     let accepted = server.accepted_call_ids();
     let spilled = fallback_ids(&dir.path().join("fallback.jsonl"));

@@ -1,7 +1,9 @@
 //! The queue exporter: batching, flush, shutdown, drops to the fallback file, retries.
 
+mod accounting;
 mod common;
 
+use accounting::assert_accounted;
 use common::*;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +31,7 @@ fn batches_are_cut_at_max_batch_items() {
     assert!(report.completed);
     assert_eq!(*sink.batches.lock(), vec![10, 10, 10, 5]);
     assert_eq!(report.written, 35);
+    assert_accounted(35, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -105,6 +108,7 @@ fn flush_waits_for_everything_queued_before_it() {
     assert!(report.completed);
     assert_eq!(report.written, 100);
     assert_eq!(*sink.ids.lock(), ids, "every item, in order");
+    assert_accounted(100, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -117,8 +121,13 @@ fn flush_times_out_when_the_sink_is_stuck() {
     let report = exporter.flush(Duration::from_millis(200));
     assert!(!report.completed);
     assert!(t.elapsed() < Duration::from_secs(2));
+    // The sink holds the call: pending.
+    assert_eq!(report.pending, 1, "{report:?}");
+    assert_accounted(1, &report, &dir.path().join("dropped.jsonl"));
     release.send(()).unwrap();
-    assert!(exporter.flush(Duration::from_secs(5)).completed);
+    let report = exporter.flush(Duration::from_secs(5));
+    assert!(report.completed);
+    assert_accounted(1, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -142,6 +151,9 @@ fn shutdown_is_bounded_by_its_timeout_with_a_sink_that_blocks_forever() {
     let lines = read_lines(&dir.path().join("dropped.jsonl"));
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|l| l["reason"] == "shutdown"));
+    // The call the sink is stuck on is still pending.
+    assert_eq!(report.pending, 1, "{report:?}");
+    assert_accounted(5, &report, &dir.path().join("dropped.jsonl"));
     // Dropping it now returns at once (the shutdown already happened).
     let t = Instant::now();
     drop(exporter);
@@ -180,6 +192,7 @@ fn a_shutdown_that_runs_out_of_time_counts_the_batch_the_sink_was_writing() {
     assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
     let lines = read_lines(&dir.path().join("dropped.jsonl"));
     assert_eq!(lines.len(), 1);
+    assert_accounted(1, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -236,6 +249,7 @@ fn a_full_queue_drops_counts_exactly_and_writes_every_dropped_item_to_the_fallba
     let report = exporter.flush(Duration::from_secs(5));
     assert!(report.completed);
     assert_eq!((report.written, report.dropped, report.failed), (6, 7, 0));
+    assert_accounted(13, &report, &dir.path().join("dropped.jsonl"));
 
     let path = dir.path().join("dropped.jsonl");
     let lines = read_lines(&path);
@@ -265,8 +279,10 @@ fn with_disk_fallback_off_dropped_items_are_only_counted() {
     }
     assert_eq!(exporter.counters().dropped, 3);
     drop(release);
-    exporter.shutdown(Duration::from_secs(5));
+    let report = exporter.shutdown(Duration::from_secs(5));
     assert!(!dir.path().join("dropped.jsonl").exists());
+    assert_eq!((report.dropped, report.lost, report.lost_dropped), (3, 3, 3), "{report:?}");
+    assert_accounted(5, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -279,6 +295,7 @@ fn items_exported_after_shutdown_are_dropped_counted_and_saved() {
     let report = exporter.shutdown(Duration::from_secs(5));
     assert!(report.completed);
     assert_eq!((report.written, report.dropped), (1, 0));
+    assert_accounted(1, &report, &dir.path().join("dropped.jsonl"));
     for i in 1..4 {
         exporter.export(small_call(&op, i));
     }
@@ -289,6 +306,7 @@ fn items_exported_after_shutdown_are_dropped_counted_and_saved() {
     let lines = read_lines(&dir.path().join("dropped.jsonl"));
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l["reason"] == "shutdown"));
+    assert_accounted(4, &again, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -303,6 +321,7 @@ fn retryable_sink_errors_are_retried() {
     assert_eq!((report.written, report.failed), (1, 0));
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
     assert!(!dir.path().join("dropped.jsonl").exists());
+    assert_accounted(1, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -328,6 +347,7 @@ fn retryable_errors_are_retried_a_bounded_number_of_times_then_spilled() {
     assert_eq!(spilled, ids);
     let reason = lines[0]["reason"].as_str().unwrap();
     assert!(reason.starts_with("sink_error: attempt 3 failed"), "{reason}");
+    assert_accounted(3, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -345,6 +365,7 @@ fn permanent_sink_errors_are_not_retried() {
     assert_eq!((report.written, report.failed), (1, 1));
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
     assert_eq!(read_lines(&dir.path().join("dropped.jsonl")).len(), 1);
+    assert_accounted(2, &report, &dir.path().join("dropped.jsonl"));
 }
 
 struct PanickySink {
@@ -374,6 +395,7 @@ fn a_panicking_sink_fails_its_batch_and_the_worker_goes_on() {
     assert_eq!((report.written, report.failed), (1, 1));
     let lines = read_lines(&dir.path().join("dropped.jsonl"));
     assert!(lines[0]["reason"].as_str().unwrap().contains("sink bug"));
+    assert_accounted(2, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]
@@ -415,6 +437,7 @@ fn many_threads_exporting_at_once_lose_nothing() {
     assert!(report.completed);
     assert_eq!((report.written, report.dropped), (10_000, 0));
     assert_eq!(sink.total(), 10_000);
+    assert_accounted(10_000, &report, &dir.path().join("dropped.jsonl"));
 }
 
 #[test]

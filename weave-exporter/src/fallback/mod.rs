@@ -14,7 +14,7 @@ pub(crate) mod file;
 mod replay;
 
 pub use entry::{encode_entry, FallbackEntry, FallbackOp};
-pub use file::{rotated_path, FallbackFile, KEPT_ROTATED_FILES};
+pub use file::{rotated_path, FallbackFile, Origin, Tally, KEPT_ROTATED_FILES};
 pub use replay::{replay, ReplayReport};
 
 /// Why an item went to the fallback file.
