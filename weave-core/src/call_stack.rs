@@ -37,6 +37,10 @@ impl NodeState {
     }
 }
 
+/// What a call gathers while it runs, boxed when it first gathers anything (most calls
+/// never do).
+pub(crate) type Gathered = Option<Box<NodeState>>;
+
 /// A call held by handle that a sync call's summary rolls up into when the call ends: a
 /// `CallNode` (`node.rs`), which reaches the frames of sync calls through this module, so
 /// the frames know it by this trait (called on that rare roll-up only).
@@ -52,7 +56,7 @@ pub(crate) struct Frame {
     /// The call's record: its start, and its end once it ends.
     pub(crate) record: Box<CallRecord>,
     /// What the call gathered while it ran, once it gathers anything.
-    pub(crate) state: Option<Box<NodeState>>,
+    pub(crate) state: Gathered,
     /// Whose call it is (`Client::key`): the guard holds the client itself.
     pub(crate) client_key: usize,
     /// The parent when it is held by handle (an async or manual call, or a sync call of
@@ -106,7 +110,7 @@ pub(crate) struct Popped {
 /// Pops the frame of call `id` from this thread's stack (the top one, but for guards
 /// dropped out of order), ends its record with `end`, and rolls the record's summary into
 /// the parent's frame when that is on this stack.
-pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, Option<Box<NodeState>>)) -> Option<Popped> {
+pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, Gathered)) -> Option<Popped> {
     THIS_THREAD
         .try_with(|stack| {
             let mut frames = stack.frames.lock();

@@ -3,7 +3,7 @@
 //! was handed out (its state stays in its thread's frame, reached through the handle).
 
 use crate::call::{CallEnd, CallRecord, CallStart};
-use crate::call_stack::{NodeState, SharedParent, ThreadCalls};
+use crate::call_stack::{Gathered, NodeState, SharedParent, ThreadCalls};
 use crate::capture::RawJson;
 use crate::client::Client;
 use crate::exception::{Exception, ExceptionJson};
@@ -64,7 +64,7 @@ enum Home {
 struct OwnCall {
     parent: Option<Arc<CallNode>>,
     /// The start (`None` once the call has ended: it ends once) and the state.
-    state: Mutex<(Option<Box<CallRecord>>, Option<Box<NodeState>>)>,
+    state: Mutex<(Option<Box<CallRecord>>, Gathered)>,
 }
 
 impl std::fmt::Debug for CallNode {
@@ -164,12 +164,7 @@ pub(crate) struct Outcome {
 
 /// Ends a call's record: its output or exception (taken from `outcome`: passed by
 /// reference, it is not copied on its way), its summary, its display name.
-pub(crate) fn end_record(
-    record: &mut CallRecord,
-    state: Option<Box<NodeState>>,
-    ended_at: Timestamp,
-    outcome: &mut Outcome,
-) {
+pub(crate) fn end_record(record: &mut CallRecord, state: Gathered, ended_at: Timestamp, outcome: &mut Outcome) {
     let (output, exception) = (outcome.output.take(), outcome.exception.take());
     let NodeState { children, display_name, user_summary } = state.map(|state| *state).unwrap_or_default();
     let summary = summary_of(children, user_summary, &output, exception.is_some());
