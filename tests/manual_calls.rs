@@ -43,3 +43,14 @@ fn failed_eager_and_dropped_manual_calls() {
     assert_eq!(calls[0].exception().unwrap()["message"], "bad score");
     assert_eq!(calls[1].exception().unwrap()["type"], "Cancelled");
 }
+
+#[test]
+fn a_call_ended_with_what_it_produced_so_far_keeps_both_its_output_and_its_exception() {
+    let cap = capture();
+    let call = weave::CallBuilder::new("openai.chat.completions.create").start();
+    call.fail_with_output(&json!({"content": "one two"}), weave::Exception::new("Cancelled", "dropped early"));
+    let calls = cap.calls();
+    assert_eq!(calls[0].output(), &json!({"content": "one two"}));
+    assert_eq!(calls[0].exception().unwrap()["type"], "Cancelled");
+    assert_eq!(calls[0].summary()["status_counts"], json!({"success": 0, "error": 1}));
+}

@@ -47,10 +47,12 @@ pub struct CallStart {
 pub struct CallEnd {
     /// When the call ended.
     pub ended_at: Timestamp,
-    /// The output as JSON (`None` when there is an exception, or no output).
+    /// The output as JSON (`None` when there is none: most calls that failed).
     pub output: Option<RawJson>,
     /// The exception, as a JSON string in Weave's format once encoded, for errors, panics
-    /// and cancellations. Never set together with an output. The runtime sets it
+    /// and cancellations. Set together with an output only for a call ended with what it
+    /// had produced so far ([`crate::manual::StartedCall::fail_with_output`]: a stream
+    /// dropped before its end). The runtime sets it
     /// unencoded: the exporter encodes it (resolving a panic's backtrace) when it writes
     /// the call, off the application's thread.
     pub exception: Option<ExceptionJson>,

@@ -200,6 +200,16 @@ impl StartedCall {
             node.finish(None, Some(exception));
         }
     }
+
+    /// Ends the call with an error and what it had produced until then as its output (a
+    /// stream its consumer dropped early: the output is what arrived, the exception says
+    /// why it is incomplete). Weave stores both; the call counts as failed.
+    pub fn fail_with_output(mut self, output: &(impl Serialize + ?Sized), exception: Exception) {
+        if let Some(node) = self.node.take() {
+            let raw = capture_value(node.client().capture_config(), |w| w.serialize(output));
+            node.finish(Some(raw), Some(exception));
+        }
+    }
 }
 
 impl Drop for StartedCall {

@@ -171,11 +171,10 @@ pub(crate) fn end_record(record: &mut CallRecord, state: Gathered, ended_at: Tim
     // Clocks of two threads (an async call may end on another) can disagree by a few
     // microseconds: a call never ends before it started.
     let ended_at = ended_at.max(record.start.started_at);
-    let (output, exception) = match exception {
-        // Encoded later, by the exporter (a panic's backtrace is resolved then).
-        Some(e) => (None, Some(ExceptionJson::new(e))),
-        None => (output, None),
-    };
+    // The exception is encoded later, by the exporter (a panic's backtrace is resolved
+    // then). A call that failed has an output only when it was ended with what it had
+    // produced so far (`StartedCall::fail_with_output`: a stream dropped early).
+    let exception = exception.map(ExceptionJson::new);
     record.end = Some(CallEnd { ended_at, output, exception, summary, display_name });
 }
 

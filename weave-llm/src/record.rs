@@ -187,14 +187,14 @@ impl LlmCall {
     }
 
     /// Ends the call as cancelled (its consumer stopped early), with what arrived until
-    /// then in the exception's message.
+    /// then as its output.
     pub fn cancel(mut self, what_arrived: Option<&Value>) {
         if let Some(call) = self.call.take() {
-            let message = match what_arrived {
-                Some(partial) => format!("the response was dropped before it ended; what arrived: {partial}"),
-                None => "the response was dropped before it ended".to_string(),
-            };
-            call.fail(Exception::new("Cancelled", message));
+            let exception = Exception::new("Cancelled", "the response was dropped before it ended");
+            match what_arrived {
+                Some(partial) => call.fail_with_output(partial, exception),
+                None => call.fail(exception),
+            }
         }
     }
 }
