@@ -6,7 +6,7 @@
 //! [`CallNode`] of its own, as it may end on another thread.
 
 use crate::call::{CallRecord, CallStart};
-use crate::call_stack::{Frame, Popped};
+use crate::call_stack::Popped;
 use crate::capture::{capture_inputs, capture_value, CaptureConfig, InputsWriter, RawJson, ValueWriter};
 use crate::context::{replace_current, with_current, CallContext, CallRef, LocalCall, Suppressed};
 use crate::exception::{Exception, Frame as ExceptionFrame};
@@ -372,7 +372,7 @@ fn start_call_slow(
         None | Some(CallRef::Local(_)) => None,
     };
     let client_key = client.key();
-    if !crate::call_stack::push(Frame { record, state: None, client_key, shared_parent }) {
+    if !crate::call_stack::push(record, client_key, shared_parent) {
         // The thread is exiting: the op runs unrecorded.
         return SyncCall::disabled();
     }

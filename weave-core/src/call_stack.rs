@@ -93,11 +93,17 @@ thread_local! {
     };
 }
 
-/// Pushes a frame on this thread's stack. False when the thread's locals are gone (the
-/// thread is exiting): the caller then runs the call unrecorded.
-#[inline]
-pub(crate) fn push(frame: Frame) -> bool {
-    THIS_THREAD.try_with(|stack| stack.frames.lock().push(frame)).is_ok()
+/// Pushes the frame of a call starting on this thread. False when the thread's locals are
+/// gone (the thread is exiting): the caller then runs the call unrecorded.
+///
+/// Out of line, with the frame's parts as arguments (in registers): a whole `Frame`
+/// passed down through the thread-local's closure was written word by word and read back
+/// sixteen bytes at a time, each read waiting for the writes to land (a tenth of a call).
+#[inline(never)]
+pub(crate) fn push(record: Box<CallRecord>, client_key: usize, shared_parent: Option<Arc<dyn SharedParent>>) -> bool {
+    THIS_THREAD
+        .try_with(|stack| stack.frames.lock().push(Frame { record, state: None, client_key, shared_parent }))
+        .is_ok()
 }
 
 /// A sync call taken off its thread's stack, ended.
