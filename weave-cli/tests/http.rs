@@ -304,7 +304,8 @@ fn ops_have_versions_stats_source_and_diffs() {
 /// `cost_summary` and the shipped prices.
 fn recorded_cost(model: &str, prompt_tokens: u64, completion_tokens: u64) -> f64 {
     let usage = weave_llm::Usage::new(prompt_tokens, completion_tokens);
-    let summary = weave_llm::cost::cost_summary(model, &usage, weave_llm::PriceTable::bundled()).expect("a listed model");
+    let summary =
+        weave_llm::cost::cost_summary(model, &usage, weave_llm::PriceTable::bundled()).expect("a listed model");
     weave_llm::total_cost(&Value::Object(summary))
 }
 

@@ -123,7 +123,8 @@ fn chat_turn(message: &str) -> String {
 /// an Anthropic-shaped response, each with its usage (so its cost is recorded).
 #[weave::op(kind = "agent")]
 fn plan_trip(city: &str) -> String {
-    let request = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("Plan a day in {city}")}]});
+    let request =
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("Plan a day in {city}")}]});
     let call = weave_llm::LlmCall::start("openai.chat.completions.create", &request);
     call.finish(&json!({
         "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
@@ -152,7 +153,10 @@ impl Model for QaModel {
     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
         let question: String = input.get("question")?;
         // An LLM call per prediction, so that the evaluation's summary rolls up its cost.
-        let call = weave_llm::LlmCall::start("openai.chat.completions.create", &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]}));
+        let call = weave_llm::LlmCall::start(
+            "openai.chat.completions.create",
+            &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]}),
+        );
         call.finish(&json!({"model": "gpt-4o-mini", "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 2, "total_tokens": 42}}));
         Ok(self
             .answers
