@@ -125,6 +125,13 @@ const W = (() => {
     return x < 0.01 ? "$" + x.toFixed(5) : "$" + x.toFixed(3);
   }
 
+  /** A call's cost: as recorded by the SDK, or marked "estimated" (from the usage, at list prices). */
+  function costView(x, estimated) {
+    if (x === null || x === undefined) return "";
+    return el("span", { class: "cost", title: estimated ? "estimated from the token usage at list prices" : "recorded by the SDK" },
+      cost(x), estimated ? el("span", { class: "muted small cost-estimated" }, " estimated") : null);
+  }
+
   function pct(x) {
     return x === null || x === undefined ? "" : (x * 100).toFixed(1) + "%";
   }
@@ -265,5 +272,5 @@ const W = (() => {
       "not shown yet; they appear as they are indexed.";
   }
 
-  return { el, svg, clear, api, post, content, tools, params, showError, indexing, time, ago, ms, num, cost, pct, status, short, brief, jsonView, table, stat, color, internalHref, isRef };
+  return { el, svg, clear, api, post, content, tools, params, showError, indexing, time, ago, ms, num, cost, costView, pct, status, short, brief, jsonView, table, stat, color, internalHref, isRef };
 })();

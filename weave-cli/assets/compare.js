@@ -41,9 +41,10 @@
       el("td", null, el("a", { href: "/trace/" + encodeURIComponent(r.trace_id) }, r.name)),
       el("td", { class: "mono" }, r.dataset ? (r.dataset.version ? `${r.dataset.name}:${r.dataset.version}` : r.dataset.name) : ""),
       el("td", { class: "num" }, W.num(r.rows)),
+      el("td", { class: "num" }, W.costView(r.cost, r.cost_estimated)),
       el("td", { class: "mono small" }, W.time(r.started_at_us)),
     ));
-    return el("div", { class: "section" }, W.table(["Run", "Model", "Evaluation", "Dataset", el("th", { class: "num" }, "Rows"), "Started"], rows, { id: "compare-runs" }));
+    return el("div", { class: "section" }, W.table(["Run", "Model", "Evaluation", "Dataset", el("th", { class: "num" }, "Rows"), el("th", { class: "num" }, "Cost"), "Started"], rows, { id: "compare-runs" }));
   }
 
   function metricsTable() {

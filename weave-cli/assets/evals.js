@@ -58,10 +58,11 @@
         el("td", null, el("div", { class: "chips" }, (r.scorers || []).map((s) => el("span", { class: "chip" }, String(s))))),
         el("td", { class: "num" }, W.num(r.trials)),
         el("td", null, summaryChips(r.summary)),
+        el("td", { class: "num eval-cost" }, W.costView(r.cost, r.cost_estimated)),
         el("td", null, W.status(r.status)),
       );
     });
-    root.appendChild(W.table(["", "Started", "Run", "Model", "Dataset", "Scorers", el("th", { class: "num" }, "Trials"), "Summary", "Status"], rows, { id: "evals-table" }));
+    root.appendChild(W.table(["", "Started", "Run", "Model", "Dataset", "Scorers", el("th", { class: "num" }, "Trials"), "Summary", el("th", { class: "num" }, "Cost"), "Status"], rows, { id: "evals-table" }));
     // A click on a row (not on a link) toggles its checkbox.
     for (const tr of document.querySelectorAll("tr.eval-row")) {
       tr.addEventListener("click", (e) => {

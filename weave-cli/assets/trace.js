@@ -38,9 +38,11 @@
       W.stat("started", W.time(trace.start_us)),
       W.stat("succeeded / failed", `${W.num(counts.success || 0)} / ${W.num(counts.error || 0)}`),
     );
+    const costs = new Map((s.costs || []).map((m) => [m.model, m]));
     for (const [model, u] of Object.entries(s.usage || {})) {
       const tokens = u.total_tokens !== undefined ? u.total_tokens : (u.prompt_tokens || u.input_tokens || 0) + (u.completion_tokens || u.output_tokens || 0);
-      box.appendChild(W.stat(model, `${W.num(u.requests || 0)} req · ${W.num(tokens)} tok`));
+      const cost = costs.get(model);
+      box.appendChild(W.stat(model, el("span", null, `${W.num(u.requests || 0)} req · ${W.num(tokens)} tok`, cost ? [" · ", W.costView(cost.cost, cost.estimated)] : null)));
     }
     if (trace.truncated) box.appendChild(el("div", { class: "error-text" }, "This trace is large: only its first calls are shown."));
     return box;
@@ -124,8 +126,10 @@
       el("dt", null, "started"), el("dd", null, c.started_at),
       el("dt", null, "call id"), el("dd", null, c.id),
       c.thread_id ? [el("dt", null, "thread"), el("dd", null, el("a", { href: "/thread/" + encodeURIComponent(c.thread_id) }, c.thread_id))] : null,
-      c.tokens !== null ? [el("dt", null, "tokens"), el("dd", null, W.num(c.tokens) + (c.cost !== null ? ` · ${W.cost(c.cost)} (estimated)` : ""))] : null,
+      c.tokens !== null ? [el("dt", null, "tokens"), el("dd", null, W.num(c.tokens))] : null,
+      c.cost !== null ? [el("dt", null, "cost"), el("dd", { id: "call-cost" }, W.costView(c.cost, c.cost_estimated))] : null,
     ));
+    if (c.costs && c.costs.length) detail.appendChild(section("call-costs", "Cost per model", costTable(c.costs)));
     detail.appendChild(section("call-inputs", "Inputs", W.jsonView(c.inputs)));
     detail.appendChild(section("call-output", "Output", c.status === "running" ? el("span", { class: "muted" }, "running…") : W.jsonView(c.output)));
     if (c.exception) detail.appendChild(section("call-exception", "Exception", exception(c.exception)));
@@ -133,6 +137,18 @@
     detail.appendChild(section("call-summary", "Summary", W.jsonView(c.summary, { open: 3 })));
     detail.appendChild(section("call-attributes", "Attributes", W.jsonView(c.attributes, { open: 1 })));
     detail.appendChild(section("call-source", "Source", source(c.op_source)));
+  }
+
+  function costTable(costs) {
+    const numeric = (h) => el("th", { class: "num" }, h);
+    const rows = costs.map((m) => el("tr", { class: "cost-row", "data-model": m.model },
+      el("td", { class: "mono" }, m.model),
+      el("td", { class: "num" }, W.num(m.requests)),
+      el("td", { class: "num" }, W.num(m.prompt_tokens)),
+      el("td", { class: "num" }, W.num(m.completion_tokens)),
+      el("td", { class: "num" }, W.costView(m.cost, m.estimated)),
+    ));
+    return W.table(["Model", numeric("Requests"), numeric("Tokens in"), numeric("Tokens out"), numeric("Cost")], rows, { id: "cost-table" });
   }
 
   function exception(x) {

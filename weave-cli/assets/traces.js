@@ -100,7 +100,7 @@
       el("td", null, W.status(c.status), c.error ? el("div", { class: "error-text small clip" }, c.error) : null),
       el("td", { class: "num" }, W.ms(c.latency_ms)),
       el("td", { class: "num" }, W.num(c.tokens)),
-      el("td", { class: "num", title: "estimated from list prices" }, W.cost(c.cost)),
+      el("td", { class: "num" }, W.costView(c.cost, c.cost_estimated)),
       el("td", { class: "num" }, W.num(c.calls)),
     ));
     if (rows.length === 0) {

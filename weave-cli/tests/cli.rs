@@ -84,7 +84,23 @@ fn calls_prints_a_table_and_csv() {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 1);
     assert_eq!(&records[0][1], "web_search");
-    assert!(records[0][9].contains("offline"), "{csv}");
+    let error = headers.iter().position(|h| h == "error").expect("an error column");
+    assert!(records[0][error].contains("offline"), "{csv}");
+
+    // Recorded costs print as they are, estimates with `~`.
+    let recorded = ok(&["calls", "--op", "plan_trip"]);
+    assert!(recorded.lines().next().unwrap().contains("COST"), "{recorded}");
+    assert!(recorded.contains(" $0.0") && !recorded.contains("~$"), "{recorded}");
+    assert!(lines[1].contains("~$0.0"), "{table}");
+    let csv = ok(&["calls", "--op", "anthropic.Messages.create", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let record = reader.records().next().expect("a row").unwrap();
+    let cost: f64 = record[column("cost")].parse().expect("a number");
+    let price = weave_llm::PriceTable::bundled().get("claude-sonnet-4-5").expect("a listed model").price.clone();
+    assert!((cost - (800.0 * price.input + 150.0 * price.output)).abs() < 1e-12, "{csv}");
+    assert_eq!(&record[column("cost_estimated")], "false");
 
     let paged = ok(&["calls", "--limit", "1"]);
     assert!(paged.contains("(more: --offset 1)"), "{paged}");

@@ -118,6 +118,7 @@ fn traces_are_roots_newest_first_filtered_and_paged() {
     assert_eq!(agent["status"], "descendant_error");
     assert!(agent["tokens"].as_u64().unwrap() > 0);
     assert!(agent["cost"].as_f64().unwrap() > 0.0, "gpt-4o and gpt-4o-mini have list prices");
+    assert_eq!(agent["cost_estimated"], true, "an op's usage has no recorded cost: {agent}");
 
     let by_op = get_json("/api/traces?op=answer");
     assert_eq!(by_op["calls"].as_array().unwrap().len(), 1);
@@ -299,6 +300,67 @@ fn ops_have_versions_stats_source_and_diffs() {
     assert_eq!(get("/api/ops/no_such_op").status(), 404);
 }
 
+/// The cost weave-llm records for one request of `model`, computed with its own
+/// `cost_summary` and the shipped prices.
+fn recorded_cost(model: &str, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+    let usage = weave_llm::Usage::new(prompt_tokens, completion_tokens);
+    let summary =
+        weave_llm::cost::cost_summary(model, &usage, weave_llm::PriceTable::bundled()).expect("a listed model");
+    weave_llm::total_cost(&Value::Object(summary))
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64().is_some_and(|a| (a - b).abs() < 1e-12)
+}
+
+#[test]
+fn recorded_costs_are_shown_per_call_per_model_and_rolled_up() {
+    let f = fixture();
+    let claude = recorded_cost("claude-sonnet-4-5", 800, 150);
+    let mini = recorded_cost("gpt-4o-mini", 1200, 300);
+
+    let call = get_json(&format!("/api/call/{}", f.costs_llm_call));
+    assert!(close(&call["cost"], claude), "{}", call["cost"]);
+    assert_eq!(call["cost_estimated"], false);
+    assert_eq!(
+        call["costs"],
+        json!([{"model": "claude-sonnet-4-5", "requests": 1, "prompt_tokens": 800, "completion_tokens": 150,
+                "cost": call["cost"], "estimated": false}])
+    );
+
+    let traces = get_json("/api/traces?op=plan_trip");
+    let root = &traces["calls"][0];
+    assert_eq!(root["id"], f.costs_root.as_str());
+    assert!(close(&root["cost"], claude + mini), "{root}");
+    assert_eq!(root["cost_estimated"], false);
+
+    let trace = get_json(&format!("/api/trace/{}", f.costs_trace));
+    let models: Vec<&str> =
+        trace["summary"]["costs"].as_array().unwrap().iter().map(|m| m["model"].as_str().unwrap()).collect();
+    assert_eq!(models, support::RECORDED_MODELS);
+    assert_eq!(trace["summary"]["costs"][1]["prompt_tokens"], 1200);
+
+    // Usage only (an op returning `usage`, no recorded cost): estimated at weave-llm's prices.
+    let agent = get_json(&format!("/api/call/{}", f.agent_root));
+    assert_eq!(agent["cost_estimated"], true);
+    let estimated: Vec<&Value> = agent["costs"].as_array().unwrap().iter().collect();
+    assert_eq!(estimated.len(), 2);
+    assert!(estimated.iter().all(|m| m["estimated"] == true));
+    let table = weave_llm::PriceTable::bundled();
+    let price = |m: &str| table.get(m).map(|e| e.price.clone()).expect("a listed model");
+    let usage = &agent["summary"]["usage"];
+    let tokens = |m: &str, k: &str| usage[m][k].as_f64().unwrap();
+    let expected: f64 = ["gpt-4o", "gpt-4o-mini"]
+        .iter()
+        .map(|m| tokens(m, "prompt_tokens") * price(m).input + tokens(m, "completion_tokens") * price(m).output)
+        .sum();
+    assert!(close(&agent["cost"], expected), "{} vs {expected}", agent["cost"]);
+    // No usage, no cost.
+    let failed = get_json(&format!("/api/call/{}", f.error_call));
+    assert_eq!((failed["cost"].clone(), failed["cost_estimated"].clone()), (Value::Null, json!(false)));
+    assert_eq!(failed["costs"], json!([]));
+}
+
 #[test]
 fn evaluations_list_and_compare() {
     let f = fixture();
@@ -308,11 +370,18 @@ fn evaluations_list_and_compare() {
     assert_eq!(runs[0]["model"]["version"], "v1");
     assert_eq!(runs[0]["dataset"]["rows"], 3);
     assert_eq!(runs[0]["evaluation"]["class"], "Evaluation");
+    // Each prediction made one recorded gpt-4o-mini call (40 in, 2 out): 3 rows × 2 trials.
+    let per_prediction = recorded_cost("gpt-4o-mini", 40, 2);
+    for run in runs {
+        assert!(close(&run["cost"], 6.0 * per_prediction), "{}", run["cost"]);
+        assert_eq!(run["cost_estimated"], false);
+    }
 
     let ids = format!("{},{}", f.evals[0], f.evals[1]);
     let summary = get_json(&format!("/api/compare?ids={ids}"));
     assert_eq!(summary["runs"].as_array().unwrap().len(), 2);
     assert_eq!(summary["runs"][0]["key"], "run1");
+    assert!(close(&summary["runs"][0]["cost"], 6.0 * per_prediction), "the compare page shows each run's cost");
     let metric =
         summary["metrics"].as_array().unwrap().iter().find(|m| m["path"] == "exact_match.true_fraction").unwrap();
     assert!((metric["deltas"][1].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);

@@ -66,6 +66,10 @@ fn fixture() -> &'static Fixture {
             "probe_call": probe.id,
             "evals": base.evals,
             "thread": base.thread,
+            "costs_trace": base.costs_trace,
+            "costs_root": base.costs_root,
+            "costs_llm_call": base.costs_llm_call,
+            "recorded_models": support::RECORDED_MODELS,
         });
         Fixture { _dir: dir, path, ids }
     })
@@ -169,12 +173,19 @@ fn every_page_opens_and_the_traces_filters_live_in_the_url() {
 }
 
 #[test]
-fn a_trace_expands_a_call_shows_its_inputs_and_takes_a_reaction_and_a_note() {
+fn a_trace_expands_a_call_shows_its_inputs_and_costs_and_takes_a_reaction_and_a_note() {
     let ui = Ui::start();
     let value = checked(&ui.run("viewer_trace.mjs"));
     assert_eq!(value["nodes"], 5, "{value}");
     assert_eq!(value["collapsed"], 1, "{value}");
     assert_eq!(value["feedback_after_reload"], 2, "{value}");
+    assert_eq!(value["cost_models"], json!(support::RECORDED_MODELS), "{value}");
+    assert_eq!(value["estimated_marks"], 0, "recorded costs are not estimates: {value}");
+    assert_eq!(value["agent_estimated"], true, "usage without recorded costs is an estimate: {value}");
+    for page in ["trace", "trace-costs"] {
+        let shot = browser::screenshots_dir().join(format!("viewer-{page}.png"));
+        assert!(shot.is_file(), "{} was not saved", shot.display());
+    }
 }
 
 #[test]

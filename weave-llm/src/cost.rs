@@ -142,6 +142,35 @@ pub fn total_cost(summary: &Value) -> f64 {
     costs(summary).values().map(Cost::total).sum()
 }
 
+/// The costs a summary's token usage (`summary.usage[model]`) comes to at `table`'s
+/// prices, per model: what Weave's server computes on read, for a call recorded without
+/// costs (by another SDK, or before its model had a price). `None` when the summary has
+/// no usage, or a model in it has no price (a partial sum would understate the cost).
+///
+/// ```
+/// use weave_llm::{estimate_costs, PriceTable};
+///
+/// let summary = serde_json::json!({"usage": {"gpt-4o-mini": {"requests": 1, "prompt_tokens": 1000, "completion_tokens": 100}}});
+/// let costs = estimate_costs(&summary, PriceTable::bundled()).unwrap();
+/// assert_eq!(costs["gpt-4o-mini"].requests, 1);
+/// assert!(costs["gpt-4o-mini"].total() > 0.0);
+/// assert!(estimate_costs(&serde_json::json!({"usage": {"my-llama": {"prompt_tokens": 1}}}), PriceTable::bundled()).is_none());
+/// ```
+pub fn estimate_costs(summary: &Value, table: &PriceTable) -> Option<BTreeMap<String, Cost>> {
+    let usage = summary.get("usage")?.as_object()?;
+    if usage.is_empty() {
+        return None;
+    }
+    usage
+        .iter()
+        .map(|(model, per_model)| {
+            let counts = Usage::from_json(per_model)?;
+            let requests = per_model.get("requests").and_then(Value::as_u64).unwrap_or(1);
+            Some((model.clone(), Cost::compute(&counts, requests, table.get(model)?, table)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +189,22 @@ mod tests {
         let summary = Value::Object(cost_summary("m", &usage, &table).unwrap());
         assert!((total_cost(&summary) - cost.total()).abs() < 1e-15);
         assert!(cost_summary("no-such-model", &usage, &table).is_none());
+    }
+
+    #[test]
+    fn usage_is_estimated_per_model_at_the_table_prices() {
+        let mut table = PriceTable::bundled().clone();
+        table.set("m", ModelPrice::per_million("acme", 2.0, 8.0));
+        let summary = serde_json::json!({"usage": {
+            "m": {"requests": 3, "prompt_tokens": 1_000_000, "completion_tokens": 0},
+            "openai/m": {"input_tokens": 0, "output_tokens": 1_000_000},
+        }});
+        let costs = estimate_costs(&summary, &table).unwrap();
+        assert_eq!(costs["m"].requests, 3);
+        assert!((costs["m"].total() - 2.0).abs() < 1e-9);
+        assert!((costs["openai/m"].total() - 8.0).abs() < 1e-9);
+        assert!(estimate_costs(&serde_json::json!({"usage": {"m": {}, "unknown": {}}}), &table).is_none());
+        assert!(estimate_costs(&serde_json::json!({"usage": {}}), &table).is_none());
+        assert!(estimate_costs(&serde_json::json!({}), &table).is_none());
     }
 }

@@ -30,7 +30,7 @@ pub mod record;
 pub mod scorers;
 pub mod usage;
 
-pub use cost::{costs, total_cost, Cost};
+pub use cost::{costs, estimate_costs, total_cost, Cost};
 pub use prices::{ModelPrice, PriceTable};
 pub use record::{LlmCall, LlmCallBuilder, LLM_KIND};
 pub use usage::Usage;

@@ -92,23 +92,53 @@ impl CallsArgs {
     }
 }
 
-const HEADERS: [&str; 10] =
-    ["started_at", "op", "name", "status", "latency", "tokens", "calls", "trace_id", "id", "error"];
+/// The CSV's columns: `cost` is a number (USD), `cost_estimated` says whether it was
+/// estimated from the usage rather than recorded by the SDK.
+const HEADERS: [&str; 12] = [
+    "started_at",
+    "op",
+    "name",
+    "status",
+    "latency",
+    "tokens",
+    "cost",
+    "cost_estimated",
+    "calls",
+    "trace_id",
+    "id",
+    "error",
+];
 
-fn row(call: &Value) -> Vec<String> {
+/// The table's columns: no error (too long) and no `cost_estimated`, an estimated cost
+/// shows as `~$…`.
+const TABLE_HEADERS: [&str; 10] =
+    ["STARTED_AT", "OP", "NAME", "STATUS", "LATENCY", "TOKENS", "COST", "CALLS", "TRACE_ID", "ID"];
+
+/// A call's cells for the table (`for_table`) or the CSV.
+fn row(call: &Value, for_table: bool) -> Vec<String> {
     let s = |k: &str| output::json_cell(&call[k]);
-    vec![
+    let mut cells = vec![
         call["started_at_us"].as_i64().map(output::time).unwrap_or_default(),
         s("op"),
         s("name"),
         s("status"),
         output::latency_ms(call["latency_ms"].as_f64()),
         s("tokens"),
-        s("calls"),
-        s("trace_id"),
-        s("id"),
-        s("error"),
-    ]
+    ];
+    let cost = call["cost"].as_f64();
+    let estimated = call["cost_estimated"].as_bool().unwrap_or(false);
+    if for_table {
+        cells.push(cost.map(|usd| output::cost(usd, estimated)).unwrap_or_default());
+    } else {
+        // Every digit: a cost is often well under a cent.
+        cells.push(cost.map(|usd| usd.to_string()).unwrap_or_default());
+        cells.push(estimated.to_string());
+    }
+    cells.extend([s("calls"), s("trace_id"), s("id")]);
+    if !for_table {
+        cells.push(s("error"));
+    }
+    cells
 }
 
 /// Runs `weave calls`.
@@ -124,24 +154,12 @@ pub fn run(store: &Store, args: &CallsArgs, out: &mut dyn Write) -> Result<(), C
             writeln!(out)?;
         }
         Format::Csv => {
-            let rows: Vec<Vec<String>> = page.calls.iter().map(|c| row(&brief_json(c))).collect();
+            let rows: Vec<Vec<String>> = page.calls.iter().map(|c| row(&brief_json(c), false)).collect();
             output::csv(out, &HEADERS, &rows)?;
         }
         Format::Table => {
-            let rows: Vec<Vec<String>> = page.calls.iter().map(|c| row(&brief_json(c))).collect();
-            let headers = HEADERS.map(str::to_uppercase);
-            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-            output::table(
-                out,
-                &headers[..9],
-                &rows
-                    .into_iter()
-                    .map(|mut r| {
-                        r.truncate(9);
-                        r
-                    })
-                    .collect::<Vec<_>>(),
-            )?;
+            let rows: Vec<Vec<String>> = page.calls.iter().map(|c| row(&brief_json(c), true)).collect();
+            output::table(out, &TABLE_HEADERS, &rows)?;
             if page.has_more {
                 writeln!(out, "(more: --offset {})", args.offset + page.calls.len())?;
             }

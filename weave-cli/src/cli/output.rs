@@ -83,6 +83,16 @@ pub fn number(x: f64) -> String {
     }
 }
 
+/// A cost in USD: `$0.0123`, `$1.50`; `~$0.0123` when estimated.
+pub fn cost(usd: f64, estimated: bool) -> String {
+    let mark = if estimated { "~" } else { "" };
+    if usd < 0.01 {
+        format!("{mark}${usd:.5}")
+    } else {
+        format!("{mark}${usd:.3}")
+    }
+}
+
 /// A JSON value as a cell: strings as they are, the rest as JSON.
 pub fn json_cell(value: &serde_json::Value) -> String {
     match value {
@@ -124,5 +134,7 @@ mod tests {
         assert_eq!(time(0), "1970-01-01 00:00:00");
         assert_eq!(latency_ms(Some(1500.0)), "1.50 s");
         assert_eq!(latency_ms(Some(2.26)), "2.3 ms");
+        assert_eq!(cost(0.001234, false), "$0.00123");
+        assert_eq!(cost(1.5, true), "~$1.500");
     }
 }

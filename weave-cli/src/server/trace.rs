@@ -7,6 +7,7 @@ use super::params::Params;
 use super::shell::{page, Section};
 use super::{ApiError, AppState};
 use crate::store::calls::{brief_json, full_json, op_version};
+use crate::store::costs::CallCost;
 use crate::store::feedback::NewFeedback;
 use crate::store::refs::Resolver;
 use axum::extract::{Path, RawQuery, State};
@@ -86,6 +87,7 @@ async fn trace(State(state): State<AppState>, Path(trace_id): Path<String>) -> R
             "calls": tree.lines().len(),
             "errors": errors,
             "usage": root.and_then(|r| r.summary.get("usage").cloned()),
+            "costs": root.and_then(|r| CallCost::of(&r.summary)).map(|c| c.models_json()),
             "status_counts": root.and_then(|r| r.summary.get("status_counts").cloned()),
         },
     })))

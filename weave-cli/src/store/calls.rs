@@ -5,7 +5,8 @@
 //! few calls, else the start-time index walked newest first, so the first page of a
 //! large store comes back without sorting.
 
-use super::{costs, Error, Store};
+use super::costs::CallCost;
+use super::{Error, Store};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
@@ -407,7 +408,8 @@ pub fn exception_json(call: &StoredCall) -> Value {
     }
 }
 
-/// A call in brief, for lists and trees.
+/// A call in brief, for lists and trees. `cost` is the recorded cost (USD), or an
+/// estimate when `cost_estimated` (see [`CallCost`]); null when there is neither.
 pub fn brief_json(call: &StoredCall) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), call.id.clone().into());
@@ -425,7 +427,9 @@ pub fn brief_json(call: &StoredCall) -> Value {
     out.insert("ended_at_us".into(), call.ended_at.map(|t| t.unix_micros()).into());
     out.insert("latency_ms".into(), call.latency().map(|d| d.as_secs_f64() * 1000.0).into());
     out.insert("tokens".into(), total_tokens(&call.summary).into());
-    out.insert("cost".into(), costs::estimate(&call.summary).into());
+    let cost = CallCost::of(&call.summary);
+    out.insert("cost".into(), cost.as_ref().map(CallCost::total).into());
+    out.insert("cost_estimated".into(), cost.is_some_and(|c| c.estimated).into());
     out.insert("calls".into(), subtree_size(call).into());
     out.insert("error".into(), (call.status() == Status::Error).then(|| call.exception_message()).flatten().into());
     out.insert("thread_id".into(), call.thread_id.clone().into());
@@ -433,7 +437,8 @@ pub fn brief_json(call: &StoredCall) -> Value {
     Value::Object(out)
 }
 
-/// A call with everything: inputs, output, exception, attributes and summary.
+/// A call with everything: inputs, output, exception, attributes, summary and its cost
+/// per model (`costs`, see [`CallCost::models_json`]).
 pub fn full_json(call: &StoredCall) -> Value {
     let mut out = brief_json(call);
     if let Value::Object(map) = &mut out {
@@ -442,6 +447,7 @@ pub fn full_json(call: &StoredCall) -> Value {
         map.insert("exception".into(), exception_json(call));
         map.insert("attributes".into(), call.attributes.clone());
         map.insert("summary".into(), call.summary.clone());
+        map.insert("costs".into(), CallCost::of(&call.summary).map_or(Value::Array(Vec::new()), |c| c.models_json()));
         map.insert("wb_run_id".into(), call.wb_run_id.clone().into());
     }
     out

@@ -1,77 +1,93 @@
-//! An estimate of what a call's token usage cost, from the list prices (USD per million
-//! tokens) of a few well-known models. A model not listed has no estimate; the viewer
-//! says "estimated".
+//! What a call cost: the costs the SDK recorded in `summary.weave.costs[model]` (Weave's
+//! `LLMCostSchema`, written by weave-llm and rolled up to every ancestor), read with
+//! weave-llm's own reader. Only a call with `summary.usage` but no recorded costs gets an
+//! estimate, at the list prices weave-llm ships (`weave_llm::PriceTable::bundled`), and
+//! the viewer says "estimated". A model with no price leaves the call without a cost.
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use weave_llm::{Cost, PriceTable};
 
-/// `(model name prefix, input price, output price)`, USD per million tokens. The longest
-/// matching prefix wins (`gpt-4o-mini-2024-07-18` is `gpt-4o-mini`).
-const PRICES: &[(&str, f64, f64)] = &[
-    ("gpt-4o-mini", 0.15, 0.60),
-    ("gpt-4o", 2.50, 10.00),
-    ("gpt-4.1-nano", 0.10, 0.40),
-    ("gpt-4.1-mini", 0.40, 1.60),
-    ("gpt-4.1", 2.00, 8.00),
-    ("gpt-4-turbo", 10.00, 30.00),
-    ("gpt-3.5-turbo", 0.50, 1.50),
-    ("o1-mini", 1.10, 4.40),
-    ("o1", 15.00, 60.00),
-    ("o3-mini", 1.10, 4.40),
-    ("claude-3-5-sonnet", 3.00, 15.00),
-    ("claude-3-7-sonnet", 3.00, 15.00),
-    ("claude-3-5-haiku", 0.80, 4.00),
-    ("claude-3-haiku", 0.25, 1.25),
-    ("claude-3-opus", 15.00, 75.00),
-];
-
-fn price(model: &str) -> Option<(f64, f64)> {
-    let model = model.rsplit('/').next().unwrap_or(model);
-    PRICES
-        .iter()
-        .filter(|(prefix, _, _)| model.starts_with(prefix))
-        .max_by_key(|(prefix, _, _)| prefix.len())
-        .map(|&(_, input, output)| (input, output))
+/// A call's cost per model, recorded or estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallCost {
+    /// The cost of each model (tokens, requests and amounts).
+    pub models: BTreeMap<String, Cost>,
+    /// True when estimated from `summary.usage`, false when recorded by the SDK.
+    pub estimated: bool,
 }
 
-/// The estimated cost of `summary.usage` (all models), when every model in it has a
-/// price; `None` without usage or with a model of unknown price.
-pub fn estimate(summary: &Value) -> Option<f64> {
-    let usage = summary.get("usage")?.as_object()?;
-    if usage.is_empty() {
-        return None;
+impl CallCost {
+    /// The recorded costs of `summary`, else an estimate from its usage; `None` without
+    /// either (or with usage of a model that has no price).
+    pub fn of(summary: &Value) -> Option<CallCost> {
+        let recorded = weave_llm::costs(summary);
+        if !recorded.is_empty() {
+            return Some(CallCost { models: recorded, estimated: false });
+        }
+        let models = weave_llm::estimate_costs(summary, PriceTable::bundled())?;
+        Some(CallCost { models, estimated: true })
     }
-    let mut total = 0.0;
-    for (model, per_model) in usage {
-        let (input_price, output_price) = price(model)?;
-        let get =
-            |a: &str, b: &str| per_model.get(a).or_else(|| per_model.get(b)).and_then(Value::as_f64).unwrap_or(0.0);
-        total += get("prompt_tokens", "input_tokens") * input_price / 1e6;
-        total += get("completion_tokens", "output_tokens") * output_price / 1e6;
+
+    /// All models together (input, output and prompt-cache amounts).
+    pub fn total(&self) -> f64 {
+        self.models.values().map(Cost::total).sum()
     }
-    Some(total)
+
+    /// One entry per model for the API: `model`, `requests`, `prompt_tokens`,
+    /// `completion_tokens`, `cost`, `estimated`.
+    pub fn models_json(&self) -> Value {
+        Value::Array(
+            self.models
+                .iter()
+                .map(|(model, cost)| {
+                    json!({
+                        "model": model,
+                        "requests": cost.requests,
+                        "prompt_tokens": cost.prompt_tokens,
+                        "completion_tokens": cost.completion_tokens,
+                        "cost": cost.total(),
+                        "estimated": self.estimated,
+                    })
+                })
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use weave_llm::cost::cost_summary;
+    use weave_llm::Usage;
 
     #[test]
-    fn the_longest_prefix_prices_a_model() {
-        assert_eq!(price("gpt-4o-mini-2024-07-18"), Some((0.15, 0.60)));
-        assert_eq!(price("gpt-4o"), Some((2.50, 10.00)));
-        assert_eq!(price("my-local-llama"), None);
+    fn recorded_costs_win_over_the_usage() {
+        let mut summary = Value::Object(
+            cost_summary("gpt-4o", &Usage::new(1_000_000, 0), PriceTable::bundled()).expect("gpt-4o has a price"),
+        );
+        summary["usage"] = json!({"gpt-4o": {"requests": 1, "prompt_tokens": 5, "completion_tokens": 5}});
+        let cost = CallCost::of(&summary).expect("a cost");
+        assert!(!cost.estimated);
+        assert!((cost.total() - weave_llm::total_cost(&summary)).abs() < 1e-15);
+        assert!(cost.total() > 1.0, "a million input tokens of gpt-4o: {}", cost.total());
+        assert_eq!(cost.models_json()[0]["prompt_tokens"], 1_000_000);
     }
 
     #[test]
-    fn usage_of_every_model_adds_up() {
+    fn usage_alone_is_estimated_at_the_shipped_prices() {
         let summary = json!({"usage": {
-            "gpt-4o": {"prompt_tokens": 1_000_000, "completion_tokens": 0},
+            "gpt-4o": {"requests": 2, "prompt_tokens": 1_000_000, "completion_tokens": 0},
             "gpt-4o-mini": {"input_tokens": 0, "output_tokens": 1_000_000},
         }});
-        let cost = estimate(&summary).unwrap();
-        assert!((cost - 3.10).abs() < 1e-9, "{cost}");
-        assert_eq!(estimate(&json!({"usage": {"unknown": {"prompt_tokens": 1}}})), None);
-        assert_eq!(estimate(&json!({})), None);
+        let cost = CallCost::of(&summary).expect("an estimate");
+        assert!(cost.estimated);
+        let table = PriceTable::bundled();
+        let price = |m: &str| table.get(m).map(|e| e.price.clone()).expect("a listed model");
+        let expected = 1e6 * price("gpt-4o").input + 1e6 * price("gpt-4o-mini").output;
+        assert!((cost.total() - expected).abs() < 1e-9, "{}", cost.total());
+        assert_eq!(cost.models_json()[0]["requests"], 2);
+        assert_eq!(CallCost::of(&json!({"usage": {"my-local-llama": {"prompt_tokens": 1}}})), None);
+        assert_eq!(CallCost::of(&json!({})), None);
     }
 }

@@ -1,5 +1,7 @@
 // A trace: the tree collapses and expands, a call opens with its inputs, exception and
-// source, and a reaction and a note are added and still there after a reload.
+// source, and a reaction and a note are added and still there after a reload. A trace of
+// LLM calls recorded with weave-llm shows the recorded cost per model (not estimated); the
+// agent trace (usage only) shows an estimate, marked.
 export default async function ({ page, baseUrl, screenshot, assert }) {
   const f = JSON.parse(process.env.WEAVE_VIEWER_FIXTURE);
   const nodes = () => page.locator('#call-tree .tree-node').count();
@@ -39,5 +41,23 @@ export default async function ({ page, baseUrl, screenshot, assert }) {
   await page.locator('#feedback-list li', { hasText: 'checked in Chromium' }).waitFor();
   const feedback = await page.locator('#feedback-list li').count();
   await screenshot('viewer-trace-feedback');
-  return { nodes: all, collapsed, feedback_after_reload: feedback };
+
+  // The agent's usage has no recorded cost: an estimate, marked.
+  await page.click(`#call-tree .tree-node[data-call-id="${f.agent_root}"]`);
+  await page.locator('#call-detail h2', { hasText: 'answer' }).waitFor();
+  await page.locator('#call-cost .cost-estimated').waitFor();
+  const agentEstimated = (await page.locator('#cost-table .cost-estimated').count()) > 0;
+
+  // Recorded costs: the root of the plan_trip trace, two models.
+  await page.goto(`${baseUrl}/trace/${f.costs_trace}`);
+  await page.locator('#call-detail h2', { hasText: 'plan_trip' }).waitFor();
+  await page.locator('#cost-table tr.cost-row').first().waitFor();
+  const costModels = await page.locator('#cost-table tr.cost-row').evaluateAll((rows) => rows.map((r) => r.dataset.model));
+  for (const model of f.recorded_models) {
+    assert.ok((await page.textContent('#trace-summary')).includes(model), `the summary lists ${model}`);
+  }
+  assert.match(await page.textContent('#call-cost'), /^\$0\.\d+$/);
+  const estimatedMarks = await page.locator('#call-detail .cost-estimated').count();
+  await screenshot('viewer-trace-costs');
+  return { nodes: all, collapsed, feedback_after_reload: feedback, cost_models: costModels, estimated_marks: estimatedMarks, agent_estimated: agentEstimated };
 }

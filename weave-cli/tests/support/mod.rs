@@ -39,7 +39,16 @@ pub struct Fixture {
     pub evals: Vec<String>,
     /// The thread id.
     pub thread: String,
+    /// The trace whose LLM calls weave-llm recorded, costs included (root `plan_trip`).
+    pub costs_trace: String,
+    /// Its root call.
+    pub costs_root: String,
+    /// Its Anthropic call (`anthropic.Messages.create`).
+    pub costs_llm_call: String,
 }
+
+/// The models `plan_trip` calls, with weave-llm's recorded costs.
+pub const RECORDED_MODELS: [&str; 2] = ["claude-sonnet-4-5", "gpt-4o-mini"];
 
 #[derive(Serialize)]
 struct Usage {
@@ -110,6 +119,28 @@ fn chat_turn(message: &str) -> String {
     format!("reply to {message}")
 }
 
+/// Two LLM calls recorded with weave-llm, as any client's would be: an OpenAI-shaped and
+/// an Anthropic-shaped response, each with its usage (so its cost is recorded).
+#[weave::op(kind = "agent")]
+fn plan_trip(city: &str) -> String {
+    let request =
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("Plan a day in {city}")}]});
+    let call = weave_llm::LlmCall::start("openai.chat.completions.create", &request);
+    call.finish(&json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Museums, then dinner."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500},
+    }));
+    let request = json!({"model": "claude-sonnet-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": "Check the plan"}]});
+    let call = weave_llm::LlmCall::start("anthropic.Messages.create", &request);
+    call.finish(&json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "It works."}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 800, "output_tokens": 150},
+    }));
+    format!("a day in {city}")
+}
+
 #[derive(Serialize)]
 struct QaModel {
     name: String,
@@ -121,6 +152,12 @@ impl Model for QaModel {
 
     async fn predict(&self, input: &Row) -> Result<String, BoxError> {
         let question: String = input.get("question")?;
+        // An LLM call per prediction, so that the evaluation's summary rolls up its cost.
+        let call = weave_llm::LlmCall::start(
+            "openai.chat.completions.create",
+            &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": question}]}),
+        );
+        call.finish(&json!({"model": "gpt-4o-mini", "choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 2, "total_tokens": 42}}));
         Ok(self
             .answers
             .iter()
@@ -134,6 +171,7 @@ fn record(path: &Path) {
     let weave = weave::builder().project(PROJECT).sink(sink).init().expect("weave starts");
     answer("What does Weave record?");
     render_comment(SCRIPT);
+    plan_trip("Lisbon");
     {
         let _thread = weave::thread("conversation-1");
         chat_turn("hello");
@@ -187,6 +225,7 @@ fn build() -> Fixture {
     let evals: Vec<String> =
         all.iter().filter(|c| c.op_base_name == "Evaluation.evaluate").map(|c| c.id.clone()).collect();
     assert_eq!(evals.len(), 2);
+    let costs_root = find("plan_trip");
     Fixture {
         agent_trace: root.trace_id.clone(),
         agent_root: root.id.clone(),
@@ -195,6 +234,9 @@ fn build() -> Fixture {
         unsafe_call: unsafe_call.id.clone(),
         evals,
         thread: "conversation-1".into(),
+        costs_trace: costs_root.trace_id.clone(),
+        costs_root: costs_root.id.clone(),
+        costs_llm_call: find("anthropic.Messages.create").id.clone(),
         path,
         _dir: dir,
     }
