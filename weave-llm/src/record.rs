@@ -186,6 +186,14 @@ impl LlmCall {
         }
     }
 
+    /// Ends the call with an error and what arrived before it as its output (a stream that
+    /// failed midway).
+    pub fn fail_with_output(mut self, what_arrived: &Value, kind: &str, message: impl Into<String>) {
+        if let Some(call) = self.call.take() {
+            call.fail_with_output(what_arrived, Exception::new(kind, message));
+        }
+    }
+
     /// Ends the call as cancelled (its consumer stopped early), with what arrived until
     /// then as its output.
     pub fn cancel(mut self, what_arrived: Option<&Value>) {

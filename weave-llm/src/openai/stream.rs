@@ -86,8 +86,8 @@ impl<T, A: Accumulate<T>> Stream for TracedStream<T, A> {
                 }
                 Some(Err(error)) => {
                     if let Some(recording) = this.recording.take() {
-                        let message = format!("{error}; what arrived: {}", recording.output::<T>());
-                        recording.call.fail(exception_kind(error), message);
+                        let what_arrived = recording.output::<T>();
+                        recording.call.fail_with_output(&what_arrived, exception_kind(error), error.to_string());
                     }
                 }
                 None => {
