@@ -26,12 +26,13 @@ export CARGO_INCREMENTAL=0
 unset CARGO_PROFILE_DEV_DEBUG CARGO_PROFILE_TEST_DEBUG
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
 
-# package and test target ("lib" for the unit tests), one per line.
-runs="weave context
+# package and test target ("lib" for the unit tests), one per line; ASAN_RUNS gives others
+# in the same form (e.g. ASAN_RUNS="weave op" for one binary).
+runs="${ASAN_RUNS:-weave context
 weave load
 weave exit
 weave op
-weave-exporter lib"
+weave-exporter lib}"
 
 log="$(mktemp)"
 failures="$(mktemp)"
