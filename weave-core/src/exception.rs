@@ -396,7 +396,7 @@ fn trim(raw: Vec<RawFrame>) -> Vec<Frame> {
         .collect();
     let mut frames: Vec<Frame> = raw
         .iter()
-        .filter(|f| !is_dropped(&f.function))
+        .filter(|f| !is_dropped(&f.function) && !is_in_std_sources(&f.file))
         .filter(|f| f.location().is_none_or(|location| !generated.contains(&location)))
         .take(MAX_FRAMES)
         .map(|f| Frame {
@@ -408,6 +408,14 @@ fn trim(raw: Vec<RawFrame>) -> Vec<Frame> {
         .collect();
     frames.reverse();
     frames
+}
+
+/// True for a frame in the standard library's sources (`/rustc/<commit>/library/...`):
+/// std's shims for a program's types, such as `<{closure} as FnOnce<()>>::call_once`, are
+/// named after the program's type but are not its code (a build that does not inline them,
+/// as under AddressSanitizer, shows them).
+fn is_in_std_sources(file: &str) -> bool {
+    file.starts_with("/rustc/")
 }
 
 /// `path/to/file.rs:12:5` → (`path/to/file.rs`, 12, Some(5)); `file.rs:12` → (`file.rs`, 12,
@@ -726,6 +734,13 @@ mod tests {
         ] {
             assert!(is_dropped(dropped), "{dropped}");
         }
+    }
+
+    #[test]
+    fn std_shims_named_after_a_programs_closure_are_not_the_programs() {
+        let text = "   0: app::run::{closure#0}\n             at ./src/main.rs:7:9\n   1: <app::run::{closure#0} as core::ops::function::FnOnce<()>>::call_once\n             at /rustc/5980761/library/core/src/ops/function.rs:250:5\n   2: app::run\n             at ./src/main.rs:6:5\n";
+        let names: Vec<String> = parse_backtrace(text).into_iter().map(|f| f.function_name).collect();
+        assert_eq!(names, ["app::run", "app::run::{closure#0}"]);
     }
 
     #[test]
