@@ -80,13 +80,20 @@
       const values = m.values.map((v) => (typeof v === "number" ? v : 0));
       const allFractions = values.every((v) => v >= 0 && v <= 1) && /fraction|mean/.test(m.path) && !m.lower_is_better;
       const max = allFractions ? 1 : Math.max(...values.map(Math.abs), 1e-12);
+      let previousLabelY = null;
       values.forEach((v, i) => {
         const bh = Math.max(1, Math.abs(v) / max * plotH);
         const x = x0 + i * (barW + gap);
         const rect = svg("rect", { x, y: top + plotH - bh, width: barW, height: bh, rx: 2, fill: W.color(i), class: "chart-bar", "data-run": i + 1 });
         rect.appendChild(svg("title", null, `${summary.runs[i].key} ${m.path}: ${W.num(m.values[i])}`));
         chartSvg.appendChild(rect);
-        chartSvg.appendChild(svg("text", { x: x + barW / 2, y: top + plotH - bh - 3, "text-anchor": "middle", class: "muted" }, Math.abs(v) > 0 && Math.abs(v) < 0.01 ? v.toPrecision(2) : W.num(v, 2)));
+        // Small values in short exponent form. A label wider than its bar that would sit at
+        // the height of its neighbour's is put a line above it.
+        const label = Math.abs(v) > 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : W.num(v, 2);
+        let y = top + plotH - bh - 3;
+        if (previousLabelY !== null && label.length > 2 && Math.abs(y - previousLabelY) < 11) y = previousLabelY - 11;
+        previousLabelY = y;
+        chartSvg.appendChild(svg("text", { x: x + barW / 2, y, "text-anchor": "middle", class: "muted chart-label" }, label));
       });
       const name = m.path.replace(/\.(mean|true_fraction)$/, "");
       chartSvg.appendChild(svg("text", { x: x0, y: h - bottom + 14 }, name.length > 15 ? name.slice(0, 14) + "…" : name));
