@@ -196,13 +196,11 @@ impl LlmCall {
 
     /// Ends the call as cancelled (its consumer stopped early), with what arrived until
     /// then as its output.
-    pub fn cancel(mut self, what_arrived: Option<&Value>) {
-        if let Some(call) = self.call.take() {
-            let exception = Exception::new("Cancelled", "the response was dropped before it ended");
-            match what_arrived {
-                Some(partial) => call.fail_with_output(partial, exception),
-                None => call.fail(exception),
-            }
+    pub fn cancel(self, what_arrived: Option<&Value>) {
+        const DROPPED: &str = "the response was dropped before it ended";
+        match what_arrived {
+            Some(partial) => self.fail_with_output(partial, "Cancelled", DROPPED),
+            None => self.fail("Cancelled", DROPPED),
         }
     }
 }
