@@ -140,7 +140,7 @@ async fn main() -> Result<(), BoxError> {
             (config, Some(fake), "gpt-4o-mini".to_string())
         }
     };
-    let client = TracedClient::new(Client::with_config(config));
+    let client = TracedClient::with_config(config);
     let answer =
         run_agent(&client, &model, "What is the weather like in Paris, and what time is it there?".into()).await?;
     drop(fake);

@@ -186,6 +186,64 @@ async fn a_stream_dropped_early_is_recorded_as_cancelled_with_what_arrived() {
 }
 
 #[tokio::test]
+async fn a_stream_that_breaks_midway_is_recorded_with_what_arrived_and_the_error() {
+    let calls = capture();
+    let fake = FakeOpenAi::start().unwrap();
+    fake.push(Reply::text("one two three four five six seven eight").break_after(3));
+    let mut stream = client(&fake).chat().create_stream(chat_request(json!({}))).await.unwrap();
+    let mut arrived = Vec::new();
+    let error = loop {
+        match stream.next().await {
+            Some(Ok(chunk)) => arrived.push(chunk),
+            Some(Err(error)) => break error,
+            None => panic!("the stream ended without its error after {} chunks", arrived.len()),
+        }
+    };
+    assert_eq!(arrived.len(), 3, "{arrived:?}");
+    assert!(stream.next().await.is_none(), "nothing after the error");
+
+    let call = only(&calls, CHAT_COMPLETIONS_OP);
+    let exception = call.exception().unwrap();
+    // A broken connection, as Python's client names it.
+    assert_eq!(exception["type"], "APIConnectionError");
+    assert_eq!(exception["message"], error.to_string());
+    // The output is what arrived before the break: the chunks' text, gathered.
+    let expected: String =
+        arrived.iter().filter_map(|c| c.choices.first()?.delta.content.clone()).collect::<Vec<_>>().concat();
+    assert!(!expected.is_empty());
+    assert_eq!(call.output()["choices"][0]["message"]["content"], expected.as_str());
+    assert_eq!(call.summary()["status_counts"], json!({"success": 0, "error": 1}));
+}
+
+#[tokio::test]
+async fn calls_not_streamed_record_openais_request_id_as_python_does() {
+    let calls = capture();
+    let fake = FakeOpenAi::start().unwrap();
+    // Built with the request-id layer: each response's `x-request-id` (the fake numbers
+    // them from `req_fake_0`, one per response) is in the call's output.
+    let client = TracedClient::with_config(OpenAIConfig::new().with_api_base(fake.base_url()).with_api_key(API_KEY));
+    client.chat().create(chat_request(json!({}))).await.unwrap();
+    let embedding: CreateEmbeddingRequest =
+        serde_json::from_value(json!({"model": "text-embedding-3-small", "input": "hello"})).unwrap();
+    client.embeddings().create(embedding).await.unwrap();
+    let response: CreateResponse = serde_json::from_value(json!({"model": "gpt-4o-mini", "input": "hi"})).unwrap();
+    client.responses().create(response).await.unwrap();
+    // Python records none for a stream: its output is gathered from chunks.
+    let stream = client.chat().create_stream(chat_request(json!({}))).await.unwrap();
+    collect_chunks(stream).await;
+    // A client built without the layer: the id is unknown, recorded as `null`.
+    TracedClient::new(bare_client(&fake)).chat().create(chat_request(json!({}))).await.unwrap();
+
+    let chats = calls.calls_of(CHAT_COMPLETIONS_OP);
+    assert_eq!(chats.len(), 3);
+    assert_eq!(chats[0].output()["request_id"], "req_fake_0");
+    assert_eq!(only(&calls, EMBEDDINGS_OP).output()["request_id"], "req_fake_1");
+    assert_eq!(only(&calls, RESPONSES_OP).output()["request_id"], "req_fake_2");
+    assert!(chats[1].output().get("request_id").is_none(), "{}", chats[1].output());
+    assert_eq!(chats[2].output()["request_id"], Value::Null);
+}
+
+#[tokio::test]
 async fn errors_are_recorded_with_pythons_exception_names() {
     let calls = capture();
     let fake = FakeOpenAi::start().unwrap();

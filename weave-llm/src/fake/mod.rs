@@ -26,7 +26,7 @@ pub use reply::{FakeToolCall, Reply, ReplyBody};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::serve::ListenerExt;
@@ -34,10 +34,8 @@ use axum::{Json, Router};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A request the fake received.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +53,7 @@ struct Shared {
     script: Mutex<VecDeque<Reply>>,
     requests: Mutex<Vec<RecordedRequest>>,
     next_id: AtomicU64,
+    next_request_id: AtomicU64,
 }
 
 impl Shared {
@@ -101,6 +100,7 @@ impl FakeOpenAi {
             .route("/v1/chat/completions", post(chat_completions))
             .route("/v1/embeddings", post(embeddings))
             .route("/v1/responses", post(responses))
+            .layer(axum::middleware::map_response_with_state(Arc::clone(&shared), add_request_id))
             .with_state(Arc::clone(&shared));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -149,21 +149,43 @@ impl Drop for FakeOpenAi {
     }
 }
 
+/// Every response carries an `x-request-id` header, as OpenAI's do (`req_fake_<n>`).
+async fn add_request_id(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
+    let n = shared.next_request_id.fetch_add(1, Ordering::Relaxed);
+    if let Ok(value) = HeaderValue::from_str(&format!("req_fake_{n}")) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The header that carries a response's request id.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
 fn error_response(status: u16, kind: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({"error": {"message": message, "type": kind, "param": null, "code": kind}});
     (status, [(header::RETRY_AFTER, "0")], Json(body)).into_response()
 }
 
-/// `data: <payload>` events then `data: [DONE]`, each its own chunk of the body.
-fn sse(payloads: Vec<String>, delay: Duration) -> Response {
+/// How long a broken stream waits before it breaks.
+const BREAK_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `data: <payload>` events then `data: [DONE]`, each its own chunk of the body; with
+/// `reply.break_after`, the body is cut off after that many events.
+fn sse(payloads: Vec<String>, reply: &Reply) -> Response {
     let events = payloads.into_iter().map(|p| format!("data: {p}\n\n")).chain(["data: [DONE]\n\n".to_string()]);
+    let events = events.map(Ok).take(reply.break_after.unwrap_or(usize::MAX));
+    let events = events.chain(reply.break_after.map(|_| Err(std::io::Error::other("fake: connection broken"))));
+    let delay = reply.chunk_delay;
     let stream = futures_util::stream::unfold(events, move |mut events| async move {
         let event = events.next()?;
+        // The break waits for what came before it to leave: hyper drops what it has not
+        // written yet when the body fails, the response head included.
+        let delay = if event.is_err() { delay.max(BREAK_DELAY) } else { delay };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        Some((Ok::<_, Infallible>(Bytes::from(event)), events))
+        Some((event.map(Bytes::from), events))
     });
     ([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")], Body::from_stream(stream))
         .into_response()
@@ -180,7 +202,7 @@ async fn chat_completions(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         return error_response(*status, kind, message);
     }
     if is_stream(&body) {
-        sse(chat::chunks(&body, &reply, &id), reply.chunk_delay)
+        sse(chat::chunks(&body, &reply, &id), &reply)
     } else {
         Json(chat::completion(&body, &reply, &id)).into_response()
     }
@@ -198,7 +220,7 @@ async fn responses(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(b
         return error_response(*status, kind, message);
     }
     if is_stream(&body) {
-        sse(responses::events(&body, &reply, &id), reply.chunk_delay)
+        sse(responses::events(&body, &reply, &id), &reply)
     } else {
         Json(responses::response(&body, &reply, &id, true)).into_response()
     }

@@ -42,11 +42,12 @@ pub struct Reply {
     pub(crate) chunk_delay: Duration,
     pub(crate) cached_tokens: u64,
     pub(crate) times: usize,
+    pub(crate) break_after: Option<usize>,
 }
 
 impl Reply {
     fn of(body: ReplyBody) -> Reply {
-        Reply { body, chunk_delay: Duration::ZERO, cached_tokens: 0, times: 1 }
+        Reply { body, chunk_delay: Duration::ZERO, cached_tokens: 0, times: 1, break_after: None }
     }
 
     /// The assistant says `text`.
@@ -91,6 +92,13 @@ impl Reply {
     /// Waits `delay` before each streamed chunk.
     pub fn chunk_delay(mut self, delay: Duration) -> Reply {
         self.chunk_delay = delay;
+        self
+    }
+
+    /// Streamed, the connection breaks after `events` events (no `[DONE]`, the body cut
+    /// off): a stream that fails midway.
+    pub fn break_after(mut self, events: usize) -> Reply {
+        self.break_after = Some(events);
         self
     }
 

@@ -8,7 +8,7 @@ use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::Client;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Op name of chat completions.
@@ -46,13 +46,20 @@ pub(crate) fn start_call<C: Config>(
     builder.start()
 }
 
-/// Ends `call` with the outcome of a request.
-pub(crate) fn end_call<R: Serialize>(call: LlmCall, result: &Result<R, OpenAIError>) {
+/// Ends `call` with the outcome of a request that was not streamed, and the request id
+/// its response carried (recorded as `request_id`, `null` when unknown, as Python does).
+pub(crate) fn end_call<R: Serialize>(call: LlmCall, result: &Result<R, OpenAIError>, request_id: Option<String>) {
     if !call.is_recording() {
         return;
     }
     match result {
-        Ok(response) => call.finish_json(to_json_without_nulls(response)),
+        Ok(response) => {
+            let mut output = to_json_without_nulls(response);
+            if let Value::Object(fields) = &mut output {
+                fields.insert("request_id".to_string(), request_id.map_or(Value::Null, Value::String));
+            }
+            call.finish_json(output)
+        }
         Err(e) => fail_call(call, e),
     }
 }

@@ -3,6 +3,7 @@
 
 use super::call::{end_call, fail_call, start_call, CHAT_COMPLETIONS_OP};
 use super::chat_accumulator::ChatAccumulator;
+use super::request_id::with_request_id;
 use super::stream::TracedStream;
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
@@ -33,8 +34,8 @@ impl<'c, C: Config> TracedChat<'c, C> {
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
         let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request, None);
-        let result = self.client.chat().create(request).await;
-        end_call(call, &result);
+        let (result, request_id) = with_request_id(self.client.chat().create(request)).await;
+        end_call(call, &result, request_id);
         result
     }
 

@@ -3,9 +3,13 @@
 
 use super::chat::TracedChat;
 use super::embeddings::TracedEmbeddings;
+use super::request_id::RequestIdLayer;
 use super::responses::TracedResponses;
 use async_openai::config::{Config, OpenAIConfig};
+use async_openai::middleware::retry::OpenAIRetryLayer;
+use async_openai::middleware::ReqwestService;
 use async_openai::Client;
+use tower::Layer;
 
 /// An async-openai client whose calls are recorded.
 #[derive(Clone)]
@@ -21,7 +25,25 @@ impl<C: Config> std::fmt::Debug for TracedClient<C> {
 }
 
 impl<C: Config> TracedClient<C> {
-    /// Wraps `client`.
+    /// A client with `config` and async-openai's default HTTP stack (its retry layer over a
+    /// new `reqwest::Client`), plus the [`RequestIdLayer`] that lets non-streamed calls
+    /// record OpenAI's request id.
+    ///
+    /// ```
+    /// use weave_llm::openai::async_openai::config::OpenAIConfig;
+    /// use weave_llm::openai::TracedClient;
+    ///
+    /// let client = TracedClient::with_config(OpenAIConfig::new().with_api_base("http://127.0.0.1:8080/v1"));
+    /// # let _ = client;
+    /// ```
+    pub fn with_config(config: C) -> TracedClient<C> {
+        let http = ReqwestService::new(reqwest::Client::new());
+        let http = RequestIdLayer.layer(OpenAIRetryLayer::default().layer(http));
+        TracedClient { inner: Client::with_config(config).with_http_service(http) }
+    }
+
+    /// Wraps `client`, a client you built. Its calls record OpenAI's request id only if
+    /// its HTTP stack has a [`RequestIdLayer`] (otherwise `request_id` is `null`).
     pub fn new(client: Client<C>) -> TracedClient<C> {
         TracedClient { inner: client }
     }

@@ -1,6 +1,7 @@
 //! `client.embeddings()`: recorded as `openai.embeddings.create`.
 
 use super::call::{end_call, start_call, EMBEDDINGS_OP};
+use super::request_id::with_request_id;
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
@@ -20,8 +21,8 @@ impl<'c, C: Config> TracedEmbeddings<'c, C> {
     /// `client.embeddings().create(request)`, recorded.
     pub async fn create(&self, request: CreateEmbeddingRequest) -> Result<CreateEmbeddingResponse, OpenAIError> {
         let call = start_call(EMBEDDINGS_OP, self.client, &request, None);
-        let result = self.client.embeddings().create(request).await;
-        end_call(call, &result);
+        let (result, request_id) = with_request_id(self.client.embeddings().create(request)).await;
+        end_call(call, &result, request_id);
         result
     }
 }

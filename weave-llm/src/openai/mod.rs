@@ -10,14 +10,19 @@
 //! then keeps that extra chunk from the caller, as Python does) and the time to first
 //! token. A stream dropped early is recorded as cancelled, with what had arrived.
 //!
+//! Calls not streamed record OpenAI's request id (`request_id`, from the `x-request-id`
+//! header) when the client's HTTP stack has a [`RequestIdLayer`], as the one
+//! [`TracedClient::with_config`] builds does.
+//!
 //! The API key is never recorded: inputs hold the request and the base URL only.
 //!
 //! ```no_run
+//! use async_openai::config::OpenAIConfig;
 //! use async_openai::types::chat::{ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs};
 //! use weave_llm::openai::{async_openai, TracedClient};
 //!
 //! # async fn run() -> Result<(), async_openai::error::OpenAIError> {
-//! let client = TracedClient::new(async_openai::Client::new());
+//! let client = TracedClient::with_config(OpenAIConfig::new()); // OPENAI_API_KEY, OPENAI_BASE_URL
 //! let request = CreateChatCompletionRequestArgs::default()
 //!     .model("gpt-4o-mini")
 //!     .messages([ChatCompletionRequestUserMessage::from("Name a prime.").into()])
@@ -37,6 +42,7 @@ mod embeddings;
 mod error;
 mod json;
 mod model;
+mod request_id;
 mod responses;
 mod responses_accumulator;
 mod stream;
@@ -49,6 +55,7 @@ pub use chat_accumulator::ChatAccumulator;
 pub use client::TracedClient;
 pub use embeddings::TracedEmbeddings;
 pub use model::OpenAiModel;
+pub use request_id::{RequestIdLayer, RequestIdService};
 pub use responses::{TracedResponseStream, TracedResponses};
 pub use responses_accumulator::ResponseAccumulator;
 pub use stream::TracedStream;

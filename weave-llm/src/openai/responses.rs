@@ -2,6 +2,7 @@
 //! `openai.responses.create`.
 
 use super::call::{end_call, fail_call, start_call, RESPONSES_OP};
+use super::request_id::with_request_id;
 use super::responses_accumulator::ResponseAccumulator;
 use super::stream::TracedStream;
 use async_openai::config::Config;
@@ -27,8 +28,8 @@ impl<'c, C: Config> TracedResponses<'c, C> {
     /// `client.responses().create(request)`, recorded.
     pub async fn create(&self, request: CreateResponse) -> Result<Response, OpenAIError> {
         let call = start_call(RESPONSES_OP, self.client, &request, None);
-        let result = self.client.responses().create(request).await;
-        end_call(call, &result);
+        let (result, request_id) = with_request_id(self.client.responses().create(request)).await;
+        end_call(call, &result, request_id);
         result
     }
 
