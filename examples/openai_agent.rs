@@ -15,7 +15,6 @@ use std::time::Duration;
 use weave::llm::fake::{FakeOpenAi, Reply};
 use weave::llm::openai::async_openai::config::OpenAIConfig;
 use weave::llm::openai::async_openai::types::chat::CreateChatCompletionRequest;
-use weave::llm::openai::async_openai::Client;
 use weave::llm::openai::TracedClient;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
