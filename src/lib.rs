@@ -238,7 +238,7 @@ pub use weave_llm as llm;
 pub use weave_core::refs;
 
 #[doc(hidden)]
-pub use weave_core::__private;
+pub use weave_core::__private_0_1_0;
 
 /// The `#[op]` reference (weave-macros/src/op.md), compiled as doc tests.
 #[cfg(doctest)]

@@ -105,7 +105,7 @@ fn a_panic_is_recorded_and_keeps_unwinding() {
     let result = std::panic::catch_unwind(|| panicking(7));
     let payload = result.expect_err("the panic reaches the caller");
     assert_eq!(
-        weave::__private::type_name_of_val(&payload),
+        weave::__private_0_1_0::type_name_of_val(&payload),
         "alloc::boxed::Box<dyn core::any::Any + core::marker::Send>"
     );
     assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("kaboom 7"));

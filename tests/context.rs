@@ -260,14 +260,14 @@ fn a_call_handle_kept_after_its_op_still_reads_that_call_while_later_calls_run()
     assert_eq!(by_op(&calls, "hands_out_its_call")[0].id(), id.to_string());
 }
 
-// The op's guard is reachable from safe code through the hidden `__private` API. Dropping
+// The op's guard is reachable from safe code through the hidden `__private_<version>` API. Dropping
 // two guards out of order (the outer first) must not leave the thread's context pointing
 // at a call that is gone: each guard ends its own call, and what is current afterwards
 // still reads (the design holds no pointer to a call in the context; this test ran under
 // valgrind as an invalid read in the former design).
 #[test]
 fn op_guards_dropped_out_of_order_end_their_own_calls_and_leave_a_readable_context() {
-    use weave::__private::{start_call, OpSite, OpStatic};
+    use weave::__private_0_1_0::{start_call, OpSite, OpStatic};
     static OUTER: OpSite = OpSite::new(OpStatic::new("outer_by_hand"));
     static INNER: OpSite = OpSite::new(OpStatic::new("inner_by_hand"));
     let cap = capture();

@@ -5,9 +5,9 @@
 use weave::op;
 
 mod spy {
-    pub mod __private {
+    pub mod __private_0_1_0 {
         use std::cell::{Cell, RefCell};
-        pub use weave::__private::{
+        pub use weave::__private_0_1_0::{
             call_out_of_line, type_name_of, CallEnding, Capture, CaptureViaDebug, CaptureViaPrimitive,
             CaptureViaSerialize, CaptureViaTypeName, ErrorViaDebug, ErrorViaDisplay, ErrorViaError, ErrorViaTypeName,
             InputsWriter, OpStatic,
@@ -48,8 +48,8 @@ mod spy {
         }
     }
 
-    pub fn take() -> Vec<(&'static weave::__private::OpStatic, Option<&'static str>)> {
-        __private::SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()))
+    pub fn take() -> Vec<(&'static weave::__private_0_1_0::OpStatic, Option<&'static str>)> {
+        __private_0_1_0::SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()))
     }
 }
 
@@ -113,14 +113,14 @@ struct SwitchOff;
 
 impl SwitchOff {
     fn new() -> SwitchOff {
-        spy::__private::ENABLED.with(|on| on.set(false));
+        spy::__private_0_1_0::ENABLED.with(|on| on.set(false));
         SwitchOff
     }
 }
 
 impl Drop for SwitchOff {
     fn drop(&mut self) {
-        spy::__private::ENABLED.with(|on| on.set(true));
+        spy::__private_0_1_0::ENABLED.with(|on| on.set(true));
     }
 }
 

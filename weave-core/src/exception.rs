@@ -387,7 +387,7 @@ pub fn parse_backtrace(text: &str) -> Vec<Frame> {
 ///
 /// The code `#[op]` generates is told by its location: all of it has the location of the
 /// `#[op]` attribute, which is where the frame that calls into weave's op machinery
-/// (`weave_core::__private`, `weave_core::active`) is; the body keeps its own locations.
+/// (`weave_core::__private_<version>`, `weave_core::active`) is; the body keeps its own locations.
 fn trim(raw: Vec<RawFrame>) -> Vec<Frame> {
     let generated: Vec<(&str, u32, Option<u32>)> = raw
         .windows(2)
@@ -437,7 +437,8 @@ fn split_location(location: &str) -> (&str, u32, Option<u32>) {
 
 /// Functions `#[op]`'s generated code calls around the body.
 fn is_op_machinery(function: &str) -> bool {
-    ["weave_core::__private::", "weave_core::active::", "<weave_core::active::"].iter().any(|p| function.starts_with(p))
+    // `weave_core::__private_<version>::`.
+    ["weave_core::__private_", "weave_core::active::", "<weave_core::active::"].iter().any(|p| function.starts_with(p))
 }
 
 /// True for frames that are not the program's own (see [`parse_backtrace`]).
@@ -583,7 +584,7 @@ mod tests {
              at ./tests/app.rs:3:16
    9: app::explode::{{closure}}
              at ./tests/app.rs:1:1
-  10: weave_core::__private::call_out_of_line
+  10: weave_core::__private_0_1_0::call_out_of_line
              at ./weave-core/src/private.rs:27:5
   11: app::explode
              at ./tests/app.rs:1:1
@@ -692,7 +693,7 @@ mod tests {
     #[test]
     fn the_code_op_generates_is_told_by_its_column_on_a_one_line_op() {
         // `#[op] fn f() -> u8 { panic!() }` on line 5: the body shares the attribute's line.
-        let text = "   0: app::f::{{closure}}\n             at ./src/lib.rs:5:30\n   1: weave_core::__private::call_once\n             at ./weave-core/src/private.rs:20:5\n   2: app::f\n             at ./src/lib.rs:5:1\n   3: app::run\n             at ./src/lib.rs:9:5\n";
+        let text = "   0: app::f::{{closure}}\n             at ./src/lib.rs:5:30\n   1: weave_core::__private_0_1_0::call_once\n             at ./weave-core/src/private.rs:20:5\n   2: app::f\n             at ./src/lib.rs:5:1\n   3: app::run\n             at ./src/lib.rs:9:5\n";
         assert_eq!(summary(&parse_backtrace(text)), ["app::run ./src/lib.rs:9", "app::f::{{closure}} ./src/lib.rs:5"]);
     }
 

@@ -1,6 +1,6 @@
 //! The runtime of weave-rs: the call model, the call context, value capture, settings,
 //! summaries, ids and refs. Users depend on the `weave` crate, which re-exports what they
-//! need from here; the `#[op]` macro's generated code calls [`__private`].
+//! need from here; the `#[op]` macro's generated code calls a hidden module, `__private_<version>`.
 
 #![deny(missing_docs, unsafe_code)]
 
@@ -44,9 +44,10 @@ pub mod testing;
 pub mod time;
 pub mod wire;
 
+/// The macro's runtime, under a name stamped with the version (see `private.rs`).
 #[doc(hidden)]
 #[path = "private.rs"]
-pub mod __private;
+pub mod __private_0_1_0;
 
 pub use active::{CallEnding, OpFuture};
 pub use current::{current_call, CurrentCall};

@@ -1,6 +1,10 @@
 //! The items the `#[op]` macro's generated code calls, and nothing else. Not a public
-//! API: reachable as `weave::__private`, hidden from docs, and changed whenever the macro
-//! changes.
+//! API: hidden from docs, changed whenever the macro changes, and named after the version
+//! (`__private_0_1_0` for 0.1.0): the macro derives the name from its own version, so a
+//! `weave-macros` of another version than `weave-core` (the facade pins it with `=`) fails
+//! to compile at once, with "could not find `__private_…`", rather than at some item that
+//! changed. Rename the module (here, in `lib.rs`, and the facade's re-export) with each
+//! version.
 
 #![doc(hidden)]
 

@@ -1,5 +1,5 @@
 //! Code generation: the function as written, with its body run between a call start and
-//! a call finish through `::weave::__private` (or the `crate = "..."` path). Everything
+//! a call finish through `::weave::__private_<version>` (or the `crate = "..."` path). Everything
 //! generated stays inside the function body, so `#[op]` also works on trait-impl methods
 //! and on `async fn` in traits.
 
@@ -9,7 +9,7 @@ use crate::item::OpFn;
 use crate::params::{self, Param};
 use crate::source;
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -198,12 +198,24 @@ fn plain_return_type(tokens: TokenStream) -> bool {
     })
 }
 
+/// The runtime's module for generated code, named after this crate's version, which is
+/// the runtime's (`weave-core/src/private.rs`).
+const PRIVATE_MODULE: &str = concat!(
+    "__private_",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    "_",
+    env!("CARGO_PKG_VERSION_MINOR"),
+    "_",
+    env!("CARGO_PKG_VERSION_PATCH")
+);
+
 fn generate(args: &OpArgs, func: &OpFn, params: &[Param], source: &source::SourceText) -> TokenStream {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::weave),
     };
-    let p = quote!(#krate::__private);
+    let private = format_ident!("{}", PRIVATE_MODULE);
+    let p = quote!(#krate::#private);
     let sig = &func.sig;
     let is_async = sig.asyncness.is_some();
 

@@ -1,7 +1,7 @@
 //! The macros of weave-rs: `#[op]`, the closure macros of evaluations (`scorer_fn!`,
 //! `sync_scorer_fn!`, `model_fn!`, `op_model!`) and, for weave's own crates,
 //! `#[keep_source]`. This crate only parses and generates code; everything that runs lives
-//! in `weave` (reached through `weave::__private` and `weave::eval`). Use it through the
+//! in `weave` (reached through `weave::__private_<version>` and `weave::eval`). Use it through the
 //! `weave` crate: `#[weave::op]`, `weave::scorer_fn!(...)`.
 
 mod args;
