@@ -1,7 +1,7 @@
 //! `weave calls`: calls, newest first, with the traces page's filters.
 
-use super::output;
-use super::{CliError, Format};
+use super::error::CliError;
+use super::output::{self, Format};
 use crate::store::calls::{brief_json, full_json, parse_time, CallFilter, Columns, StatusFilter};
 use crate::store::Store;
 use clap::Args;

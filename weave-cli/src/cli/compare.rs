@@ -1,8 +1,8 @@
 //! `weave compare EVAL_CALL_ID…`: evaluation runs' summary metrics side by side with the
 //! difference to the first, and with `--rows` (or `--query`, `--group-by`) their rows.
 
-use super::output;
-use super::{CliError, Format};
+use super::error::CliError;
+use super::output::{self, Format};
 use crate::compare::{CompareError, Comparison, RowsRequest};
 use crate::store::Store;
 use clap::Args;

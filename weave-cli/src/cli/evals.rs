@@ -1,7 +1,7 @@
 //! `weave evals`: evaluation runs, newest first.
 
-use super::output;
-use super::{CliError, Format};
+use super::error::CliError;
+use super::output::{self, Format};
 use crate::store::Store;
 use clap::Args;
 use serde_json::Value;

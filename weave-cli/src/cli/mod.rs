@@ -2,14 +2,17 @@
 
 mod calls;
 mod compare;
+mod error;
 mod evals;
 mod output;
 mod tree;
 mod ui;
 
+pub use error::CliError;
+pub use output::Format;
+
 use crate::store::{self, Store};
-use clap::{Parser, Subcommand, ValueEnum};
-use std::fmt;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// `weave`: look at the traces and evaluations in a weave-rs local store.
@@ -42,59 +45,6 @@ pub enum Command {
     Evals(evals::EvalsArgs),
     /// Compare evaluation runs: summary metrics side by side, and their rows
     Compare(compare::CompareArgs),
-}
-
-/// How a listing is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    /// Aligned columns, for people.
-    #[default]
-    Table,
-    /// JSON, for scripts.
-    Json,
-    /// CSV with a header line.
-    Csv,
-}
-
-/// Why a command failed: a message for stderr and the exit code.
-#[derive(Debug)]
-pub struct CliError {
-    /// What went wrong.
-    pub message: String,
-    /// The process's exit code.
-    pub code: i32,
-}
-
-impl CliError {
-    /// An error with exit code 1.
-    pub fn new(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), code: 1 }
-    }
-
-    /// A usage error (exit code 2).
-    pub fn usage(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), code: 2 }
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
-
-impl From<store::Error> for CliError {
-    fn from(e: store::Error) -> Self {
-        CliError::new(e.to_string())
-    }
-}
-
-impl From<std::io::Error> for CliError {
-    fn from(e: std::io::Error) -> Self {
-        CliError::new(format!("could not write the output: {e}"))
-    }
 }
 
 /// Opens the store the command line names (`--store`, else `WEAVE_LOCAL_STORE_PATH`,

@@ -1,7 +1,20 @@
 //! Printing listings: aligned columns for people, CSV for spreadsheets (JSON is printed
-//! by each command).
+//! by each command), as the [`Format`] a command is given asks.
 
+use clap::ValueEnum;
 use std::io::Write;
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns, for people.
+    #[default]
+    Table,
+    /// JSON, for scripts.
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
 
 /// The widest a table cell is printed (longer text ends with `…`).
 const MAX_CELL: usize = 60;

@@ -1,6 +1,7 @@
 //! `weave tree TRACE_ID`: a trace's calls as an indented tree.
 
-use super::{CliError, Format};
+use super::error::CliError;
+use super::output::Format;
 use crate::store::calls::full_json;
 use crate::store::Store;
 use clap::Args;

@@ -1,6 +1,6 @@
 //! `weave ui`: serves the viewer until Ctrl-C.
 
-use super::CliError;
+use super::error::CliError;
 use crate::server::{self, ServerConfig};
 use clap::Args;
 use std::net::IpAddr;

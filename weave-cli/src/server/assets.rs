@@ -1,7 +1,7 @@
 //! The viewer's JavaScript, CSS and icon, built into the binary (`include_str!`), served
 //! under `/assets/`.
 
-use super::AppState;
+use super::state::AppState;
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

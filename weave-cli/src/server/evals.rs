@@ -3,9 +3,10 @@
 //! with deltas, the per-row table with a query, sort and group-by). API: `/api/evals`,
 //! `/api/compare?ids=`, `/api/compare/rows?ids=&q=&group_by=&sort=&desc=`.
 
+use super::error::ApiError;
 use super::params::Params;
 use super::shell::{page, Section};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use crate::compare::{CompareError, Comparison, RowsRequest};
 use axum::extract::{RawQuery, State};
 use axum::response::Html;

@@ -13,6 +13,7 @@ mod ops;
 mod params;
 mod security;
 pub mod shell;
+mod state;
 mod threads;
 mod trace;
 mod traces;
@@ -21,6 +22,7 @@ pub use error::ApiError;
 
 use crate::store::Store;
 use axum::Router;
+use state::AppState;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -43,25 +45,6 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig { host: IpAddr::from([127, 0, 0, 1]), port: 0 }
-    }
-}
-
-/// What the handlers share.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Arc<Store>,
-}
-
-impl AppState {
-    /// Runs a read on a blocking thread.
-    pub(crate) async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| ApiError::internal(format!("a request's task failed: {e}")))?
     }
 }
 

@@ -2,9 +2,10 @@
 //! between two), its calls, error rate and p50/p95 latency. API: `/api/ops`,
 //! `/api/ops/{name}`, `/api/ops/{name}/diff?a={digest}&b={digest}`.
 
+use super::error::ApiError;
 use super::params::Params;
 use super::shell::{page, Section};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use crate::diff;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;

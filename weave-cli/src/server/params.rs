@@ -31,12 +31,13 @@ impl Params {
     }
 
     /// `key` as a number; a bad number is an error naming it.
-    pub fn number(&self, key: &str, default: usize) -> Result<usize, super::ApiError> {
+    pub fn number(&self, key: &str, default: usize) -> Result<usize, super::error::ApiError> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => {
-                v.trim().parse().map_err(|_| super::ApiError::bad_request(format!("{key}={v:?} is not a number")))
-            }
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| super::error::ApiError::bad_request(format!("{key}={v:?} is not a number"))),
         }
     }
 

@@ -1,8 +1,9 @@
 //! The threads pages (`/threads`, `/thread/{thread_id}`): conversations and their turns
 //! in order. API: `/api/threads`, `/api/thread/{thread_id}`.
 
+use super::error::ApiError;
 use super::shell::{page, Section};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::Html;
 use axum::routing::get;

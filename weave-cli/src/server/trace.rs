@@ -3,9 +3,10 @@
 //! feedback. API: `/api/trace/{trace_id}`, `/api/call/{id}`, `/api/call/{id}/feedback`
 //! (GET, and POST to add a reaction or a note), `/api/ref?uri=` (what a ref names).
 
+use super::error::ApiError;
 use super::params::Params;
 use super::shell::{page, Section};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use crate::store::calls::{brief_json, full_json, op_version};
 use crate::store::costs::CallCost;
 use crate::store::feedback::NewFeedback;

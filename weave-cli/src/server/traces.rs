@@ -3,9 +3,10 @@
 //! `/api/traces` (roots), `/api/calls` (any calls), `/api/status` (what changed, for
 //! live updates).
 
+use super::error::ApiError;
 use super::params::Params;
 use super::shell::{page, Section};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use crate::store::calls::{brief_json, parse_time, subtree_size, CallFilter, Columns, StatusFilter};
 use axum::extract::{RawQuery, State};
 use axum::response::Html;

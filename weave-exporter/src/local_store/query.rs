@@ -5,7 +5,7 @@
 //! unless the store is read-only.
 
 use super::error::StoreError;
-use super::LocalStore;
+use super::store::LocalStore;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Row;
 use serde_json::{Map, Value};

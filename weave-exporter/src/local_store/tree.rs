@@ -11,7 +11,7 @@
 
 use super::error::StoreError;
 use super::query::{Status, StoredCall};
-use super::LocalStore;
+use super::store::LocalStore;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
