@@ -117,7 +117,9 @@ const W = (() => {
     if (x === null || x === undefined || x === "") return "";
     if (typeof x !== "number") return String(x);
     if (Number.isInteger(x)) return x.toLocaleString("en-US");
-    return String(Number(x.toFixed(digits === undefined ? 4 : digits)));
+    const rounded = Number(x.toFixed(digits === undefined ? 4 : digits));
+    // Too small for the digits: short exponent form, not a 0 that is not one.
+    return rounded === 0 ? x.toExponential(1) : String(rounded);
   }
 
   function cost(x) {

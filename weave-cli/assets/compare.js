@@ -80,18 +80,24 @@
       const values = m.values.map((v) => (typeof v === "number" ? v : 0));
       const allFractions = values.every((v) => v >= 0 && v <= 1) && /fraction|mean/.test(m.path) && !m.lower_is_better;
       const max = allFractions ? 1 : Math.max(...values.map(Math.abs), 1e-12);
-      let previousLabelY = null;
+      const barTop = (v) => top + plotH - Math.max(1, Math.abs(v) / max * plotH);
       values.forEach((v, i) => {
-        const bh = Math.max(1, Math.abs(v) / max * plotH);
         const x = x0 + i * (barW + gap);
-        const rect = svg("rect", { x, y: top + plotH - bh, width: barW, height: bh, rx: 2, fill: W.color(i), class: "chart-bar", "data-run": i + 1 });
+        const rect = svg("rect", { x, y: barTop(v), width: barW, height: top + plotH - barTop(v), rx: 2, fill: W.color(i), class: "chart-bar", "data-run": i + 1 });
         rect.appendChild(svg("title", null, `${summary.runs[i].key} ${m.path}: ${W.num(m.values[i])}`));
         chartSvg.appendChild(rect);
-        // Small values in short exponent form. A label wider than its bar that would sit at
-        // the height of its neighbour's is put a line above it.
+      });
+      // The labels over all the bars. Small values in short exponent form. A label wider
+      // than its bar clears its neighbours' bars too, and goes a line above the previous
+      // label when the two would touch.
+      let previousLabelY = null;
+      values.forEach((v, i) => {
+        const x = x0 + i * (barW + gap);
         const label = Math.abs(v) > 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : W.num(v, 2);
-        let y = top + plotH - bh - 3;
-        if (previousLabelY !== null && label.length > 2 && Math.abs(y - previousLabelY) < 11) y = previousLabelY - 11;
+        const wide = label.length > 2;
+        const under = (wide ? values.slice(Math.max(0, i - 1), i + 2) : [v]).map(barTop);
+        let y = Math.min(...under) - 3;
+        if (previousLabelY !== null && wide && Math.abs(y - previousLabelY) < 11) y = previousLabelY - 11;
         previousLabelY = y;
         chartSvg.appendChild(svg("text", { x: x + barW / 2, y, "text-anchor": "middle", class: "muted chart-label" }, label));
       });

@@ -16,6 +16,9 @@ export default async function ({ page, baseUrl, screenshot, assert, log }) {
   assert.ok((await page.locator('#compare-chart rect.chart-bar').count()) >= 2, 'bars for both runs');
   assert.ok((await page.textContent('#compare-summary')).includes('exact_match'));
   assert.ok(await page.locator('#compare-summary .delta').count() > 0, 'deltas');
+  // A delta coloured better or worse must not read as zero ("(+0)" for 0.00001).
+  const zeroLookingColoured = await page.locator('#compare-summary .delta.good, #compare-summary .delta.bad')
+    .evaluateAll((spans) => spans.map((s) => s.textContent.trim()).filter((t) => /^\([+-]?0\)$/.test(t)));
   await page.locator('#compare-rows tr.compare-row').first().waitFor();
   await page.locator('#rows-count', { hasText: 'rows' }).waitFor();
   const rowsBefore = (await page.textContent('#rows-count')).trim();
@@ -40,5 +43,5 @@ export default async function ({ page, baseUrl, screenshot, assert, log }) {
   await page.locator('#call-tree .tree-node').first().waitFor();
   await page.locator('#call-inputs').waitFor();
   log('grouped by', by);
-  return { rows_before: rowsBefore, rows_after: rowsAfter, compare_rows_after: compareRowsAfter, groups, group_by: by };
+  return { zero_looking_coloured: zeroLookingColoured, rows_before: rowsBefore, rows_after: rowsAfter, compare_rows_after: compareRowsAfter, groups, group_by: by };
 }
