@@ -1,6 +1,6 @@
 //! The viewer's HTTP server: HTML shells of the pages ([`shell`]), the JSON API under
-//! `/api/` that they read (one module per page), the JavaScript and CSS ([`assets`],
-//! built into the binary), and the security headers and checks ([`security`]).
+//! `/api/` that they read (one module per page), the JavaScript and CSS (`assets.rs`,
+//! built into the binary), and the security headers and checks (`security.rs`).
 //!
 //! Reads run on blocking threads over the store's read-only connections; a background
 //! thread indexes the calls other processes log (short transactions), so new calls show
