@@ -214,6 +214,7 @@ pub struct CallEnding<'a> {
 
 impl CallEnding<'_> {
     /// Records the output, written by `capture`.
+    #[inline]
     pub fn output(&mut self, capture: impl FnOnce(&mut ValueWriter<'_>)) {
         let mut output = capture_value(self.config, capture);
         if let Some(postprocess) = self.info.postprocess_output {
