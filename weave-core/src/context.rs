@@ -225,6 +225,30 @@ pub(crate) fn replace_current(context: CallContext) -> CallContext {
         .unwrap_or_default()
 }
 
+/// Replaces this thread's current call, the rest of its context as it is (what a sync op
+/// changes while it runs), returning the previous one.
+#[inline]
+pub(crate) fn replace_current_call(call: Option<CallRef>) -> Option<CallRef> {
+    CURRENT
+        .try_with(|c| match c.try_borrow_mut() {
+            Ok(mut current) => std::mem::replace(&mut current.call, call),
+            Err(_) => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Sets whether tracing is suppressed in this thread's current context (inside an
+/// unsampled root sync op).
+#[inline]
+pub(crate) fn set_current_suppressed(suppressed: Suppressed) {
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(mut current) = c.try_borrow_mut() {
+            current.suppressed = suppressed;
+        }
+    });
+}
+
 /// Reads this thread's current context without cloning it.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&CallContext) -> R) -> Option<R> {
