@@ -17,8 +17,9 @@ use common::*;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use weave_core::time::Timestamp;
-use weave_exporter::local_store::{CallQuery, LocalStore, Status, StoreErrorKind};
+use weave_exporter::local_store::{CallQuery, IndexBudget, LocalStore, Status, StoreErrorKind};
 use weave_exporter::Sink;
 
 /// The variable that tells the child test which store to query.
@@ -171,4 +172,33 @@ fn a_read_only_reader_sees_what_a_writer_indexes_after_it_read_the_log() {
     writer.write_batch(&[small_call(&op("next"), 1)]).unwrap();
     assert_eq!(reader.count_calls(None).unwrap(), 2);
     assert!(reader.index_backlog().unwrap().is_empty());
+}
+
+#[test]
+fn a_read_only_reader_leaves_the_log_to_a_writer_that_is_indexing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weave.db");
+    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
+    writer.set_max_backlog(None);
+    for i in 0..4 {
+        writer.write_batch(&[small_call(&op("logged"), i)]).unwrap();
+    }
+    let reader = LocalStore::open_read_only(&path).unwrap();
+    // Nothing indexed, no writer seen at work: the reader reads the log itself.
+    assert_eq!(reader.count_calls(None).unwrap(), 4);
+    assert!(reader.index_backlog().unwrap().is_empty());
+    // A writer indexes the first entry: the reader drops what it read (its copy could hide
+    // newer rows) and does not read the rest again, which the writer is indexing.
+    writer.index_some(IndexBudget { max_entries: 1, max_time: Duration::from_secs(60) }).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 1, "what the writer indexed");
+    assert_eq!(reader.index_backlog().unwrap().entries, 3, "the rest, reported as the backlog");
+    // The writer stopped (the log's first entry stays where it is): the reader reads the
+    // log again.
+    assert_eq!(reader.count_calls(None).unwrap(), 4);
+    assert!(reader.index_backlog().unwrap().is_empty());
+    // The writer indexes it all: the reader reads nothing, and sees every call.
+    writer.index_calls().unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 4);
+    writer.write_batch(&[small_call(&op("logged"), 4)]).unwrap();
+    assert_eq!(reader.count_calls(None).unwrap(), 5, "new entries after an empty log are read");
 }
