@@ -65,11 +65,16 @@ impl Scope {
     }
 }
 
-/// A call's start, built: its record (the end still empty) and its parent.
+/// A call's start, built: its record (the end still empty), its parent, and the rest of
+/// its scope (for a call with a context of its own, `start_owning`). The scope's parts are
+/// kept apart rather than as a `CallContext`: a sync call drops them, and dropping a
+/// context just built reads its call's 16-byte tag back before the stores that wrote it
+/// have landed, a stall on every call.
 pub(crate) struct NewCall {
     pub(crate) record: Box<CallRecord>,
     pub(crate) parent: Option<CallRef>,
-    pub(crate) context: CallContext,
+    pub(crate) attributes: Option<Arc<JsonObject>>,
+    pub(crate) thread_id: Option<Arc<str>>,
 }
 
 /// Builds the start of a call of `op` in `scope`.
@@ -144,7 +149,7 @@ pub(crate) fn new_call(
     start.wb_run_id = client.wb_run_id();
     record.end = None;
     let Scope { parent, attributes, thread_id } = scope;
-    NewCall { record, parent, context: Scope { parent: None, attributes, thread_id }.into_context() }
+    NewCall { record, parent, attributes, thread_id }
 }
 
 /// Writes the start at once when the op asks for it (a long-running call shows as running).
@@ -163,7 +168,7 @@ pub(crate) fn start_owning(
     options: StartOptions,
     capture: impl FnOnce(&CaptureConfig) -> RawJson,
 ) -> (Arc<CallNode>, CallContext) {
-    let NewCall { record, parent, context } = new_call(&client, scope, op, options, capture);
+    let NewCall { record, parent, attributes, thread_id } = new_call(&client, scope, op, options, capture);
     export_eager_start(&client, &record.start);
     // It may end on any thread: a parent on this thread's stack is held by handle.
     let parent = match parent {
@@ -173,7 +178,8 @@ pub(crate) fn start_owning(
     };
     let node = Arc::new(CallNode::owning(record, client, parent));
     node.client().register_open(node.start().id, Arc::<CallNode>::downgrade(&node));
-    let context = CallContext { call: Some(CallRef::Shared(Arc::clone(&node))), ..context };
+    let context =
+        CallContext { call: Some(CallRef::Shared(Arc::clone(&node))), attributes, thread_id, suppressed: Suppressed::NO };
     (node, context)
 }
 
@@ -372,9 +378,7 @@ fn start_call_slow(
         Begin::Record(client, scope, op, info) => (client, scope, op, info),
     };
     let options = StartOptions { info, attributes: None, display_name: None };
-    let NewCall { record, parent, context } =
-        new_call(&client, scope, op, options, |config| capture_inputs(config, inputs));
-    drop(context);
+    let NewCall { record, parent, .. } = new_call(&client, scope, op, options, |config| capture_inputs(config, inputs));
     export_eager_start(&client, &record.start);
     let start = &record.start;
     let id = start.id;
