@@ -178,8 +178,12 @@ pub(crate) fn start_owning(
     };
     let node = Arc::new(CallNode::owning(record, client, parent));
     node.client().register_open(node.start().id, Arc::<CallNode>::downgrade(&node));
-    let context =
-        CallContext { call: Some(CallRef::Shared(Arc::clone(&node))), attributes, thread_id, suppressed: Suppressed::NO };
+    let context = CallContext {
+        call: Some(CallRef::Shared(Arc::clone(&node))),
+        attributes,
+        thread_id,
+        suppressed: Suppressed::NO,
+    };
     (node, context)
 }
 
