@@ -286,3 +286,43 @@ fn op_guards_dropped_out_of_order_end_their_own_calls_and_leave_a_readable_conte
     assert_eq!(inner[0].parent_id(), Some(outer[0].id()));
     assert_eq!(by_op(&calls, "leaf").len(), 1);
 }
+
+// A sync op changes nothing of the context but its call: attributes set inside it and left
+// set (their guard forgotten) stay set after it returns, as they do without `#[op]`.
+#[weave::op]
+fn forgets_an_attributes_guard() -> u64 {
+    std::mem::forget(weave::attributes([("leaked", "yes")]));
+    1
+}
+
+#[weave::op]
+fn after_the_leak(_case: &str) -> u64 {
+    2
+}
+
+#[test]
+fn attributes_left_set_inside_an_op_stay_set_after_it_as_without_op() {
+    let cap = capture();
+    std::thread::spawn(|| {
+        forgets_an_attributes_guard();
+        after_the_leak("op");
+    })
+    .join()
+    .unwrap();
+    std::thread::spawn(|| {
+        std::mem::forget(weave::attributes([("leaked", "yes")]));
+        after_the_leak("plain");
+    })
+    .join()
+    .unwrap();
+    let calls = cap.calls();
+    let leaking = by_op(&calls, "forgets_an_attributes_guard")[0];
+    assert!(leaking.attributes().get("leaked").is_none(), "frozen when the call started");
+    let after = by_op(&calls, "after_the_leak");
+    let leaked = |case: &str| {
+        let call = after.iter().find(|c| c.inputs()["_case"] == case).unwrap();
+        call.attributes().get("leaked").cloned()
+    };
+    assert_eq!(leaked("op"), leaked("plain"));
+    assert_eq!(leaked("op"), Some(serde_json::json!("yes")));
+}
