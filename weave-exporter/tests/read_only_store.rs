@@ -36,6 +36,13 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A new store at `path` whose writes are only logged: it indexes when told to.
+fn writer_that_does_not_index(path: &Path) -> LocalStore {
+    let mut store = LocalStore::create(path, PROJECT).unwrap();
+    store.set_max_backlog(None);
+    store
+}
+
 /// A store with an indexed part (a root whose child is still running) and an unindexed
 /// part (that child's finish, and 3 batches of 10 calls of `late`), its files read-only
 /// and its directory given `dir_mode`. Returns the store's path and its files' contents.
@@ -43,8 +50,7 @@ fn read_only_store(dir: &Path, dir_mode: u32) -> (PathBuf, Vec<(PathBuf, Vec<u8>
     set_mode(dir, 0o755);
     let store_dir = dir.join("store");
     let path = store_dir.join("weave.db");
-    let mut store = LocalStore::create(&path, PROJECT).unwrap();
-    store.set_max_backlog(None);
+    let mut store = writer_that_does_not_index(&path);
     let root = start(&op("answer"), None, json!({"q": "?"}), t(0));
     let child = start(&op("lookup"), Some(&root), json!({}), t(1));
     store.write_batch(&[started(&child), finished(&root, end(t(20), None, None, 0))]).unwrap();
@@ -155,8 +161,7 @@ fn query_as_unprivileged_user(dir_mode: u32) {
 fn a_read_only_reader_sees_what_a_writer_indexes_after_it_read_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weave.db");
-    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
-    writer.set_max_backlog(None);
+    let mut writer = writer_that_does_not_index(&path);
     let call = start(&op("slow"), None, json!({}), t(0));
     writer.write_batch(&[started(&call)]).unwrap();
     let reader = LocalStore::open_read_only(&path).unwrap();
@@ -178,8 +183,7 @@ fn a_read_only_reader_sees_what_a_writer_indexes_after_it_read_the_log() {
 fn a_read_only_reader_leaves_the_log_to_a_writer_that_is_indexing_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weave.db");
-    let mut writer = LocalStore::create(&path, PROJECT).unwrap();
-    writer.set_max_backlog(None);
+    let mut writer = writer_that_does_not_index(&path);
     for i in 0..4 {
         writer.write_batch(&[small_call(&op("logged"), i)]).unwrap();
     }
