@@ -3,12 +3,14 @@
 
 use super::error::exception_kind;
 use super::json::to_json_without_nulls;
+use super::request_id::with_request_id;
 use crate::record::{LlmCall, LlmCallBuilder};
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::Client;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Op name of chat completions.
@@ -46,9 +48,18 @@ pub(crate) fn start_call<C: Config>(
     builder.start()
 }
 
-/// Ends `call` with the outcome of a request that was not streamed, and the request id
-/// its response carried (recorded as `request_id`, `null` when unknown, as Python does).
-pub(crate) fn end_call<R: Serialize>(call: LlmCall, result: &Result<R, OpenAIError>, request_id: Option<String>) {
+/// Makes a request that is not streamed and ends `call` with its outcome and the request
+/// id its response carried (recorded as `request_id`, `null` when unknown, as Python does).
+pub(crate) async fn request_in_call<R: Serialize>(
+    call: LlmCall,
+    request: impl Future<Output = Result<R, OpenAIError>>,
+) -> Result<R, OpenAIError> {
+    let (result, request_id) = with_request_id(request).await;
+    end_call(call, &result, request_id);
+    result
+}
+
+fn end_call<R: Serialize>(call: LlmCall, result: &Result<R, OpenAIError>, request_id: Option<String>) {
     if !call.is_recording() {
         return;
     }

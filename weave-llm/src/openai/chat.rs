@@ -1,9 +1,8 @@
 //! `client.chat()`: chat completions, plain and streamed, recorded as
 //! `openai.chat.completions.create`.
 
-use super::call::{end_call, fail_call, start_call, CHAT_COMPLETIONS_OP};
+use super::call::{fail_call, request_in_call, start_call, CHAT_COMPLETIONS_OP};
 use super::chat_accumulator::ChatAccumulator;
-use super::request_id::with_request_id;
 use super::stream::TracedStream;
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
@@ -34,9 +33,7 @@ impl<'c, C: Config> TracedChat<'c, C> {
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
         let call = start_call(CHAT_COMPLETIONS_OP, self.client, &request, None);
-        let (result, request_id) = with_request_id(self.client.chat().create(request)).await;
-        end_call(call, &result, request_id);
-        result
+        request_in_call(call, self.client.chat().create(request)).await
     }
 
     /// `client.chat().create_stream(request)`, recorded: the call records the inputs as

@@ -1,7 +1,6 @@
 //! `client.embeddings()`: recorded as `openai.embeddings.create`.
 
-use super::call::{end_call, start_call, EMBEDDINGS_OP};
-use super::request_id::with_request_id;
+use super::call::{request_in_call, start_call, EMBEDDINGS_OP};
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
@@ -21,8 +20,6 @@ impl<'c, C: Config> TracedEmbeddings<'c, C> {
     /// `client.embeddings().create(request)`, recorded.
     pub async fn create(&self, request: CreateEmbeddingRequest) -> Result<CreateEmbeddingResponse, OpenAIError> {
         let call = start_call(EMBEDDINGS_OP, self.client, &request, None);
-        let (result, request_id) = with_request_id(self.client.embeddings().create(request)).await;
-        end_call(call, &result, request_id);
-        result
+        request_in_call(call, self.client.embeddings().create(request)).await
     }
 }

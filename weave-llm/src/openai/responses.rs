@@ -1,8 +1,7 @@
 //! `client.responses()`: the responses API, plain and streamed, recorded as
 //! `openai.responses.create`.
 
-use super::call::{end_call, fail_call, start_call, RESPONSES_OP};
-use super::request_id::with_request_id;
+use super::call::{fail_call, request_in_call, start_call, RESPONSES_OP};
 use super::responses_accumulator::ResponseAccumulator;
 use super::stream::TracedStream;
 use async_openai::config::Config;
@@ -28,9 +27,7 @@ impl<'c, C: Config> TracedResponses<'c, C> {
     /// `client.responses().create(request)`, recorded.
     pub async fn create(&self, request: CreateResponse) -> Result<Response, OpenAIError> {
         let call = start_call(RESPONSES_OP, self.client, &request, None);
-        let (result, request_id) = with_request_id(self.client.responses().create(request)).await;
-        end_call(call, &result, request_id);
-        result
+        request_in_call(call, self.client.responses().create(request)).await
     }
 
     /// `client.responses().create_stream(request)`, recorded: the output is the
