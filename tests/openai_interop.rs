@@ -43,13 +43,10 @@ fn script_replies(fake: &FakeOpenAi) {
         let reply = &case["reply"];
         fake.push(match (reply["error"].as_u64(), reply["text"].as_str()) {
             (Some(status), _) => Reply::error(status as u16, reply["message"].as_str().unwrap()),
-            (None, Some(text)) => {
-                let reply = Reply::text(text);
-                match reply_break(case) {
-                    Some(events) => reply.break_after(events),
-                    None => reply,
-                }
-            }
+            (None, Some(text)) => match reply_break(case) {
+                Some(events) => Reply::text(text).break_after(events),
+                None => Reply::text(text),
+            },
             (None, None) => panic!("bad reply in case {}", case["name"]),
         });
     }
@@ -152,12 +149,11 @@ fn comparable(call: &Value) -> Value {
         .map(|m| m.iter().filter(|(k, v)| !python_unfiltered_default(k, v)).map(|(k, _)| k).collect())
         .unwrap_or_default();
     keys.sort();
-    let output = call["output"].clone();
     json!({
         "op": base_name(call),
         "kind": call["attributes"]["weave"]["kind"],
         "input_keys": keys,
-        "output": shape(&output),
+        "output": shape(&call["output"]),
         "usage": call["summary"]["usage"],
         "status": call["summary"]["weave"]["status"],
         "exception": exception_type(call),
