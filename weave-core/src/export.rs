@@ -177,18 +177,24 @@ pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
 }
 
 /// A spare record's box (its old values still in it, to be overwritten), if this thread
-/// has one or can take some.
+/// has one or can take some. The box the next call will take is asked for now
+/// ([`crate::sys::prefetch_for_writing`]): the exporter's thread read it last.
 pub(crate) fn spare_record() -> Option<Box<CallRecord>> {
     THREAD_SPARES
         .try_with(|spares| {
             let spares = &mut spares.try_borrow_mut().ok()?.0;
-            if spares.is_empty() {
+            if spares.len() <= 1 {
                 // Never waits (see `recycle_records`): without spares, a box is allocated.
-                let mut spare = SPARE_RECORDS.try_lock()?;
-                let from = spare.len().saturating_sub(SPARE_RECORDS_TAKEN);
-                spares.extend(spare.drain(from..));
+                if let Some(mut spare) = SPARE_RECORDS.try_lock() {
+                    let from = spare.len().saturating_sub(SPARE_RECORDS_TAKEN);
+                    spares.splice(0..0, spare.drain(from..));
+                }
             }
-            spares.pop()
+            let record = spares.pop();
+            if let Some(next) = spares.last() {
+                crate::sys::prefetch_for_writing::<CallRecord>(next);
+            }
+            record
         })
         .ok()
         .flatten()
