@@ -165,6 +165,9 @@ pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
     // Emptied before the lock is taken: the application threads wait for none of it.
     for record in &mut records {
         record.clear();
+        // Out of this core's caches: the thread that takes the box next gets its lines
+        // from memory, with no wait for this core (see `spare_record`).
+        crate::sys::evict_from_caches::<CallRecord>(record);
     }
     // Waits a little at most: a lock held forever (in a forked child, by a thread of its
     // parent) only means these boxes are freed. Never waiting freed whole batches whenever
@@ -177,22 +180,25 @@ pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
 }
 
 /// A spare record's box (its old values still in it, to be overwritten), if this thread
-/// has one or can take some. The box the next call will take is asked for now
-/// ([`crate::sys::prefetch_for_writing`]): the exporter's thread read it last.
+/// has one or can take some. The box of the call after next is asked for now
+/// ([`crate::sys::prefetch_for_writing`]): the exporter's thread flushed it from the
+/// caches, and it comes from memory (one call ahead was sometimes not soon enough).
 pub(crate) fn spare_record() -> Option<Box<CallRecord>> {
+    const AHEAD: usize = 2;
     THREAD_SPARES
         .try_with(|spares| {
             let spares = &mut spares.try_borrow_mut().ok()?.0;
-            if spares.len() <= 1 {
+            if spares.len() <= AHEAD {
                 // Never waits (see `recycle_records`): without spares, a box is allocated.
                 if let Some(mut spare) = SPARE_RECORDS.try_lock() {
                     let from = spare.len().saturating_sub(SPARE_RECORDS_TAKEN);
+                    // Before the boxes already asked for, which go first.
                     spares.splice(0..0, spare.drain(from..));
                 }
             }
             let record = spares.pop();
-            if let Some(next) = spares.last() {
-                crate::sys::prefetch_for_writing::<CallRecord>(next);
+            if let Some(ahead) = spares.len().checked_sub(AHEAD).and_then(|at| spares.get(at)) {
+                crate::sys::prefetch_for_writing::<CallRecord>(ahead);
             }
             record
         })

@@ -1,8 +1,14 @@
-//! The runtime's only `unsafe` code: three calls into the platform that have no safe form.
+//! The runtime's only `unsafe` code: calls into the platform that have no safe form.
 //!
 //! - [`rdtsc`]: the CPU's time-stamp counter (x86_64), read by the clock. The instruction
 //!   exists on every x86_64 CPU and has no preconditions; `core::arch` marks it `unsafe`
 //!   only because it is an intrinsic.
+//! - [`evict_from_caches`] and [`prefetch_for_writing`]: the cache lines of a spare call
+//!   record on their way back from the exporter's thread to an application thread
+//!   (`_mm_clflush` and `_mm_prefetch`, x86_64; both in SSE2, which every x86_64 CPU has).
+//!   Neither changes memory as the program sees it: a flush writes a line back and drops it
+//!   from the caches, a prefetch only asks for it. `core::arch` marks them `unsafe` because
+//!   they take a raw pointer; here the pointer comes from a reference, so it is valid.
 //! - [`stack_return_addresses`]: a panicking op's stack, walked without the `backtrace`
 //!   crate's global lock. That lock serializes the platform's unwinding API (dbghelp on
 //!   Windows) and the crate's symbol cache; on unix the frames come from the system
@@ -11,10 +17,6 @@
 //!   taking the lock matters: the exporter's worker holds it while it looks symbols up
 //!   (the first lookup reads the binary's debug information, a tenth of a second), and a
 //!   panicking thread must not wait for that. Elsewhere the locked, safe walk is used.
-//! - [`prefetch_for_writing`]: asks the CPU for the cache lines of a value the thread is
-//!   about to write (`_mm_prefetch` with `_MM_HINT_ET0`, x86_64). A prefetch is a hint: it
-//!   reads and writes nothing, cannot fault, and changes no result; `core::arch` marks it
-//!   `unsafe` only because it takes a raw pointer. The pointer comes from a reference here.
 //!
 //! Nothing here hands out a pointer: the functions are safe to call from anywhere, any
 //! number of times, on any thread.
@@ -30,35 +32,52 @@ pub(crate) fn rdtsc() -> u64 {
     unsafe { std::arch::x86_64::_rdtsc() }
 }
 
-/// Asks for the cache lines of `value` now, for writing them soon.
+/// Writes `value`'s cache lines back to memory and drops them from every core's caches.
 ///
-/// A spare call record's box was last read by the exporter's thread, on another core:
-/// each of its lines must come back before this thread's writes to it land, and the
-/// thread's next atomic instruction waits until they have. On a machine where the two
-/// threads run on distant cores (another core complex or socket) that wait was about two
-/// thirds of an op call. Asked for one call ahead, the lines arrive while that call runs.
-///
-/// LLVM emits `prefetchw` (the lines arrive owned, the other core's copies already
-/// invalidated) when the build targets a CPU that has it (`-C target-cpu=native` on any
-/// x86_64 CPU of the last ten years); for the baseline x86_64 target, which does not
-/// promise it, LLVM emits a read prefetch (`prefetcht0`), harmless but of no help here.
-/// Stable Rust has no other way to ask for a write prefetch than inline assembly.
+/// The exporter's thread does this to a call record's box when it has written the call
+/// and gives the box back: a line it read stays in its core's cache, and the application
+/// thread that fills the box next would have to take each line back from that core (a
+/// wait the thread's next atomic instruction makes in full; on a machine where the two
+/// threads run on distant cores, two thirds of an op call). A line in no cache comes from
+/// memory, and [`prefetch_for_writing`] asks for it early enough.
 #[inline]
-pub(crate) fn prefetch_for_writing<T: ?Sized>(value: &T) {
+pub(crate) fn evict_from_caches<T: ?Sized>(value: &T) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        let start = (value as *const T).cast::<i8>();
-        for offset in (0..std::mem::size_of_val(value)).step_by(64) {
-            // SAFETY: a prefetch reads and writes no memory and cannot fault, whatever the
-            // address; this one is inside `value`, a live reference. `prefetchw` and
-            // `prefetcht0` are the only instructions LLVM emits for it on x86_64, where
-            // SSE (which has `prefetcht0`) is always present.
-            unsafe { _mm_prefetch::<_MM_HINT_ET0>(start.wrapping_add(offset)) };
-        }
+    for line in lines(value) {
+        // SAFETY: `clflush` (SSE2, on every x86_64 CPU) writes a line back if it is dirty
+        // and drops it from the caches: memory's content, as any thread reads it, does not
+        // change. The address is inside `value`, a live reference.
+        unsafe { std::arch::x86_64::_mm_clflush(line.cast::<u8>()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
+}
+
+/// Asks for `value`'s cache lines now, as the thread will write them soon.
+///
+/// LLVM emits `prefetchw` (the lines arrive owned) when the build targets a CPU that has it
+/// (`-C target-cpu=native` on any x86_64 CPU of the last ten years) and `prefetcht0` (a
+/// read) for the baseline x86_64 target. A line that no core holds (see
+/// [`evict_from_caches`]) arrives owned either way, so the write that follows waits for
+/// nothing.
+#[inline]
+pub(crate) fn prefetch_for_writing<T: ?Sized>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    for line in lines(value) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+        // SAFETY: a prefetch reads and writes no memory and cannot fault; the address is
+        // inside `value`, a live reference.
+        unsafe { _mm_prefetch::<_MM_HINT_ET0>(line) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
+/// An address in each 64-byte cache line of `value` (its first byte's, then every 64th).
+#[cfg(target_arch = "x86_64")]
+fn lines<T: ?Sized>(value: &T) -> impl Iterator<Item = *const i8> {
+    let start = (value as *const T).cast::<i8>();
+    (0..std::mem::size_of_val(value)).step_by(64).map(move |offset| start.wrapping_add(offset))
 }
 
 /// This thread's stack's return addresses, newest first, at most `max`.
@@ -83,11 +102,12 @@ pub(crate) fn stack_return_addresses(max: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn prefetching_a_value_changes_nothing_in_it() {
-        let values = vec![7u64; 100];
-        super::prefetch_for_writing(&values[..3]);
-        super::prefetch_for_writing(&[0u8; 1000]);
+    fn flushing_and_prefetching_a_value_change_nothing_in_it() {
+        let values: Vec<u64> = (0..100).collect();
+        super::evict_from_caches(&values[..]);
+        super::prefetch_for_writing(&values[3..]);
+        super::evict_from_caches(&());
         super::prefetch_for_writing(&());
-        assert!(values.iter().all(|v| *v == 7));
+        assert_eq!(values, (0..100).collect::<Vec<u64>>());
     }
 }
