@@ -75,9 +75,8 @@ pub struct CallRecord {
 impl CallRecord {
     /// Drops what the record holds on the heap (its values, names and attributes), for its
     /// box to be reused ([`crate::export::recycle_records`]). A record that holds nothing
-    /// there (most: short values, no names) is left as it is: written by the exporter's
-    /// thread, its memory would have to come back from that core before the application
-    /// thread reuses it; the next call's record replaces it anyway.
+    /// there (most: short values, no names) is left as it is: the next call's record
+    /// replaces it anyway.
     pub(crate) fn clear(&mut self) {
         let start = &self.start;
         let end_holds = self.end.as_ref().is_some_and(|end| {

@@ -68,6 +68,17 @@ pub fn record_of(item: &ExportItem) -> Option<&CallRecord> {
     }
 }
 
+/// Empties `items`, giving the boxes of its call records back for the calls to come
+/// ([`weave_core::export::recycle_records`]), once they are written or set aside.
+pub(crate) fn recycle_records(items: &mut Vec<ExportItem>) {
+    weave_core::export::recycle_records(items.drain(..).filter_map(|item| match item {
+        ExportItem::CallStarted(record) | ExportItem::CallFinished(record) | ExportItem::CallUnfinished(record) => {
+            Some(record)
+        }
+        _ => None,
+    }));
+}
+
 /// Fixed part of an encoded call: ids, timestamps, field names, the op ref, attributes.
 const CALL_OVERHEAD_BYTES: usize = 768;
 

@@ -280,9 +280,12 @@ impl Drop for Spill {
 fn run(inner: &Inner, rx: &Receiver<Job>, backlog: &AtomicUsize) {
     while let Ok(job) = rx.recv() {
         match job {
-            Job::Write(reason, items) => {
+            Job::Write(reason, mut items) => {
                 inner.write(Origin::Dropped, reason, &items);
                 backlog.fetch_sub(items.len(), Ordering::AcqRel);
+                // Their boxes go back to the threads that make calls (freed here, each box
+                // would be freed by another thread than the one that made it).
+                crate::item::recycle_records(&mut items);
                 if rx.is_empty() {
                     inner.flush();
                 }

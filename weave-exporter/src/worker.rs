@@ -248,7 +248,7 @@ impl Worker {
             self.write(&pending.items[start..end], waiting);
             start = end;
         }
-        recycle_records(&mut pending.items);
+        crate::item::recycle_records(&mut pending.items);
         pending.sizes.clear();
         pending.bytes = 0;
     }
@@ -382,15 +382,4 @@ fn backoff(config: &ExporterConfig, attempt: u32) -> Duration {
     hasher.write_u32(attempt);
     let jitter = 0.75 + 0.25 * (hasher.finish() % 1024) as f64 / 1023.0;
     base.mul_f64(jitter)
-}
-
-/// Empties `items`, giving the boxes of its call records back for the calls to come
-/// ([`weave_core::export::recycle_records`]).
-fn recycle_records(items: &mut Vec<ExportItem>) {
-    weave_core::export::recycle_records(items.drain(..).filter_map(|item| match item {
-        ExportItem::CallStarted(record) | ExportItem::CallFinished(record) | ExportItem::CallUnfinished(record) => {
-            Some(record)
-        }
-        _ => None,
-    }));
 }
