@@ -84,14 +84,7 @@ pub(crate) fn read_up_to(conn: &Connection) -> Result<i64, StoreError> {
 pub(crate) fn refresh(conn: &Connection, budget: IndexBudget, per_step: usize) -> Result<usize, StoreError> {
     let started = Instant::now();
     conn.execute_batch(TABLES).map_err(|e| StoreError::sqlite("could not make the overlay of the call log", e))?;
-    let writer_indexing = {
-        let tx = conn.unchecked_transaction().map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        restart_if_indexed(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        let indexing = writer_indexed_since_last_refresh(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        tx.commit().map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        indexing
-    };
-    let (read, first_bad) = if writer_indexing { (0, None) } else { read_log(conn, budget, per_step, started)? };
+    let (read, first_bad) = read_log(conn, budget, per_step, started)?;
     update_view(conn)?;
     match first_bad {
         Some((seq, reason)) => Err(StoreError::new(
@@ -106,7 +99,8 @@ pub(crate) fn refresh(conn: &Connection, budget: IndexBudget, per_step: usize) -
 }
 
 /// Reads the log's entries after the overlay's last one, within `budget` from `started`:
-/// how many, and the first that could not be decoded.
+/// how many, and the first that could not be decoded. Reads none while a writer elsewhere
+/// is indexing the log (see the module's docs), which its first step checks.
 fn read_log(
     conn: &Connection,
     budget: IndexBudget,
@@ -115,10 +109,13 @@ fn read_log(
 ) -> Result<(usize, Option<(i64, String)>), StoreError> {
     let mut read = 0;
     let mut first_bad = None;
+    let mut first_step = true;
     loop {
         let tx = conn.unchecked_transaction().map_err(|e| StoreError::sqlite(CONTEXT, e))?;
         restart_if_indexed(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        let spent = read >= budget.max_entries || started.elapsed() >= budget.max_time;
+        let writer_indexing = std::mem::take(&mut first_step)
+            && writer_indexed_since_last_refresh(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
+        let spent = writer_indexing || read >= budget.max_entries || started.elapsed() >= budget.max_time;
         let step = per_step.clamp(1, budget.max_entries.saturating_sub(read).max(1));
         let outcome = if spent { Ok(Step::default()) } else { read_step(&tx, step) };
         let outcome = outcome.map_err(|e| StoreError::sqlite(CONTEXT, e))?;
