@@ -13,17 +13,19 @@
 //! writer elsewhere has indexed an entry the overlay read (it is no longer in the log),
 //! the overlay is dropped, so a call indexed since (say, its finish) is never hidden by an
 //! older row of the overlay. While a writer is indexing (the log's first entry moved on
-//! since the connection's last refresh), the overlay is not read again: the writer is
-//! doing that work, and reading the same entries into every viewer's memory, only to
-//! drop them at the next entry the writer indexes, slowed the writer down (a viewer
-//! polling every 10 ms took a third off the store's throughput on two cores). Queries
-//! then see what is indexed, and the backlog the store reports says how far behind it is.
+//! at one of the connection's refreshes in the last [`WRITER_QUIET`]), the overlay is not
+//! read again: the writer is doing that work, and reading the same entries into every
+//! viewer's memory, only to drop them at the next entry the writer indexes, slowed the
+//! writer down (a viewer polling every 10 ms took a third off the store's throughput on
+//! two cores; one that read whenever the head had not moved since its last poll, a
+//! twentieth). Queries then see what is indexed, and the backlog the store reports says
+//! how far behind it is.
 
 use super::error::{StoreError, StoreErrorKind};
 use super::index::{self, Buffers, CallStatements, IndexBacklog, IndexBudget, ROW_COLUMNS};
 use super::log;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The most log bytes a connection's overlay holds (in memory): a read-only view of a
 /// huge backlog shows its oldest part and reports the rest.
@@ -41,8 +43,14 @@ CREATE INDEX IF NOT EXISTS temp.calls_pending_parent_id ON calls_pending (parent
 CREATE INDEX IF NOT EXISTS temp.calls_pending_op_base_name ON calls_pending (op_base_name, started_at_us);
 CREATE INDEX IF NOT EXISTS temp.calls_pending_started_at_us ON calls_pending (started_at_us);
 CREATE TEMP TABLE IF NOT EXISTS calls_pending_log (seq INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, error TEXT);
-CREATE TEMP TABLE IF NOT EXISTS calls_pending_head (seq INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS calls_pending_head (seq INTEGER NOT NULL, moved_at_ms INTEGER);
 ";
+
+/// How long after a connection last saw the log's first entry move on it leaves the log
+/// to the writer that moved it: longer than a writer's indexing transactions take, and
+/// than the pause between two of them. A writer that stopped with entries left (it
+/// exited, or it is writing a burst) has its log read by the connection after that.
+pub(crate) const WRITER_QUIET: Duration = Duration::from_secs(1);
 
 /// The log's first entry as `calls_pending_head` keeps it when the log is empty.
 const EMPTY_LOG: i64 = -1;
@@ -113,8 +121,8 @@ fn read_log(
     loop {
         let tx = conn.unchecked_transaction().map_err(|e| StoreError::sqlite(CONTEXT, e))?;
         restart_if_indexed(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
-        let writer_indexing = std::mem::take(&mut first_step)
-            && writer_indexed_since_last_refresh(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
+        let writer_indexing =
+            std::mem::take(&mut first_step) && writer_is_indexing(&tx).map_err(|e| StoreError::sqlite(CONTEXT, e))?;
         let spent = writer_indexing || read >= budget.max_entries || started.elapsed() >= budget.max_time;
         let step = per_step.clamp(1, budget.max_entries.saturating_sub(read).max(1));
         let outcome = if spent { Ok(Step::default()) } else { read_step(&tx, step) };
@@ -178,20 +186,30 @@ fn restart_if_indexed(tx: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// True when entries of the log were indexed (by a writer elsewhere) since this
-/// connection's last refresh: its first entry moved on, or the log emptied. Remembers the
-/// first entry for the next refresh. New entries after an empty log are not indexing.
-fn writer_indexed_since_last_refresh(tx: &Connection) -> rusqlite::Result<bool> {
+/// True when a writer elsewhere is indexing the log: the connection saw its first entry
+/// move on (or the log empty) at this refresh, or at one less than [`WRITER_QUIET`] ago.
+/// Remembers the first entry, and when it last moved, for the next refresh. New entries
+/// after an empty log are not indexing.
+fn writer_is_indexing(tx: &Connection) -> rusqlite::Result<bool> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let head: i64 =
         tx.prepare_cached("SELECT COALESCE(MIN(seq), ?1) FROM main.call_log")?.query_row([EMPTY_LOG], |r| r.get(0))?;
-    let last: Option<i64> =
-        tx.prepare_cached("SELECT seq FROM temp.calls_pending_head")?.query_row([], |r| r.get(0)).optional()?;
+    let last: Option<(i64, Option<i64>)> = tx
+        .prepare_cached("SELECT seq, moved_at_ms FROM temp.calls_pending_head")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (moved, moved_at) = match last {
+        None | Some((EMPTY_LOG, _)) => (false, None),
+        Some((last, moved_at)) if head == EMPTY_LOG || head > last => (true, Some(now)),
+        Some((_, moved_at)) => (false, moved_at),
+    };
+    // An empty log forgets the writer: what is logged next is read at once.
+    let moved_at = moved_at.filter(|_| head != EMPTY_LOG);
     tx.execute_batch("DELETE FROM temp.calls_pending_head")?;
-    tx.prepare_cached("INSERT INTO temp.calls_pending_head (seq) VALUES (?1)")?.execute([head])?;
-    Ok(match last {
-        None | Some(EMPTY_LOG) => false,
-        Some(last) => head == EMPTY_LOG || head > last,
-    })
+    tx.prepare_cached("INSERT INTO temp.calls_pending_head (seq, moved_at_ms) VALUES (?1, ?2)")?
+        .execute(params![head, moved_at])?;
+    let quiet_ms = WRITER_QUIET.as_millis() as i64;
+    Ok(moved || moved_at.is_some_and(|at| (0..quiet_ms).contains(&(now - at))))
 }
 
 /// Reads up to `max` entries after the overlay's last one (none once it holds
