@@ -71,12 +71,24 @@ pub fn record_of(item: &ExportItem) -> Option<&CallRecord> {
 /// Empties `items`, giving the boxes of its call records back for the calls to come
 /// ([`weave_core::export::recycle_records`]), once they are written or set aside.
 pub(crate) fn recycle_records(items: &mut Vec<ExportItem>) {
-    weave_core::export::recycle_records(items.drain(..).filter_map(|item| match item {
+    weave_core::export::recycle_records(call_records(items));
+}
+
+/// Empties `items`, which the calling thread exported and keeps (they were dropped, or it
+/// wrote them itself), giving the boxes of its call records to its own next calls
+/// ([`weave_core::export::keep_records_here`]).
+pub(crate) fn keep_records_here(items: &mut Vec<ExportItem>) {
+    weave_core::export::keep_records_here(call_records(items));
+}
+
+/// Empties `items` into the boxes of its call records (dropping the other items).
+fn call_records(items: &mut Vec<ExportItem>) -> impl Iterator<Item = Box<CallRecord>> + '_ {
+    items.drain(..).filter_map(|item| match item {
         ExportItem::CallStarted(record) | ExportItem::CallFinished(record) | ExportItem::CallUnfinished(record) => {
             Some(record)
         }
         _ => None,
-    }));
+    })
 }
 
 /// Fixed part of an encoded call: ids, timestamps, field names, the op ref, attributes.

@@ -161,29 +161,40 @@ impl Spill {
 
     /// Appends dropped items with a reason on the spill thread (on this thread if it cannot
     /// be started). When its backlog is full the items are counted as lost, or, with
-    /// `write_inline_when_fallback_behind`, written on this thread.
+    /// `write_inline_when_fallback_behind`, written on this thread. Items that stay on this
+    /// thread leave their records' boxes to its next calls.
     pub(crate) fn write_in_background(&self, reason: &'static str, items: Vec<ExportItem>) {
+        if let Some(mut items) = self.hand_to_spill_thread(reason, items) {
+            // Hot in this core's caches, unlike the spares the exporter's threads give back.
+            crate::item::keep_records_here(&mut items);
+        }
+    }
+
+    /// Hands the items to the spill thread, or deals with them here (written, or counted as
+    /// lost): then returns them.
+    fn hand_to_spill_thread(&self, reason: &'static str, items: Vec<ExportItem>) -> Option<Vec<ExportItem>> {
         if self.inner.file.is_none() {
             // Nothing to hand to a thread: counted as lost there.
-            return self.inner.write(Origin::Dropped, reason, &items);
+            self.inner.write(Origin::Dropped, reason, &items);
+            return Some(items);
         }
         let n = items.len();
         let before = self.backlog.fetch_add(n, Ordering::AcqRel);
         if before.saturating_add(n) <= self.max_backlog {
-            match self.send(Job::Write(reason, items)) {
-                Ok(()) | Err(Job::Flush(_)) => {}
+            return match self.send(Job::Write(reason, items)) {
+                Ok(()) | Err(Job::Flush(_)) => None,
                 // No spill thread (it could not be started): written here.
                 Err(Job::Write(_, items)) => {
                     self.backlog.fetch_sub(n, Ordering::AcqRel);
                     self.inner.write(Origin::Dropped, reason, &items);
+                    Some(items)
                 }
-            }
-            return;
+            };
         }
         self.backlog.fetch_sub(n, Ordering::AcqRel);
         if self.write_inline_when_behind {
             self.inner.write(Origin::Dropped, reason, &items);
-            return;
+            return Some(items);
         }
         self.inner.count_lost(Origin::Dropped, n);
         let before = self.inner.behind.fetch_add(n as u64, Ordering::Relaxed);
@@ -196,6 +207,7 @@ impl Spill {
                 before + n as u64
             );
         }
+        Some(items)
     }
 
     /// Pushes buffered lines to the file (what the spill thread still has to write is not

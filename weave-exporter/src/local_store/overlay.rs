@@ -200,7 +200,7 @@ fn writer_is_indexing(tx: &Connection) -> rusqlite::Result<bool> {
         .optional()?;
     let (moved, moved_at) = match last {
         None | Some((EMPTY_LOG, _)) => (false, None),
-        Some((last, moved_at)) if head == EMPTY_LOG || head > last => (true, Some(now)),
+        Some((last, _)) if head == EMPTY_LOG || head > last => (true, Some(now)),
         Some((_, moved_at)) => (false, moved_at),
     };
     // An empty log forgets the writer: what is logged next is read at once.
