@@ -161,21 +161,26 @@ thread_local! {
 
 /// Gives call records back once they are written (the exporter calls this with the
 /// records of a batch). What they hold is dropped here; their boxes are kept for the
-/// calls to come, within a bound.
+/// calls to come, within a bound (the others are freed, not emptied and flushed first).
 pub fn recycle_records(records: impl IntoIterator<Item = Box<CallRecord>>) {
-    let mut records: Vec<Box<CallRecord>> = records.into_iter().collect();
-    // Emptied before the lock is taken: the application threads wait for none of it.
+    // Waits a little at most: a lock held forever (in a forked child, by a thread of its
+    // parent) only means these boxes are freed. Never waiting freed whole batches whenever
+    // an application thread was taking spares at the same moment, and the threads then
+    // allocated new ones: millions of allocations in a few seconds of calls, each box
+    // freed by the exporter's thread, the slowest case of the allocator.
+    let Some(room) =
+        SPARE_RECORDS.try_lock_for(RECYCLE_WAIT).map(|spare| MAX_SPARE_RECORDS.saturating_sub(spare.len()))
+    else {
+        return;
+    };
+    let mut records: Vec<Box<CallRecord>> = records.into_iter().take(room).collect();
+    // Emptied before the lock is taken again: the application threads wait for none of it.
     for record in &mut records {
         record.clear();
         // Out of this core's caches: the thread that takes the box next gets its lines
         // from memory, with no wait for this core (see `spare_record`).
         crate::sys::evict_from_caches::<CallRecord>(record);
     }
-    // Waits a little at most: a lock held forever (in a forked child, by a thread of its
-    // parent) only means these boxes are freed. Never waiting freed whole batches whenever
-    // an application thread was taking spares at the same moment, and the threads then
-    // allocated new ones: millions of allocations in a few seconds of calls, each box
-    // freed by the exporter's thread, the slowest case of the allocator.
     let Some(mut spare) = SPARE_RECORDS.try_lock_for(RECYCLE_WAIT) else { return };
     let room = MAX_SPARE_RECORDS.saturating_sub(spare.len());
     spare.extend(records.drain(..room.min(records.len())));
