@@ -193,6 +193,7 @@ fn two_evaluation_runs_compare_and_their_rows_filter_and_group() {
     let ui = Ui::start();
     let value = checked(&ui.run("viewer_compare.mjs"));
     assert_eq!(value["zero_looking_coloured"], json!([]), "a coloured delta reads as zero: {value}");
+    assert_eq!(value["overflow"], json!({"page": 0, "main": 0, "rows_table": 0}), "wider than the page: {value}");
     assert_eq!(value["rows_before"], "6 of 6 rows", "{value}");
     assert_eq!(value["rows_after"], "4 of 6 rows", "{value}");
     assert_eq!(value["compare_rows_after"], 4, "{value}");

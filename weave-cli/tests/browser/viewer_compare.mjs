@@ -28,6 +28,16 @@ export default async function ({ page, baseUrl, screenshot, assert, log }) {
   const rowsAfter = (await page.textContent('#rows-count')).trim();
   const compareRowsAfter = await page.locator('#compare-rows tr.compare-row').count();
   assert.ok(new URL(page.url()).searchParams.get('q') === 'exact_match = false', 'the query is in the URL');
+  // Nothing wider than the page: the rows table fits its column (no sideways scrolling).
+  const overflow = await page.evaluate(() => {
+    const main = document.querySelector('main');
+    const table = document.getElementById('compare-rows');
+    return {
+      page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      main: main.scrollWidth - main.clientWidth,
+      rows_table: Math.round(table.getBoundingClientRect().width - table.parentElement.getBoundingClientRect().width),
+    };
+  });
   await screenshot('viewer-compare');
 
   const options = await page.locator('#rows-group-by option').evaluateAll((os) => os.map((o) => o.value));
@@ -43,5 +53,5 @@ export default async function ({ page, baseUrl, screenshot, assert, log }) {
   await page.locator('#call-tree .tree-node').first().waitFor();
   await page.locator('#call-inputs').waitFor();
   log('grouped by', by);
-  return { zero_looking_coloured: zeroLookingColoured, rows_before: rowsBefore, rows_after: rowsAfter, compare_rows_after: compareRowsAfter, groups, group_by: by };
+  return { overflow, zero_looking_coloured: zeroLookingColoured, rows_before: rowsBefore, rows_after: rowsAfter, compare_rows_after: compareRowsAfter, groups, group_by: by };
 }
