@@ -166,6 +166,16 @@ impl BrowserRun {
         strings(&self.result["blocked_requests"])
     }
 
+    /// The screenshots whose page was wider than the test's window (it scrolled
+    /// sideways): `(screenshot, pixels)`.
+    pub fn wider_than_window(&self) -> Vec<(String, u64)> {
+        let entries = self.result["wider_than_window"].as_array().cloned().unwrap_or_default();
+        entries
+            .iter()
+            .map(|e| (e["screenshot"].as_str().unwrap_or("?").to_string(), e["px"].as_u64().unwrap_or(0)))
+            .collect()
+    }
+
     /// The screenshots saved.
     pub fn screenshots(&self) -> Vec<PathBuf> {
         strings(&self.result["screenshots"]).into_iter().map(PathBuf::from).collect()

@@ -11,7 +11,8 @@
 //   screenshot  async (name) => path: a full-page PNG in the screenshots directory
 //   assert      node:assert/strict
 // What it returns (JSON) is the line's `value`. The line also has: ok, test, name,
-// error and stack (when it threw), screenshots, dialogs (every alert/confirm/prompt any
+// error and stack (when it threw), screenshots, wider_than_window (the screenshots whose
+// page was wider than the window, by how many pixels), dialogs (every alert/confirm/prompt any
 // page opened: they are dismissed), page_errors (uncaught exceptions), console_errors,
 // blocked_requests (requests to anything but loopback, refused), duration_ms.
 // Exit code: 0 when ok, 1 when the test failed, 2 for bad arguments.
@@ -106,6 +107,7 @@ async function main() {
     page_errors: [],
     console_errors: [],
     blocked_requests: [],
+    wider_than_window: [],
   };
   const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'weave-chromium-'));
   let context;
@@ -116,6 +118,9 @@ async function main() {
     const { page: target = page, ...rest } = shotOptions;
     await target.screenshot({ path: file, fullPage: true, ...rest });
     result.screenshots.push(file);
+    // A page that scrolls sideways in the test's window (its content wider than the window).
+    const px = await target.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (px > 0) result.wider_than_window.push({ screenshot: shotName, px });
     return file;
   };
   try {

@@ -151,9 +151,11 @@ fn copy_store(from: &Path, to: &Path) {
 }
 
 /// The checks every run gets: it passed, no page opened a dialog or threw, nothing but
-/// loopback was asked for (the viewer is offline: no CDN).
+/// loopback was asked for (the viewer is offline: no CDN), and no page it took a
+/// screenshot of scrolled sideways.
 fn checked(run: &browser::BrowserRun) -> Value {
     let value = run.assert_ok().clone();
+    assert!(run.wider_than_window().is_empty(), "pages wider than the window: {:?}", run.wider_than_window());
     assert!(run.dialogs().is_empty(), "a page opened a dialog: {:?}", run.dialogs());
     assert!(run.page_errors().is_empty(), "a page threw: {:?}", run.page_errors());
     assert!(run.blocked_requests().is_empty(), "a page asked for more than loopback: {:?}", run.blocked_requests());
