@@ -244,6 +244,31 @@ async fn calls_not_streamed_record_openais_request_id_as_python_does() {
 }
 
 #[tokio::test]
+async fn a_buffer_in_front_of_the_request_id_layer_keeps_the_ids_with_their_calls() {
+    use weave_llm::openai::async_openai::error::OpenAIError;
+    use weave_llm::openai::async_openai::middleware::ReqwestService;
+    use weave_llm::openai::RequestIdLayer;
+    let calls = capture();
+    let fake = FakeOpenAi::start().unwrap();
+    // tower's buffer calls the layer's service on its own task; the response future it
+    // returns is awaited by the request's task, where the call's slot is.
+    let http = tower::ServiceBuilder::new()
+        .map_err(|e: tower::BoxError| OpenAIError::InvalidArgument(e.to_string()))
+        .buffer(8)
+        .layer(RequestIdLayer)
+        .service(ReqwestService::new(reqwest::Client::new()));
+    let client = TracedClient::new(bare_client(&fake).with_http_service(http));
+    let (chat_a, chat_b) = (client.chat(), client.chat());
+    let (first, second) = tokio::join!(chat_a.create(chat_request(json!({}))), chat_b.create(chat_request(json!({}))));
+    first.unwrap();
+    second.unwrap();
+    let mut ids: Vec<Value> =
+        calls.calls_of(CHAT_COMPLETIONS_OP).iter().map(|c| c.output()["request_id"].clone()).collect();
+    ids.sort_by_key(|id| id.to_string());
+    assert_eq!(ids, [json!("req_fake_0"), json!("req_fake_1")]);
+}
+
+#[tokio::test]
 async fn errors_are_recorded_with_pythons_exception_names() {
     let calls = capture();
     let fake = FakeOpenAi::start().unwrap();

@@ -5,9 +5,11 @@
 //! async-openai hands back parsed responses, not their headers, so the header is read
 //! by a tower layer in the client's HTTP stack ([`RequestIdLayer`]) and passed to the call
 //! waiting for it through a task-local slot that the traced method opens around the
-//! request ([`with_request_id`]). The layer's future runs inside the request's future, so
-//! it finds the slot of its own request; a stack that sends requests from other tasks
-//! (tower's `Buffer`) leaves the id unknown.
+//! request ([`with_request_id`]). The slot is looked up by the layer's response future,
+//! which the request's own task awaits even when a layer in front of it calls the service
+//! on another task (tower's `Buffer` does: its worker task calls the service, and hands
+//! the response future back to the request to await). A stack that awaits the response
+//! on another task (a service that spawns it) leaves the id unknown.
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
