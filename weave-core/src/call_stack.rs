@@ -10,7 +10,10 @@
 //! on another thread rolling its summary up, `current_call()` setting a name) and at
 //! shutdown, to write the calls still running as unfinished. Every thread's stack is
 //! listed here for that shutdown. No one holds it for more than a few hundred
-//! instructions, and nothing that may block runs under it (no user code, no I/O).
+//! instructions, and nothing that may block runs under it (no user code, no I/O). So a
+//! stack that stays locked for [`STUCK_WAIT`] was locked by a thread that will never
+//! release it (in a forked child, a thread of the parent held it at the fork): the
+//! thread's calls are then run unrecorded, with a warning, rather than spinning forever.
 
 use crate::call::{CallRecord, CallStart};
 use crate::ids::Id;
@@ -18,6 +21,7 @@ use crate::json::JsonObject;
 use crate::summary::Summary;
 use parking_lot::Mutex;
 use spin::mutex::{SpinMutex, SpinMutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -75,7 +79,14 @@ impl Frame {
 /// A thread's stack of running sync calls.
 pub(crate) struct ThreadCalls {
     frames: SpinMutex<Vec<Frame>>,
+    /// Set when the stack stayed locked for [`STUCK_WAIT`]: its lock is then tried, not
+    /// waited for (and the warning was given).
+    stuck: AtomicBool,
 }
+
+/// How long a thread waits for a stack another thread holds before it takes the stack as
+/// locked for good (see the module's docs).
+const STUCK_WAIT: Duration = if cfg!(test) { Duration::from_millis(50) } else { Duration::from_secs(1) };
 
 /// Every thread's stack, so that a shutdown reaches the calls running on other threads
 /// (and those of a thread whose locals were destroyed while calls were open on it: a
@@ -85,7 +96,7 @@ static THREADS: Mutex<Vec<Arc<ThreadCalls>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static THIS_THREAD: Arc<ThreadCalls> = {
-        let stack = Arc::new(ThreadCalls { frames: SpinMutex::new(Vec::new()) });
+        let stack = Arc::new(ThreadCalls { frames: SpinMutex::new(Vec::new()), stuck: AtomicBool::new(false) });
         let mut threads = THREADS.lock();
         threads.retain(|s| Arc::strong_count(s) > 1 || s.frames.try_lock().is_none_or(|frames| !frames.is_empty()));
         threads.push(Arc::clone(&stack));
@@ -94,7 +105,8 @@ thread_local! {
 }
 
 /// Pushes the frame of a call starting on this thread. False when the thread's locals are
-/// gone (the thread is exiting): the caller then runs the call unrecorded.
+/// gone (the thread is exiting), or its stack is locked for good (see the module's docs):
+/// the caller then runs the call unrecorded.
 ///
 /// Out of line, with the frame's parts as arguments (in registers): a whole `Frame`
 /// passed down through the thread-local's closure was written word by word and read back
@@ -102,8 +114,12 @@ thread_local! {
 #[inline(never)]
 pub(crate) fn push(record: Box<CallRecord>, client_key: usize, shared_parent: Option<Arc<dyn SharedParent>>) -> bool {
     THIS_THREAD
-        .try_with(|stack| stack.frames.lock().push(Frame { record, state: None, client_key, shared_parent }))
-        .is_ok()
+        .try_with(|stack| {
+            let Some(mut frames) = stack.lock() else { return false };
+            frames.push(Frame { record, state: None, client_key, shared_parent });
+            true
+        })
+        .unwrap_or(false)
 }
 
 /// A sync call taken off its thread's stack, ended.
@@ -119,7 +135,7 @@ pub(crate) struct Popped {
 pub(crate) fn pop(id: &Id, end: impl FnOnce(&mut CallRecord, Gathered)) -> Option<Popped> {
     THIS_THREAD
         .try_with(|stack| {
-            let mut frames = stack.frames.lock();
+            let mut frames = stack.lock()?;
             let at = position(&frames, id)?;
             let Frame { mut record, state, shared_parent, .. } = frames.remove(at);
             end(&mut record, state);
@@ -147,8 +163,37 @@ pub(crate) fn this_thread() -> Option<Weak<ThreadCalls>> {
 impl ThreadCalls {
     /// `f` of the frame of call `id`, if it is still running.
     pub(crate) fn with_frame<R>(&self, id: &Id, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
-        let mut frames = self.frames.lock();
+        let mut frames = self.lock()?;
         position(&frames, id).map(|at| f(&mut frames[at]))
+    }
+
+    /// The frames, locked; `None` when another thread holds them for good.
+    #[inline]
+    fn lock(&self) -> Option<SpinMutexGuard<'_, Vec<Frame>>> {
+        self.frames.try_lock().or_else(|| self.lock_held())
+    }
+
+    /// The frames, once the thread that holds them lets go (within [`STUCK_WAIT`]; not
+    /// waited for again once that ran out, only tried).
+    #[cold]
+    #[inline(never)]
+    fn lock_held(&self) -> Option<SpinMutexGuard<'_, Vec<Frame>>> {
+        if self.stuck.load(Ordering::Relaxed) {
+            let frames = self.frames.try_lock();
+            if frames.is_some() {
+                self.stuck.store(false, Ordering::Relaxed);
+            }
+            return frames;
+        }
+        let frames = lock_within(&self.frames, STUCK_WAIT);
+        if frames.is_none() && !self.stuck.swap(true, Ordering::Relaxed) {
+            crate::warn!(
+                "weave: a thread's call stack stayed locked for {} ms (in a forked child, by a thread of its \
+                 parent that held it at the fork); calls on that thread are not recorded while it stays locked",
+                STUCK_WAIT.as_millis()
+            );
+        }
+        frames
     }
 }
 
@@ -188,5 +233,50 @@ fn lock_within<T>(lock: &SpinMutex<T>, wait: Duration) -> Option<SpinMutexGuard<
             return None;
         }
         std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::{OpDef, OpHandle};
+    use std::sync::mpsc;
+
+    fn record(id: u128) -> Box<CallRecord> {
+        let op = OpHandle::from(Arc::new(OpDef::new("held", "fn held() {}", true, None, false)));
+        let mut record = Box::new(CallRecord::blank(op));
+        record.start.id = Id::from_u128(id);
+        record
+    }
+
+    #[test]
+    fn a_stack_another_thread_keeps_locked_runs_its_calls_unrecorded_instead_of_spinning() {
+        // A thread of its own, with a stack of its own.
+        std::thread::spawn(|| {
+            assert!(push(record(1), 1, None), "a free stack");
+            let stack = this_thread().and_then(|s| s.upgrade()).expect("this thread's stack");
+            // Another thread locks it and lets go only when told (a thread of a forked
+            // child's parent never does).
+            let (locked_tx, locked_rx) = mpsc::channel();
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let holder = std::thread::spawn(move || {
+                let frames = stack.frames.lock();
+                locked_tx.send(()).unwrap();
+                let _ = release_rx.recv();
+                drop(frames);
+            });
+            locked_rx.recv().unwrap();
+            assert!(!push(record(2), 1, None), "not recorded, once the wait ran out");
+            assert!(!push(record(3), 1, None), "tried, not waited for");
+            assert!(pop(&Id::from_u128(1), |_, _| {}).is_none(), "the frame is out of reach");
+            release_tx.send(()).unwrap();
+            holder.join().unwrap();
+            // Let go: the stack is used again, with the frame pushed before.
+            assert!(push(record(4), 1, None));
+            assert!(pop(&Id::from_u128(4), |_, _| {}).is_some());
+            assert!(pop(&Id::from_u128(1), |_, _| {}).is_some());
+        })
+        .join()
+        .unwrap();
     }
 }
