@@ -59,6 +59,8 @@ fn exit_scenario_entry() {
         }
         #[cfg(unix)]
         Some("fork") => fork_while_threads_make_calls(),
+        #[cfg(unix)]
+        Some("fork_finish") => forked_child_finishes(),
         _ => {}
     }
 }
@@ -99,25 +101,8 @@ fn fork_while_threads_make_calls() {
                 libc::_exit(0)
             };
         }
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let mut status = 0;
-        loop {
-            // SAFETY: waits for the child just forked, without blocking.
-            #[allow(unsafe_code)]
-            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if done == pid {
-                break;
-            }
-            if std::time::Instant::now() > until {
-                hung += 1;
-                // SAFETY: kills the child just forked.
-                #[allow(unsafe_code)]
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL)
-                };
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        if !child_ended_within(pid, std::time::Duration::from_secs(20)) {
+            hung += 1;
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -127,6 +112,61 @@ fn fork_while_threads_make_calls() {
     drop(weave);
     eprintln!("forked children that did not end within 20 s: {hung} of 20");
     std::process::exit(if hung == 0 { 0 } else { 1 });
+}
+
+/// Calls overflow a queue of one item, so the fallback file's thread starts; then a
+/// forked child makes a call and finishes weave: its shutdown must not wait for the
+/// exporter's worker or that thread, which stayed in the parent. Exits 0 when the child
+/// ended within 20 s, else 1.
+#[cfg(unix)]
+fn forked_child_finishes() {
+    let weave = weave::builder().project("fork-tests").init().expect("init");
+    for i in 0..1_000 {
+        step(i);
+    }
+    let _ = weave::flush();
+    // SAFETY (test only): the child calls weave and then `_exit`, never returning into the
+    // test harness.
+    #[allow(unsafe_code)]
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        step(1);
+        weave.finish();
+        // SAFETY: ends the child without running the parent's exit handlers.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::_exit(0)
+        };
+    }
+    let ended = child_ended_within(pid, std::time::Duration::from_secs(20));
+    drop(weave);
+    eprintln!("the forked child ended within 20 s: {ended}");
+    std::process::exit(if ended { 0 } else { 1 });
+}
+
+/// Waits at most `limit` for the child `pid` to end, and kills it if it has not: whether
+/// it ended.
+#[cfg(unix)]
+fn child_ended_within(pid: libc::pid_t, limit: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + limit;
+    let mut status = 0;
+    loop {
+        // SAFETY: waits for the child just forked, without blocking.
+        #[allow(unsafe_code)]
+        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if done == pid {
+            return true;
+        }
+        if std::time::Instant::now() > until {
+            // SAFETY: kills the child just forked.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid, libc::SIGKILL)
+            };
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 fn run(scenario: &str, code: i32) -> (u64, tempfile::TempDir) {
@@ -198,4 +238,24 @@ fn a_forked_child_flushes_and_ends_within_its_flush_timeout() {
         ],
     );
     support::assert_exit_code(&output, 0, "fork");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_finishes_without_waiting_for_the_parents_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("weave.db");
+    let store_var = store.to_string_lossy().into_owned();
+    let output = support::run_scenario(
+        "exit_scenario_entry",
+        "fork_finish",
+        dir.path(),
+        &[
+            ("WEAVE_LOCAL_STORE_PATH", store_var.as_str()),
+            ("WEAVE_PRINT_CALL_LINK", "false"),
+            ("WEAVE_FLUSH_TIMEOUT", "1"),
+            ("WEAVE_MAX_CALLS_QUEUE_SIZE", "1"),
+        ],
+    );
+    support::assert_exit_code(&output, 0, "fork_finish");
 }

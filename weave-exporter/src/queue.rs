@@ -60,6 +60,11 @@ pub struct QueueExporter {
     supports_call_start: bool,
     ref_form: StoreRefForm,
     description: String,
+    /// The process that started the exporter. In a process forked from it, the worker and
+    /// the spill thread are not there (a fork copies only the forking thread).
+    pid: u32,
+    /// Whether this process, a fork, was told its calls are not exported.
+    fork_warned: AtomicBool,
 }
 
 impl std::fmt::Debug for QueueExporter {
@@ -96,6 +101,8 @@ impl QueueExporter {
             supports_call_start,
             ref_form,
             description,
+            pid: std::process::id(),
+            fork_warned: AtomicBool::new(false),
         };
         match spawned {
             Ok(handle) => *exporter.worker.lock() = Some(handle),
@@ -279,6 +286,25 @@ impl QueueExporter {
         self.shared.spill.flush();
     }
 
+    /// True in a process forked from the one that started the exporter: its worker and
+    /// spill thread stayed there, so nothing here would answer a flush, and what the queue
+    /// held at the fork is the parent's to write (written here too, it would be twice in
+    /// the project). Says once that this process's calls are not exported.
+    fn in_forked_child(&self) -> bool {
+        if std::process::id() == self.pid {
+            return false;
+        }
+        if !self.fork_warned.swap(true, Ordering::Relaxed) {
+            weave_core::warn!(
+                "weave: this process was forked from the one that started weave (pid {}), where the exporter's \
+                 threads stayed; the calls made here are not written to {}",
+                self.pid,
+                self.description
+            );
+        }
+        true
+    }
+
     /// Sends a marker and waits for its reply, both before `deadline`.
     fn round_trip(&self, make: impl FnOnce(Sender<()>) -> Msg, deadline: Option<Instant>) -> bool {
         let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
@@ -312,6 +338,9 @@ impl Exporter for QueueExporter {
     }
 
     fn flush(&self, timeout: Duration) -> FlushReport {
+        if self.in_forked_child() {
+            return self.report(false);
+        }
         if self.closed.load(Ordering::SeqCst) {
             self.shared.spill.flush();
             return self.report(self.worker_gone.load(Ordering::SeqCst) && self.tx.is_empty());
@@ -324,6 +353,10 @@ impl Exporter for QueueExporter {
     }
 
     fn shutdown(&self, timeout: Duration) -> FlushReport {
+        if self.in_forked_child() {
+            self.closed.store(true, Ordering::SeqCst);
+            return self.report(false);
+        }
         if self.closed.swap(true, Ordering::SeqCst) {
             self.shared.spill.flush();
             return self.report(self.worker_gone.load(Ordering::SeqCst));
