@@ -170,17 +170,20 @@ fn child_ended_within(pid: libc::pid_t, limit: std::time::Duration) -> bool {
 }
 
 fn run(scenario: &str, code: i32) -> (u64, tempfile::TempDir) {
+    let dir = run_in_temp_dir(scenario, code, &[]);
+    (stored_steps(&dir.path().join("weave.db")), dir)
+}
+
+/// Runs `scenario` in a child process, in a new temporary directory with its store (and
+/// `extra` settings), and checks its exit code.
+fn run_in_temp_dir(scenario: &str, code: i32, extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("weave.db");
-    let store_var = store.to_string_lossy().into_owned();
-    let output = support::run_scenario(
-        "exit_scenario_entry",
-        scenario,
-        dir.path(),
-        &[("WEAVE_LOCAL_STORE_PATH", store_var.as_str()), ("WEAVE_PRINT_CALL_LINK", "false")],
-    );
+    let store_var = dir.path().join("weave.db").to_string_lossy().into_owned();
+    let mut envs = vec![("WEAVE_LOCAL_STORE_PATH", store_var.as_str()), ("WEAVE_PRINT_CALL_LINK", "false")];
+    envs.extend_from_slice(extra);
+    let output = support::run_scenario("exit_scenario_entry", scenario, dir.path(), &envs);
     support::assert_exit_code(&output, code, scenario);
-    (stored_steps(&store), dir)
+    dir
 }
 
 fn stored_steps(store: &Path) -> u64 {
@@ -224,38 +227,11 @@ fn std_process_exit_alone_skips_the_flush() {
 #[cfg(unix)]
 #[test]
 fn a_forked_child_flushes_and_ends_within_its_flush_timeout() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("weave.db");
-    let store_var = store.to_string_lossy().into_owned();
-    let output = support::run_scenario(
-        "exit_scenario_entry",
-        "fork",
-        dir.path(),
-        &[
-            ("WEAVE_LOCAL_STORE_PATH", store_var.as_str()),
-            ("WEAVE_PRINT_CALL_LINK", "false"),
-            ("WEAVE_FLUSH_TIMEOUT", "1"),
-        ],
-    );
-    support::assert_exit_code(&output, 0, "fork");
+    run_in_temp_dir("fork", 0, &[("WEAVE_FLUSH_TIMEOUT", "1")]);
 }
 
 #[cfg(unix)]
 #[test]
 fn a_forked_child_finishes_without_waiting_for_the_parents_threads() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("weave.db");
-    let store_var = store.to_string_lossy().into_owned();
-    let output = support::run_scenario(
-        "exit_scenario_entry",
-        "fork_finish",
-        dir.path(),
-        &[
-            ("WEAVE_LOCAL_STORE_PATH", store_var.as_str()),
-            ("WEAVE_PRINT_CALL_LINK", "false"),
-            ("WEAVE_FLUSH_TIMEOUT", "1"),
-            ("WEAVE_MAX_CALLS_QUEUE_SIZE", "1"),
-        ],
-    );
-    support::assert_exit_code(&output, 0, "fork_finish");
+    run_in_temp_dir("fork_finish", 0, &[("WEAVE_FLUSH_TIMEOUT", "1"), ("WEAVE_MAX_CALLS_QUEUE_SIZE", "1")]);
 }
