@@ -50,7 +50,7 @@ CREATE TEMP TABLE IF NOT EXISTS calls_pending_head (seq INTEGER NOT NULL, moved_
 /// to the writer that moved it: longer than a writer's indexing transactions take, and
 /// than the pause between two of them. A writer that stopped with entries left (it
 /// exited, or it is writing a burst) has its log read by the connection after that.
-pub(crate) const WRITER_QUIET: Duration = Duration::from_secs(1);
+const WRITER_QUIET: Duration = Duration::from_secs(1);
 
 /// The log's first entry as `calls_pending_head` keeps it when the log is empty.
 const EMPTY_LOG: i64 = -1;
