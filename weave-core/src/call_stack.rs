@@ -97,9 +97,13 @@ static THREADS: Mutex<Vec<Arc<ThreadCalls>>> = Mutex::new(Vec::new());
 thread_local! {
     static THIS_THREAD: Arc<ThreadCalls> = {
         let stack = Arc::new(ThreadCalls { frames: SpinMutex::new(Vec::new()), stuck: AtomicBool::new(false) });
-        let mut threads = THREADS.lock();
-        threads.retain(|s| Arc::strong_count(s) > 1 || s.frames.try_lock().is_none_or(|frames| !frames.is_empty()));
-        threads.push(Arc::clone(&stack));
+        // Waited for at most `LOCK_WAIT`: in a forked child, a thread of the parent may have
+        // held the list at the fork. The stack then works unlisted (in that child, whose
+        // calls are not exported, a shutdown does not reach its running calls).
+        if let Some(mut threads) = THREADS.try_lock_for(LOCK_WAIT) {
+            threads.retain(|s| Arc::strong_count(s) > 1 || s.frames.try_lock().is_none_or(|frames| !frames.is_empty()));
+            threads.push(Arc::clone(&stack));
+        }
         stack
     };
 }
@@ -278,5 +282,20 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn a_new_thread_records_its_calls_while_the_list_of_stacks_stays_locked() {
+        // Held as a thread of a forked child's parent may hold it at the fork: for good.
+        let threads = THREADS.lock();
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let pushed = push(record(5), 1, None);
+            let popped = pop(&Id::from_u128(5), |_, _| {}).is_some();
+            let _ = done_tx.send((pushed, popped));
+        });
+        let done = done_rx.recv_timeout(Duration::from_secs(10));
+        drop(threads);
+        assert_eq!(done, Ok((true, true)), "the new thread's call, pushed and popped");
     }
 }
