@@ -347,6 +347,24 @@ impl RawFrame {
     fn location(&self) -> Option<(&str, u32, Option<u32>)> {
         (!self.file.is_empty() && self.line > 0).then_some((self.file.as_str(), self.line, self.column))
     }
+
+    /// Not the program's own (see [`parse_backtrace`]): told by the function's path, or by
+    /// the file for the standard library and for a dependency's inlined function, whose
+    /// name has no path in a `debug = "line-tables-only"` build (`block_on<…>`, not
+    /// `tokio::runtime::park::CachedParkThread::block_on`).
+    fn is_foreign(&self) -> bool {
+        is_dropped(&self.function)
+            || is_in_std_sources(&self.file)
+            || dependency_crate(&self.file).is_some_and(|krate| is_dropped_crate(&krate))
+    }
+
+    /// One of the functions `#[op]`'s generated code calls around the body: told by its
+    /// path, or (inlined, in a `line-tables-only` build) by weave-core's file it is in.
+    fn is_op_machinery(&self) -> bool {
+        is_op_machinery(&self.function)
+            || (dependency_crate(&self.file).as_deref() == Some("weave_core")
+                && ["/src/private.rs", "/src/active.rs"].iter().any(|f| self.file.ends_with(f)))
+    }
 }
 
 /// Turns the text of a `std::backtrace::Backtrace` (newest frame first) into the program's
@@ -391,12 +409,12 @@ pub fn parse_backtrace(text: &str) -> Vec<Frame> {
 fn trim(raw: Vec<RawFrame>) -> Vec<Frame> {
     let generated: Vec<(&str, u32, Option<u32>)> = raw
         .windows(2)
-        .filter(|pair| is_op_machinery(&pair[0].function) && !is_op_machinery(&pair[1].function))
+        .filter(|pair| pair[0].is_op_machinery() && !pair[1].is_op_machinery())
         .filter_map(|pair| pair[1].location())
         .collect();
     let mut frames: Vec<Frame> = raw
         .iter()
-        .filter(|f| !is_dropped(&f.function) && !is_in_std_sources(&f.file))
+        .filter(|f| !f.is_foreign())
         .filter(|f| f.location().is_none_or(|location| !generated.contains(&location)))
         .take(MAX_FRAMES)
         .map(|f| Frame {
@@ -458,6 +476,13 @@ fn is_dropped(function: &str) -> bool {
         "asan_thread_start",
     ];
     const PREFIXES: [&str; 5] = ["__rust", "rust_begin_unwind", "rust_panic", "__libc_start", "__GI_"];
+    NAMES.contains(&function)
+        || PREFIXES.iter().any(|p| function.starts_with(p))
+        || is_dropped_crate(owner_crate(function))
+}
+
+/// True for the crates whose frames are not the program's own (see [`parse_backtrace`]).
+fn is_dropped_crate(krate: &str) -> bool {
     const CRATES: [&str; 15] = [
         "std",
         "core",
@@ -475,11 +500,33 @@ fn is_dropped(function: &str) -> bool {
         "backtrace",
         "__rustc",
     ];
-    if NAMES.contains(&function) || PREFIXES.iter().any(|p| function.starts_with(p)) {
-        return true;
-    }
-    let krate = owner_crate(function);
     CRATES.contains(&krate) || krate.starts_with("tokio_") || krate.starts_with("futures_")
+}
+
+/// The crate (its name, with `-` read as `_`) of a file of a dependency that cargo fetched:
+/// `…/registry/src/<index>/<crate>-<version>/…`, or `…/git/checkouts/<repository>-<hash>/
+/// <revision>/<crate>/src/…` (a repository's crate at its root is not told).
+fn dependency_crate(file: &str) -> Option<String> {
+    let file = file.replace('\\', "/");
+    let name = if let Some((_, rest)) = file.split_once("/registry/src/") {
+        let package = rest.split('/').nth(1)?;
+        // The version is what follows the last `-` followed by a digit (`md-5-0.10.6`).
+        let at = package
+            .char_indices()
+            .rev()
+            .find(|&(i, c)| c == '-' && package[i + 1..].starts_with(|d: char| d.is_ascii_digit()))?;
+        &package[..at.0]
+    } else if let Some((_, rest)) = file.split_once("/git/checkouts/") {
+        let parts: Vec<&str> = rest.split('/').collect();
+        let src = parts.iter().skip(2).position(|part| *part == "src")? + 2;
+        if src == 2 {
+            return None;
+        }
+        parts[src - 1]
+    } else {
+        return None;
+    };
+    Some(name.replace('-', "_"))
 }
 
 /// The crate a (demangled) function belongs to: its path's first segment; for
@@ -688,6 +735,71 @@ mod tests {
                 "app::fetch::{{closure}}::{{closure}} ./src/main.rs:23",
             ]
         );
+    }
+
+    /// The async panic above, in a build with `debug = "line-tables-only"` and weave from
+    /// crates.io: an inlined function's frame has its name without its path, so a
+    /// dependency's is told by its file (tokio by the registry, and by a git checkout; the
+    /// backtrace crate; weave-core's op machinery), and the program's keep theirs.
+    const LINE_TABLES_ONLY_ASYNC_OP_PANIC: &str = "   0: __rustc::rust_begin_unwind
+   1: core::panicking::panic_fmt
+   2: trace
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/backtrace-0.3.77/src/backtrace/libunwind.rs:117:9
+   3: trace_unsynchronized<&mut weave_core::sys::stack_return_addresses::{closure_env#0}>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/backtrace-0.3.77/src/backtrace/mod.rs:66:5
+   4: weave_core::sys::stack_return_addresses
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/weave-core-0.1.0/src/sys.rs:40:5
+   5: {async_fn#0}
+             at ./src/main.rs:23:9
+   6: poll<app::fetch::{async_fn_env#0}, weave_core::active::Async>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/weave-core-0.1.0/src/active.rs:606:39
+   7: app::fetch::{{closure}}
+             at ./src/main.rs:20:1
+   8: parse<u32>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.140/src/de.rs:2480:9
+   9: app::agent::{{closure}}::{{closure}}
+             at ./src/main.rs:32:20
+  10: {closure#0}<app::main::{async_block_env#0}>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/runtime/park.rs:376:71
+  11: with_budget<core::task::poll::Poll<u32>>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/task/coop/mod.rs:167:5
+  12: poll<app::main::{async_block_env#0}>
+             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/futures-util-0.3.31/src/future/future/map.rs:55:37
+  13: block_on<app::main::{async_block_env#0}>
+             at /home/u/.cargo/git/checkouts/tokio-3d5f2c9a1b7e4d60/9b1e2d7/tokio/src/runtime/runtime.rs:348:18
+  14: app::main
+             at ./src/main.rs:40:5
+  15: main
+";
+
+    #[test]
+    fn a_line_tables_only_builds_inlined_frames_are_told_by_their_files() {
+        assert_eq!(
+            summary(&parse_backtrace(LINE_TABLES_ONLY_ASYNC_OP_PANIC)),
+            [
+                "app::main ./src/main.rs:40",
+                "app::agent::{{closure}}::{{closure}} ./src/main.rs:32",
+                "parse<u32> /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.140/src/de.rs:2480",
+                "{async_fn#0} ./src/main.rs:23",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dependencys_crate_is_read_from_where_cargo_fetched_it() {
+        let registry = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        let crate_of = |file: String| dependency_crate(&file);
+        assert_eq!(crate_of(format!("{registry}/tokio-1.54.1/src/runtime/park.rs")).as_deref(), Some("tokio"));
+        assert_eq!(crate_of(format!("{registry}/futures-util-0.3.31/src/lib.rs")).as_deref(), Some("futures_util"));
+        assert_eq!(crate_of(format!("{registry}/md-5-0.10.6/src/lib.rs")).as_deref(), Some("md_5"));
+        assert_eq!(crate_of(format!("{registry}/foo-1.0.0-alpha.1/src/lib.rs")).as_deref(), Some("foo"));
+        let windows = r"C:\Users\u\.cargo\registry\src\index.crates.io-1949cf8c6b5b557f\weave-core-0.1.0\src\active.rs";
+        assert_eq!(crate_of(windows.to_string()).as_deref(), Some("weave_core"));
+        let checkouts = "/home/u/.cargo/git/checkouts/weave-rs-3d5f2c9a1b7e4d60/9b1e2d7";
+        assert_eq!(crate_of(format!("{checkouts}/weave-core/src/active.rs")).as_deref(), Some("weave_core"));
+        assert_eq!(crate_of(format!("{checkouts}/src/lib.rs")), None, "a repository's crate at its root");
+        assert_eq!(crate_of("./src/main.rs".to_string()), None);
+        assert_eq!(crate_of("/rustc/5980/library/std/src/panicking.rs".to_string()), None);
     }
 
     #[test]
