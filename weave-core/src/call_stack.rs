@@ -206,9 +206,10 @@ pub(crate) fn with_local_frame<R>(id: &Id, f: impl FnOnce(&mut Frame) -> R) -> O
     THIS_THREAD.try_with(|stack| stack.with_frame(id, f)).ok().flatten()
 }
 
-/// How long a shutdown waits for a thread's stack (held for a few microseconds at a
-/// time): only a lock that will never be released (a forked child, whose parent's thread
-/// held it at the fork) makes it wait that long, and that stack is then skipped.
+/// How long a shutdown waits for a thread's stack, and a new thread or a shutdown for the
+/// list of stacks (each held for a few microseconds at a time): only a lock that will
+/// never be released (a forked child, whose parent's thread held it at the fork) makes it
+/// wait that long, and that stack is then skipped (or the new one left unlisted).
 const LOCK_WAIT: Duration = Duration::from_millis(100);
 
 /// The starts of the calls of the client of key `client_key` (`Client::key`) running on

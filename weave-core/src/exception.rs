@@ -362,8 +362,8 @@ impl RawFrame {
     /// path, or (inlined, in a `line-tables-only` build) by weave-core's file it is in.
     fn is_op_machinery(&self) -> bool {
         is_op_machinery(&self.function)
-            || (dependency_crate(&self.file).as_deref() == Some("weave_core")
-                && ["/src/private.rs", "/src/active.rs"].iter().any(|f| self.file.ends_with(f)))
+            || (["/src/private.rs", "/src/active.rs"].iter().any(|f| self.file.ends_with(f))
+                && dependency_crate(&self.file).as_deref() == Some("weave_core"))
     }
 }
 
